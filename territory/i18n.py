@@ -1,0 +1,81 @@
+"""One message catalogue for every user-facing string, Chinese first.
+
+Messages live in TOML files under ``territory/locales/`` (one file per area:
+``errors.toml``, ``ui.toml``, ...). Each key is a table with a ``zh`` and an
+``en`` string, formatted with ``str.format`` fields::
+
+    [err.missing_column]
+    zh = "缺少必需的列“{column}”"
+    en = "required column '{column}' is missing"
+
+Examples
+--------
+>>> from territory.i18n import t
+>>> t("lang.name", "zh")
+'中文'
+>>> t("lang.name", "en")
+'English'
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from importlib import resources
+
+__all__ = ["LANGS", "catalogue", "check_lang", "t"]
+
+LANGS: tuple[str, ...] = ("zh", "en")
+
+
+@cache
+def catalogue() -> dict[str, dict[str, str]]:
+    """Return ``{key: {"zh": ..., "en": ...}}`` merged from every locale file.
+
+    Raises
+    ------
+    RuntimeError
+        If two files define the same key or a key lacks a language.
+    """
+    merged: dict[str, dict[str, str]] = {}
+    origin: dict[str, str] = {}
+    root = resources.files("territory") / "locales"
+    for entry in sorted(root.iterdir(), key=lambda p: p.name):
+        if not entry.name.endswith(".toml"):
+            continue
+        data = tomllib.loads(entry.read_text(encoding="utf-8"))
+        for key, value in _flatten(data):
+            if key in merged:
+                raise RuntimeError(f"message {key!r} defined in {origin[key]} and {entry.name}")
+            missing = [lang for lang in LANGS if lang not in value]
+            if missing:
+                raise RuntimeError(f"message {key!r} in {entry.name} lacks {missing}")
+            merged[key] = value
+            origin[key] = entry.name
+    return merged
+
+
+def _flatten(table: dict, prefix: str = ""):
+    for key, value in table.items():
+        full = f"{prefix}{key}"
+        if isinstance(value, dict) and not set(value) & set(LANGS):
+            yield from _flatten(value, f"{full}.")
+        elif isinstance(value, dict):
+            yield full, value
+        else:
+            raise RuntimeError(f"message {full!r} must be a table with zh and en")
+
+
+def check_lang(lang: str | None) -> str:
+    """Return ``lang`` if supported, else ``"zh"`` (the default language)."""
+    return lang if lang in LANGS else "zh"
+
+
+def t(key: str, lang: str | None = "zh", /, **fields: object) -> str:
+    """Return message ``key`` in ``lang`` with ``fields`` filled in.
+
+    An unknown key raises ``KeyError``: a missing message is a bug, and the
+    test suite checks that every key used in the code exists.
+    """
+    text = catalogue()[key][check_lang(lang)]
+    return text.format(**fields) if fields else text

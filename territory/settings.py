@@ -1,0 +1,204 @@
+"""Typed, documented defaults for every tunable number in Territory.
+
+One place for R target, weights, radii, thresholds and tier breaks. The
+defaults below can be overridden per workspace in ``dealer.toml``::
+
+    target_r = 3.0
+    [settings.scoring]
+    r_tolerance = 0.4
+
+and per call with :func:`Settings.merged` (``{"scoring": {"r_tolerance": 0.5}}``).
+Functions take a ``settings`` keyword and read it at call time; nothing in
+the package hard-codes these numbers.
+
+Examples
+--------
+>>> from territory.settings import Settings
+>>> s = Settings()
+>>> s.scoring.target_r
+3.0
+>>> s.merged({"scoring": {"target_r": 2.5}}).scoring.target_r
+2.5
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = [
+    "CoverageSettings",
+    "InfluenceSettings",
+    "LoadSettings",
+    "RankingSettings",
+    "ScoringSettings",
+    "Settings",
+    "SettingsError",
+    "WhitespaceSettings",
+]
+
+
+class SettingsError(ValueError):
+    """A settings override names an unknown key or has a wrong type."""
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    """Loading and validation thresholds."""
+
+    #: A point further than this from every zone is reported as "far outside the zones".
+    max_outside_km: float = 5.0
+    #: China's extent (lon/lat, WGS-84) used to flag points outside China.
+    china_bounds: tuple[float, float, float, float] = (73.4, 3.8, 135.1, 53.6)
+    #: Fraction of rows that must look swapped before the whole column is called swapped.
+    swapped_share: float = 0.9
+    #: A repaired polygon whose area changes by more than this share is reported as a problem.
+    repair_area_warn_share: float = 0.01
+
+
+@dataclass(frozen=True)
+class InfluenceSettings:
+    """The dealer's sales influence area (销售影响范围)."""
+
+    #: Radius of the influence area in km; dealer.toml's ``radius_km`` overrides it.
+    radius_km: float = 15.0
+    #: Rings drawn on maps (km).
+    rings_km: tuple[float, ...] = (3.0, 5.0, 10.0)
+
+
+@dataclass(frozen=True)
+class ScoringSettings:
+    """R value and tiers."""
+
+    #: R (price / per-capita disposable income) at which customers decide most easily (seed 000).
+    target_r: float = 3.0
+    #: r_score = exp(-(ln(R / target_r) / r_tolerance)^2 / 2): the log-ratio at which r_score is 0.61.
+    r_tolerance: float = 0.35
+    #: mapclassify scheme for density and income tiers.
+    tier_scheme: str = "Quantiles"
+    #: Number of tiers (3 to 5).
+    tier_count: int = 3
+
+
+@dataclass(frozen=True)
+class WhitespaceSettings:
+    """Look-alike white space and candidate areas."""
+
+    #: Folds for cross-fitting the expected-customer model.
+    folds: int = 5
+    #: Seed for the folds and the model.
+    random_state: int = 0
+    #: Zones with fewer expected customers than this are never white space (not enough evidence).
+    min_expected: float = 5.0
+    #: Share of zones (by score) that count as white space for candidate areas.
+    top_share: float = 0.2
+
+
+@dataclass(frozen=True)
+class RankingSettings:
+    """Recommendation weights and rotation."""
+
+    #: Relative weights of the ranking terms; they are normalised to sum 1.
+    weights: dict[str, float] = field(
+        default_factory=lambda: {
+            "whitespace": 0.35,
+            "r_score": 0.2,
+            "density": 0.15,
+            "distance": 0.1,
+            "history": 0.1,
+            "rotation": 0.1,
+        }
+    )
+    #: A zone visited within this many weeks is pushed down.
+    rotation_weeks: int = 4
+    #: Catchment radius (km) of a site for the covering model.
+    catchment_km: float = 3.0
+
+
+@dataclass(frozen=True)
+class CoverageSettings:
+    """A-card vs deposit-card diagnosis."""
+
+    #: Confidence level of the intervals used to call a gap.
+    confidence: float = 0.9
+    #: A rate below this share of the median district is "well below".
+    gap_ratio: float = 0.6
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings, grouped by the area of the product that reads them."""
+
+    load: LoadSettings = field(default_factory=LoadSettings)
+    influence: InfluenceSettings = field(default_factory=InfluenceSettings)
+    scoring: ScoringSettings = field(default_factory=ScoringSettings)
+    whitespace: WhitespaceSettings = field(default_factory=WhitespaceSettings)
+    ranking: RankingSettings = field(default_factory=RankingSettings)
+    coverage: CoverageSettings = field(default_factory=CoverageSettings)
+
+    def merged(self, overrides: dict[str, Any] | None) -> Settings:
+        """Return a copy with ``overrides`` (``{section: {key: value}}``) applied.
+
+        Raises
+        ------
+        SettingsError
+            If a section or key is unknown or a value has the wrong type.
+        """
+        if not overrides:
+            return self
+        changes: dict[str, Any] = {}
+        sections = {f.name: f for f in dataclasses.fields(self)}
+        for name, values in overrides.items():
+            if name not in sections:
+                raise SettingsError(
+                    f"unknown settings section {name!r}; known: {', '.join(sections)}"
+                )
+            if not isinstance(values, dict):
+                raise SettingsError(f"settings section {name!r} must be a table")
+            changes[name] = _replace_section(getattr(self, name), name, values)
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the settings as plain data (for TOML, JSON and the store)."""
+        return dataclasses.asdict(self)
+
+
+def _replace_section(section: Any, name: str, values: dict[str, Any]) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(section)}
+    clean: dict[str, Any] = {}
+    for key, value in values.items():
+        if key not in fields:
+            raise SettingsError(f"unknown setting {name}.{key}; known: {', '.join(sorted(fields))}")
+        current = getattr(section, key)
+        clean[key] = _coerce(current, value, f"{name}.{key}")
+    return dataclasses.replace(section, **clean)
+
+
+def _coerce(current: Any, value: Any, where: str) -> Any:
+    if isinstance(current, bool):
+        if not isinstance(value, bool):
+            raise SettingsError(f"setting {where} must be true or false, got {value!r}")
+        return value
+    if isinstance(current, int | float) and not isinstance(current, bool):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise SettingsError(f"setting {where} must be a number, got {value!r}")
+        return type(current)(value) if isinstance(current, float) else int(value)
+    if isinstance(current, tuple):
+        if not isinstance(value, list | tuple):
+            raise SettingsError(f"setting {where} must be a list, got {value!r}")
+        return tuple(value)
+    if isinstance(current, dict):
+        if not isinstance(value, dict):
+            raise SettingsError(f"setting {where} must be a table, got {value!r}")
+        unknown = set(value) - set(current)
+        if unknown:
+            raise SettingsError(
+                f"setting {where} has unknown keys {sorted(unknown)}; known: {sorted(current)}"
+            )
+        return {**current, **{k: float(v) for k, v in value.items()}}
+    if isinstance(current, str):
+        if not isinstance(value, str):
+            raise SettingsError(f"setting {where} must be text, got {value!r}")
+        return value
+    return value
