@@ -35,7 +35,7 @@ def test_settings_override_and_errors():
     s = Settings().merged({"scoring": {"target_r": 2.5}, "ranking": {"weights": {"density": 1}}})
     assert s.scoring.target_r == 2.5
     assert s.ranking.weights["density"] == 1.0
-    with pytest.raises(SettingsError, match="unknown setting scoring.nope"):
+    with pytest.raises(SettingsError, match=r"unknown setting scoring\.nope"):
         Settings().merged({"scoring": {"nope": 1}})
     with pytest.raises(SettingsError, match="must be a number"):
         Settings().merged({"scoring": {"target_r": "three"}})
