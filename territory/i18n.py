@@ -58,12 +58,14 @@ def catalogue() -> dict[str, dict[str, str]]:
 def _flatten(table: dict, prefix: str = ""):
     for key, value in table.items():
         full = f"{prefix}{key}"
-        if isinstance(value, dict) and not set(value) & set(LANGS):
-            yield from _flatten(value, f"{full}.")
-        elif isinstance(value, dict):
-            yield full, value
-        else:
+        if not isinstance(value, dict):
             raise RuntimeError(f"message {full!r} must be a table with zh and en")
+        texts = {k: v for k, v in value.items() if k in LANGS}
+        if texts:
+            yield full, texts
+        children = {k: v for k, v in value.items() if k not in LANGS}
+        if children:
+            yield from _flatten(children, f"{full}.")
 
 
 def check_lang(lang: str | None) -> str:

@@ -1,0 +1,170 @@
+"""Problems found in a workspace, and the one error that lists them.
+
+Validation never stops at the first problem: every loader collects
+:class:`Problem` records and raises a single :class:`LayerError` at the end.
+A problem names the file, the row as the user counts it (row 1 is the
+header in a table, so the first record is row 2; features are counted from
+1), the column, what was found, what was expected and how to fix it, in
+Chinese or English.
+
+Examples
+--------
+>>> p = Problem("zones.geojson", "err.missing_column", column="zone_type", row_kind="feature")
+>>> print(p.render("en"))
+zones.geojson, column zone_type: required column 'zone_type' is missing. Fix: add a column 'zone_type' (区域类型) with one of: residential, commercial, enterprise, township, market, driving_school, other.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .i18n import check_lang, t
+
+__all__ = ["ERROR", "NOTICE", "LayerError", "Problem", "ProblemList", "render_problems"]
+
+ERROR = "error"
+NOTICE = "notice"
+
+#: At most this many rows are named one by one for one kind of problem in one column.
+MAX_ROWS_LISTED = 10
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem in one place of one file.
+
+    ``key`` names a message in the catalogue (``territory/locales/errors.toml``);
+    ``key + ".fix"`` is the fix. ``fields`` fill both. ``rows`` lists every
+    row with the same problem (the message names the first few and counts
+    the rest), so a million bad rows stay one readable line.
+    """
+
+    file: str
+    key: str
+    column: str | None = None
+    rows: tuple[int, ...] = ()
+    row_kind: str = "row"
+    severity: str = ERROR
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def row(self) -> int | None:
+        """The first row with this problem, or None for a file-level problem."""
+        return self.rows[0] if self.rows else None
+
+    def message(self, lang: str = "zh") -> str:
+        """What was found and what was expected."""
+        return t(self.key, lang, column=self.column, **self.fields)
+
+    def fix(self, lang: str = "zh") -> str:
+        """How to fix it."""
+        return t(f"{self.key}.fix", lang, column=self.column, **self.fields)
+
+    def where(self, lang: str = "zh") -> str:
+        """File, rows and column, as the user would look them up."""
+        lang = check_lang(lang)
+        parts = [self.file]
+        if self.rows:
+            shown = ", ".join(str(r) for r in self.rows[:MAX_ROWS_LISTED])
+            more = len(self.rows) - MAX_ROWS_LISTED
+            rows = t(
+                f"where.{self.row_kind}s" if len(self.rows) > 1 else f"where.{self.row_kind}",
+                lang,
+                rows=shown,
+            )
+            if more > 0:
+                rows += t("where.more", lang, n=more)
+            parts.append(rows)
+        if self.column:
+            parts.append(t("where.column", lang, column=self.column))
+        return t("where.sep", lang).join(parts)
+
+    def render(self, lang: str = "zh") -> str:
+        """One line: where, what, and how to fix."""
+        return t(
+            "problem.line",
+            lang,
+            where=self.where(lang),
+            message=self.message(lang),
+            fix=self.fix(lang),
+        )
+
+    def to_dict(self, lang: str = "zh") -> dict[str, Any]:
+        """Plain data for JSON output and the app's validation table."""
+        return {
+            "severity": self.severity,
+            "file": self.file,
+            "row": self.row,
+            "rows": list(self.rows),
+            "row_kind": self.row_kind,
+            "column": self.column,
+            "code": self.key,
+            "message": self.message(lang),
+            "fix": self.fix(lang),
+        }
+
+
+class ProblemList(list):
+    """A list of problems with helpers to add them."""
+
+    def add(
+        self,
+        file: str,
+        key: str,
+        *,
+        column: str | None = None,
+        rows: Iterable[int] = (),
+        row_kind: str = "row",
+        severity: str = ERROR,
+        **fields: Any,
+    ) -> None:
+        """Append a problem; ``rows`` are the user's row numbers."""
+        self.append(
+            Problem(
+                file,
+                key,
+                column=column,
+                rows=tuple(int(r) for r in rows),
+                row_kind=row_kind,
+                severity=severity,
+                fields=fields,
+            )
+        )
+
+    @property
+    def errors(self) -> list[Problem]:
+        """The problems that stop loading."""
+        return [p for p in self if p.severity == ERROR]
+
+    @property
+    def notices(self) -> list[Problem]:
+        """The problems that are reported but do not stop loading."""
+        return [p for p in self if p.severity != ERROR]
+
+
+def render_problems(problems: Sequence[Problem], lang: str = "zh") -> str:
+    """Render problems one per line, errors first."""
+    ordered = sorted(problems, key=lambda p: p.severity != ERROR)
+    return "\n".join(f"{t('severity.' + p.severity, lang)} {p.render(lang)}" for p in ordered)
+
+
+class LayerError(ValueError):
+    """The workspace has problems that must be fixed before it can be used.
+
+    ``problems`` lists every problem found (errors and notices); ``str()``
+    renders them in ``lang``.
+    """
+
+    def __init__(self, problems: Sequence[Problem], lang: str = "zh") -> None:
+        self.problems = list(problems)
+        self.lang = check_lang(lang)
+        n = len([p for p in self.problems if p.severity == ERROR])
+        head = t("problem.header", self.lang, n=n)
+        super().__init__(f"{head}\n{render_problems(self.problems, self.lang)}")
+
+    @property
+    def errors(self) -> list[Problem]:
+        """The problems that stop loading."""
+        return [p for p in self.problems if p.severity == ERROR]

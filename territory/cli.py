@@ -1,0 +1,287 @@
+"""The ``territory`` command.
+
+Every command takes the workspace folder first. ``--json`` prints one JSON
+document on stdout. Exit status: 0 done; 2 the input is invalid (every
+problem listed on stderr with file, row, column and a fix; nothing
+written); 1 an internal error. ``--lang zh|en`` picks the language of
+messages. See ``shared/contract.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from ._errors import LayerError, render_problems
+from .i18n import t
+
+__all__ = ["CliError", "main"]
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_INVALID = 2
+
+
+class CliError(Exception):
+    """A user error that is not about file contents (bad option, missing folder)."""
+
+    def __init__(self, key: str, **fields: Any) -> None:
+        self.key = key
+        self.fields = fields
+        super().__init__(key)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _lang(args: argparse.Namespace) -> str:
+    return args.lang or os.environ.get("TERRITORY_LANG") or "zh"
+
+
+def _workspace_dir(args: argparse.Namespace) -> Path:
+    path = Path(args.workspace)
+    if not path.exists():
+        raise CliError("cli.no_such_folder", path=str(path))
+    if not path.is_dir():
+        raise CliError("cli.not_a_folder", path=str(path))
+    return path
+
+
+def _load(args: argparse.Namespace, *, save_store: bool = True):
+    from .workspace import load_workspace
+
+    return load_workspace(_workspace_dir(args), lang=args.lang, save_store=save_store)
+
+
+def _json_default(value: Any) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return None if not np.isfinite(value) else float(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, pd.Timestamp | np.datetime64):
+        return str(pd.Timestamp(value).date())
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if value is pd.NA or value is pd.NaT:
+        return None
+    return str(value)
+
+
+def _clean(value: Any) -> Any:
+    """Replace NaN/inf by None recursively so the JSON is standard."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    return value
+
+
+def emit_json(document: dict[str, Any]) -> None:
+    """Print one standard JSON document (no NaN) on stdout."""
+    text = json.dumps(_clean(document), ensure_ascii=False, indent=2, default=_json_default)
+    sys.stdout.write(text + "\n")
+
+
+def _say(text: str) -> None:
+    sys.stderr.write(text + "\n")
+
+
+# ---------------------------------------------------------------- commands
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Write the demo workspace to a folder."""
+    from .demo import write_demo
+
+    target = Path(args.workspace)
+    try:
+        write_demo(target)
+    except FileExistsError:
+        raise CliError("cli.demo_exists", path=str(target)) from None
+    if args.json:
+        emit_json({"workspace": str(target.resolve())})
+    else:
+        _say(t("cli.demo_written", _lang(args), path=str(target)))
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Check every file of the workspace; write nothing."""
+    from .workspace import read_sources, summary
+
+    ws = read_sources(_workspace_dir(args), lang=args.lang)
+    lang = args.lang or ws.dealer.language
+    table = summary(ws)
+    if args.json:
+        emit_json(
+            {
+                "ok": True,
+                "layers": table.to_dict(orient="records"),
+                "notices": [p.to_dict(lang) for p in ws.notices],
+            }
+        )
+    else:
+        for record in table.to_dict(orient="records"):
+            _say(
+                t(
+                    "cli.layer_line",
+                    lang,
+                    layer=record["layer"],
+                    rows=record["rows"],
+                    file=record["file"] or "-",
+                )
+            )
+        if ws.notices:
+            _say(render_problems(ws.notices, lang))
+        _say(t("cli.valid", lang))
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    """Validate the files and write the workspace store (territory.gpkg)."""
+    from . import store
+    from .workspace import read_sources
+
+    ws = read_sources(_workspace_dir(args), lang=args.lang)
+    path = store.save_store(ws)
+    lang = args.lang or ws.dealer.language
+    if args.json:
+        emit_json({"store": str(path), "notices": [p.to_dict(lang) for p in ws.notices]})
+    else:
+        if ws.notices:
+            _say(render_problems(ws.notices, lang))
+        _say(t("cli.store_written", lang, path=str(path)))
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the workspace back as plain files (WGS-84), personal data masked."""
+    from . import store
+
+    ws = _load(args)
+    written = store.export_workspace(ws, args.out, mask_personal=not args.include_personal_data)
+    lang = args.lang or ws.dealer.language
+    if args.json:
+        emit_json({"files": [str(p) for p in written], "masked": not args.include_personal_data})
+    else:
+        _say(t("cli.exported", lang, n=len(written), path=str(args.out)))
+    return EXIT_OK
+
+
+# ---------------------------------------------------------------- parser
+
+#: name -> (handler, help key, argument adder)
+COMMANDS: dict[
+    str, tuple[Callable[[argparse.Namespace], int], str, Callable[[argparse.ArgumentParser], None]]
+] = {}
+
+
+def command(name: str, help_key: str):
+    """Register a sub-command; the decorated function adds its arguments."""
+
+    def decorate(add_arguments: Callable[[argparse.ArgumentParser], None]):
+        handler = globals()[f"cmd_{name}"]
+        COMMANDS[name] = (handler, help_key, add_arguments)
+        return add_arguments
+
+    return decorate
+
+
+@command("demo", "cli.help.demo")
+def _args_demo(p: argparse.ArgumentParser) -> None:
+    pass
+
+
+@command("validate", "cli.help.validate")
+def _args_validate(p: argparse.ArgumentParser) -> None:
+    pass
+
+
+@command("import", "cli.help.import")
+def _args_import(p: argparse.ArgumentParser) -> None:
+    pass
+
+
+@command("export", "cli.help.export")
+def _args_export(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", required=True, type=Path, help="folder to write the files to")
+    p.add_argument(
+        "--include-personal-data",
+        action="store_true",
+        help="write names and phones unmasked (they are masked by default)",
+    )
+
+
+def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
+    """The argument parser (help texts in ``lang``)."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help=t("cli.help.json", lang))
+    common.add_argument("--lang", choices=("zh", "en"), default=None, help=t("cli.help.lang", lang))
+    common.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    parser = argparse.ArgumentParser(
+        prog="territory", description=t("cli.description", lang), parents=[common]
+    )
+    subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (_, help_key, add_arguments) in COMMANDS.items():
+        sub = subparsers.add_parser(name, help=t(help_key, lang), parents=[common])
+        sub.add_argument("workspace", metavar="WS", help=t("cli.help.workspace", lang))
+        add_arguments(sub)
+    return parser
+
+
+def _pre_lang(argv: Sequence[str]) -> str:
+    for i, arg in enumerate(argv):
+        if arg == "--lang" and i + 1 < len(argv) and argv[i + 1] in ("zh", "en"):
+            return argv[i + 1]
+        if arg.startswith("--lang=") and arg[7:] in ("zh", "en"):
+            return arg[7:]
+    return os.environ.get("TERRITORY_LANG") or "zh"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    lang = _pre_lang(argv)
+    parser = build_parser(lang)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse prints its own message
+        return EXIT_OK if exc.code == 0 else EXIT_INVALID
+    handler = COMMANDS[args.command][0]
+    try:
+        return handler(args)
+    except LayerError as exc:
+        exc_lang = args.lang or exc.lang
+        if args.json:
+            emit_json({"ok": False, "problems": [p.to_dict(exc_lang) for p in exc.problems]})
+        head = t("problem.header", exc_lang, n=len(exc.errors))
+        _say(head + "\n" + render_problems(exc.problems, exc_lang))
+        return EXIT_INVALID
+    except CliError as exc:
+        _say(t("cli.error", lang, message=t(exc.key, lang, **exc.fields)))
+        return EXIT_INVALID
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        if args.debug or os.environ.get("TERRITORY_DEBUG"):
+            traceback.print_exc()
+        _say(t("cli.internal_error", lang, kind=type(exc).__name__, detail=str(exc)[:300]))
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
