@@ -48,6 +48,7 @@ class Problem:
     row_kind: str = "row"
     severity: str = ERROR
     fields: dict[str, Any] = field(default_factory=dict)
+    ids: tuple[str, ...] = ()
 
     @property
     def row(self) -> int | None:
@@ -74,6 +75,8 @@ class Problem:
                 lang,
                 rows=shown,
             )
+            if self.ids:
+                rows += t("where.ids", lang, ids=", ".join(self.ids[:MAX_ROWS_LISTED]))
             if more > 0:
                 rows += t("where.more", lang, n=more)
             parts.append(rows)
@@ -99,6 +102,7 @@ class Problem:
             "row": self.row,
             "rows": list(self.rows),
             "row_kind": self.row_kind,
+            "ids": list(self.ids),
             "column": self.column,
             "code": self.key,
             "message": self.message(lang),

@@ -182,6 +182,75 @@ def cmd_export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_score(args: argparse.Namespace) -> int:
+    """Per-zone metrics for one model."""
+    from .analysis import analyse, score_json
+
+    ws = _load(args)
+    lang = args.lang or ws.dealer.language
+    analysis = analyse(ws, model=_model(ws, args), lang=lang)
+    document = score_json(analysis, lang=lang)
+    if args.json:
+        emit_json(document)
+    else:
+        top = analysis.zones.sort_values("whitespace_rank").head(15)
+        for _, z in top.iterrows():
+            _say(
+                t(
+                    "cli.score_line",
+                    lang,
+                    rank=int(z["whitespace_rank"]),
+                    name=z["name"],
+                    district=z["district"],
+                    r=z["r_value"],
+                    customers=int(z["customers"]),
+                    expected=z["expected_customers"]
+                    if z["expected_customers"] == z["expected_customers"]
+                    else 0.0,
+                    score=z["whitespace_score"],
+                )
+            )
+    return EXIT_OK
+
+
+def cmd_whitespace(args: argparse.Namespace) -> int:
+    """White-space candidate areas for one model."""
+    from .analysis import analyse, whitespace_json
+
+    ws = _load(args)
+    lang = args.lang or ws.dealer.language
+    analysis = analyse(ws, model=_model(ws, args), lang=lang)
+    document = whitespace_json(analysis, lang=lang)
+    if args.json:
+        emit_json(document)
+    else:
+        names = dict(zip(ws.zones["zone_id"], ws.zones["name"], strict=True))
+        for note in document["notes"]:
+            _say(note)
+        for area in document["areas"][:15]:
+            _say(
+                t(
+                    "cli.area_line",
+                    lang,
+                    area=area["area_id"],
+                    zones="、".join(names.get(z, z) for z in area["zone_ids"][:4]),
+                    population=area["population"],
+                    customers=area["customers"],
+                    expected=area["expected_customers"] or 0.0,
+                )
+            )
+    return EXIT_OK
+
+
+def _model(ws, args: argparse.Namespace) -> str | None:
+    name = getattr(args, "model", None)
+    if name is not None and name not in [m.name for m in ws.dealer.models]:
+        raise CliError(
+            "cli.unknown_model", model=name, known=", ".join(m.name for m in ws.dealer.models)
+        )
+    return name
+
+
 # ---------------------------------------------------------------- parser
 
 #: name -> (handler, help key, argument adder)
@@ -224,6 +293,16 @@ def _args_export(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="write names and phones unmasked (they are masked by default)",
     )
+
+
+@command("score", "cli.help.score")
+def _args_score(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default=None, help="model name from dealer.toml (default: the first)")
+
+
+@command("whitespace", "cli.help.whitespace")
+def _args_whitespace(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default=None, help="model name from dealer.toml (default: the first)")
 
 
 def build_parser(lang: str = "zh") -> argparse.ArgumentParser:

@@ -14,6 +14,7 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import warnings
 from dataclasses import dataclass
@@ -473,9 +474,11 @@ def read_zones(
         canonical: (h if h == canonical else f"{h} ({canonical})")
         for h, canonical in mapping.items()
     }
+    first = len(problems)
     typed = type_columns(
         attrs, rows, LAYERS["zones"], problems, file, labels=labels, row_kind="feature"
     )
+    _name_zones(problems, first, attrs)
 
     # CRS: declared in the file, or named by the user in dealer.toml.
     crs = gdf.crs
@@ -521,6 +524,18 @@ def read_zones(
     zones = gpd.GeoDataFrame(typed, geometry=geoms.values, crs="EPSG:4326")
     zones.attrs["rows"] = rows
     return zones
+
+
+def _name_zones(problems: ProblemList, first: int, attrs: pd.DataFrame) -> None:
+    """Add each problem row's zone_id so the user can find the zone by its id too."""
+    if "zone_id" not in attrs:
+        return
+    ids = attrs["zone_id"]
+    for i in range(first, len(problems)):
+        p = problems[i]
+        if p.rows and p.row_kind == "feature":
+            named = tuple(str(ids.iloc[r - 1]) for r in p.rows if pd.notna(ids.iloc[r - 1]))
+            problems[i] = dataclasses.replace(p, ids=named)
 
 
 def _attr_text(values: pd.Series) -> pd.Series:

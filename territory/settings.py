@@ -31,6 +31,7 @@ __all__ = [
     "CoverageSettings",
     "InfluenceSettings",
     "LoadSettings",
+    "ProfileSettings",
     "RankingSettings",
     "ScoringSettings",
     "Settings",
@@ -82,17 +83,49 @@ class ScoringSettings:
 
 
 @dataclass(frozen=True)
+class ProfileSettings:
+    """Customer profile hints (seed 000, example 2)."""
+
+    #: Fewer customers than this give no hints (shares would be noise).
+    min_customers: int = 30
+    #: Share aged 25–40 at or above which outreach goes after working hours.
+    working_age_share: float = 0.6
+    #: Share in the 30–35 core band at or above which family-economy talking points lead.
+    core_band_share: float = 0.5
+    #: Male share that, with a working-age majority, also calls for family-economy points.
+    male_share: float = 0.75
+    #: Share aged 41+ at or above which weekday daytime and service formats fit.
+    older_share: float = 0.5
+    #: Share under 30 at or above which online pre-heating and interactive formats fit.
+    young_share: float = 0.4
+
+
+@dataclass(frozen=True)
 class WhitespaceSettings:
     """Look-alike white space and candidate areas."""
 
-    #: Folds for cross-fitting the expected-customer model.
+    #: Folds for cross-fitting the expected-customer model (a zone never predicts itself).
     folds: int = 5
-    #: Seed for the folds and the model.
+    #: Seed for the folds.
     random_state: int = 0
-    #: Zones with fewer expected customers than this are never white space (not enough evidence).
+    #: L2 penalty of the Poisson GLM on standardised features.
+    alpha: float = 0.01
+    #: Below this many located customers the cold-start ranking (population × r_score) is used.
+    cold_start_customers: int = 30
+    #: Zones expecting fewer customers than this are never white space (too little evidence).
     min_expected: float = 5.0
-    #: Share of zones (by score) that count as white space for candidate areas.
+    #: A candidate zone must be at least this sure to be short of customers (0–1).
+    min_confidence: float = 0.8
+    #: ... and miss at least this many customers.
+    min_shortfall: float = 3.0
+    #: ... and be affordable: r_score at least this.
+    min_r_score: float = 0.3
+    #: Cold start: the top share of zones (by population × r_score) that are candidates.
     top_share: float = 0.2
+    #: Zones closer than this (m) count as adjacent (tolerates slivers between polygons).
+    adjacency_tolerance_m: float = 50.0
+    #: A candidate area is no wider than this (km); larger clusters are split.
+    max_area_km: float = 6.0
 
 
 @dataclass(frozen=True)
@@ -133,6 +166,7 @@ class Settings:
     load: LoadSettings = field(default_factory=LoadSettings)
     influence: InfluenceSettings = field(default_factory=InfluenceSettings)
     scoring: ScoringSettings = field(default_factory=ScoringSettings)
+    profile: ProfileSettings = field(default_factory=ProfileSettings)
     whitespace: WhitespaceSettings = field(default_factory=WhitespaceSettings)
     ranking: RankingSettings = field(default_factory=RankingSettings)
     coverage: CoverageSettings = field(default_factory=CoverageSettings)

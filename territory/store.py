@@ -181,7 +181,8 @@ def read_store(root: Path | str, *, path: Path | None = None):
         frame = pyogrio.read_dataframe(path, layer=name, use_arrow=True)
         layers[name] = _restore_types(name, frame)
     notices = [
-        Problem(**{**d, "rows": tuple(d["rows"])}) for d in json.loads(meta.get("notices", "[]"))
+        Problem(**{**d, "rows": tuple(d["rows"]), "ids": tuple(d.get("ids", ()))})
+        for d in json.loads(meta.get("notices", "[]"))
     ]
     return Workspace(
         root=root,
@@ -201,6 +202,7 @@ def _problem_data(problem) -> dict[str, Any]:
         "row_kind": problem.row_kind,
         "severity": problem.severity,
         "fields": problem.fields,
+        "ids": list(problem.ids),
     }
 
 

@@ -269,7 +269,8 @@ def test_bad_population_and_income(tmp_path, column, value, key):
     (p,) = [p for p in problems_of(exc) if p.key == key]
     assert p.rows == (2,) and p.row_kind == "feature"
     assert column in p.column
-    assert "第 2 个要素" in p.render("zh")
+    assert p.ids == ("002",)  # the zone is named by its id too
+    assert "第 2 个要素（编号 002）" in p.render("zh")
 
 
 def test_thousands_separators_are_accepted(tmp_path):
@@ -453,9 +454,9 @@ def test_messages_in_both_languages_name_file_row_column_and_fix(tmp_path):
     with pytest.raises(LayerError) as exc:
         read_sources(root, lang="en")
     text = str(exc.value)
-    assert "zones.geojson, feature 2, column population" in text and "Fix:" in text
+    assert "zones.geojson, feature 2 (id 002), column population" in text and "Fix:" in text
     zh = exc.value.problems[0].render("zh")
-    assert "zones.geojson，第 2 个要素，列“population”" in zh and "修改方法" in zh
+    assert "zones.geojson，第 2 个要素（编号 002），列“population”" in zh and "修改方法" in zh
 
 
 # ------------------------------------------------------------------ locating points
