@@ -86,7 +86,7 @@ def ring_of(distance_km: pd.Series, *, rings_km: Sequence[float], radius_km: flo
     values = distance_km.to_numpy()
     idx = np.searchsorted(edges, values, side="left")
     out = np.where(
-        idx < len(edges), np.asarray(edges + [np.nan])[np.minimum(idx, len(edges))], np.nan
+        idx < len(edges), np.asarray([*edges, np.nan])[np.minimum(idx, len(edges))], np.nan
     )
     return pd.Series(out, index=distance_km.index, name="ring_km")
 

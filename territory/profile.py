@@ -144,7 +144,7 @@ def customer_profile(
     frame = pd.DataFrame(index=customers.index)
     frame["age_band"] = age_band(customers["age"]) if "age" in customers else None
     for column in ("gender", "occupation", "model"):
-        frame[column] = customers[column] if column in customers else None
+        frame[column] = customers.get(column, None)
     frame["recency"] = (
         _recency(customers["purchase_date"], as_of) if "purchase_date" in customers else None
     )

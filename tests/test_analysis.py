@@ -66,7 +66,7 @@ def grid_workspace(
         }
     )
     points, zone_ids = [], []
-    for k, row in zones.iterrows():
+    for _k, row in zones.iterrows():
         count = customers_per_zone(row) if customers_per_zone else 0
         c = row.geometry.centroid
         for m in range(count):
@@ -193,7 +193,7 @@ def _decay(z, base=0.004):
     """Customers like a real dealer's: population × rate, thinning with distance."""
     c = z.geometry.centroid
     d = np.hypot((c.x - LON0 - 0.04) * 96, (c.y - LAT0 - 0.04) * 111)
-    return int(round(z["population"] * base * np.exp(-d / 6)))
+    return round(z["population"] * base * np.exp(-d / 6))
 
 
 def test_planted_whitespace_ranks_first_and_its_saturated_twin_below():
@@ -204,7 +204,7 @@ def test_planted_whitespace_ranks_first_and_its_saturated_twin_below():
     def customers(z):
         if z["zone_id"] == planted:
             return 2
-        return int(round(_decay(z) * (1.0 if z["zone_id"] == twin else noise[z["zone_id"]])))
+        return round(_decay(z) * (1.0 if z["zone_id"] == twin else noise[z["zone_id"]]))
 
     ws = grid_workspace(8, customers_per_zone=customers, population=20000)
     a = analyse(ws)
