@@ -29,6 +29,7 @@ from typing import Any
 
 __all__ = [
     "CoverageSettings",
+    "HistorySettings",
     "InfluenceSettings",
     "LoadSettings",
     "ProfileSettings",
@@ -130,23 +131,48 @@ class WhitespaceSettings:
 
 @dataclass(frozen=True)
 class RankingSettings:
-    """Recommendation weights and rotation."""
+    """Recommendation: how sites are scored and chosen together."""
 
-    #: Relative weights of the ranking terms; they are normalised to sum 1.
+    #: Relative weights of the site-score terms (normalised to sum 1); each term is 0–1.
     weights: dict[str, float] = field(
         default_factory=lambda: {
             "whitespace": 0.35,
             "r_score": 0.2,
             "density": 0.15,
-            "distance": 0.1,
-            "history": 0.1,
-            "rotation": 0.1,
+            "distance": 0.15,
+            "history": 0.15,
         }
     )
-    #: A zone visited within this many weeks is pushed down.
+    #: A zone visited within this many weeks is pushed down (linearly back to full score).
     rotation_weeks: int = 4
-    #: Catchment radius (km) of a site for the covering model.
+    #: Score multiplier for a zone visited this week (rises to 1 over rotation_weeks).
+    rotation_floor: float = 0.3
+    #: Score multiplier when the zone type has no time slot on the date (enterprises at weekends).
+    date_misfit_factor: float = 0.2
+    #: Catchment radius (km) of a site: the zones it reaches.
     catchment_km: float = 3.0
+    #: How many of the best-scoring zones are candidate sites for the covering model (at least 10 × N).
+    candidate_pool: int = 60
+    #: Weight of a site's own score against the white-space population it reaches.
+    site_quality_weight: float = 1.0
+    #: Largest N solved exactly; above it a greedy solution with its optimality gap.
+    exact_limit: int = 10
+    #: Owners in a zone from which owner-service formats lead and referrals are asked (seed 000 ex. 1).
+    owner_service_min: int = 20
+    #: Owners within after_sales_km of the site from which the plan works with after-sales (seed: ~80 in 3 km).
+    after_sales_owners: int = 60
+    #: Radius (km) for counting owners around a site for the after-sales note.
+    after_sales_km: float = 3.0
+
+
+@dataclass(frozen=True)
+class HistorySettings:
+    """Past events: how much the playbook's priors weigh against the workspace's own events."""
+
+    #: The prior counts as this many events when shrinking observed figures towards it.
+    prior_events: float = 2.0
+    #: A zone's own track record can scale expected leads by at most this factor (or 1/factor).
+    max_zone_factor: float = 2.0
 
 
 @dataclass(frozen=True)
@@ -169,6 +195,7 @@ class Settings:
     profile: ProfileSettings = field(default_factory=ProfileSettings)
     whitespace: WhitespaceSettings = field(default_factory=WhitespaceSettings)
     ranking: RankingSettings = field(default_factory=RankingSettings)
+    history: HistorySettings = field(default_factory=HistorySettings)
     coverage: CoverageSettings = field(default_factory=CoverageSettings)
 
     def merged(self, overrides: dict[str, Any] | None) -> Settings:
