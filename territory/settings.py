@@ -110,7 +110,9 @@ class WhitespaceSettings:
     #: Seed for the folds.
     random_state: int = 0
     #: L2 penalty of the Poisson GLM on standardised features.
-    alpha: float = 0.01
+    alpha: float = 0.001
+    #: Knots of the cubic spline of distance to the dealer in the GLM.
+    distance_knots: int = 6
     #: Below this many located customers the cold-start ranking (population × r_score) is used.
     cold_start_customers: int = 30
     #: Zones expecting fewer customers than this are never white space (too little evidence).
@@ -119,8 +121,8 @@ class WhitespaceSettings:
     min_confidence: float = 0.8
     #: ... and miss at least this many customers.
     min_shortfall: float = 3.0
-    #: ... and be affordable: r_score at least this.
-    min_r_score: float = 0.3
+    #: ... and be affordable: R at most target_r × this (a low R is affordable too).
+    affordable_r_factor: float = 1.5
     #: Cold start: the top share of zones (by population × r_score) that are candidates.
     top_share: float = 0.2
     #: Zones closer than this (m) count as adjacent (tolerates slivers between polygons).

@@ -2,8 +2,10 @@
 
 A zone is white space when it holds fewer existing customers than zones
 like it hold. "Zones like it" is a count model: a Poisson GLM of customers
-per person on the zone's density, income, distance to the dealer and type,
-fitted with population as exposure. Predictions are **cross-fitted**: each
+per person on the zone's density, income and type and a cubic spline of its
+distance to the dealer (a dealer's customers thin out with distance, rarely
+along a straight line in any transform), fitted with population as
+exposure. Predictions are **cross-fitted**: each
 zone's expectation comes from a model trained on the other folds, so a
 zone's own count never predicts itself.
 
@@ -38,7 +40,7 @@ from scipy import sparse, stats
 from sklearn.cluster import AgglomerativeClustering
 from sklearn.linear_model import PoissonRegressor
 from sklearn.model_selection import KFold
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import SplineTransformer, StandardScaler
 
 from . import coords
 from .settings import Settings, WhitespaceSettings
@@ -71,15 +73,18 @@ class WhitespaceResult:
 
 
 def _features(frame: pd.DataFrame) -> np.ndarray:
+    """Zone features except distance (log density, log income, zone type)."""
     dens = np.log1p(frame["density"].fillna(0).clip(lower=0).to_numpy())
     inc = np.log(frame["income"].astype("float64").clip(lower=1).to_numpy())
-    dist = np.log(frame["distance_km"].astype("float64").clip(lower=0).to_numpy() + 1.0)
-    types = [
-        (frame["zone_type"] == code).to_numpy(dtype="float64")
-        for code in ZONE_TYPES
-        if code != "other"
-    ]
-    return np.column_stack([dens, inc, dist, dist * dist, *types])
+    types = [(frame["zone_type"] == code).to_numpy(dtype="float64") for code in ZONE_TYPES if code != "other"]
+    return np.column_stack([dens, inc, *types])
+
+
+def _fold_design(x: np.ndarray, d: np.ndarray, train: np.ndarray, knots: int) -> np.ndarray:
+    """Features plus a cubic spline of distance whose knots come from the training fold."""
+    spline = SplineTransformer(n_knots=knots, degree=3, extrapolation="constant")
+    spline.fit(d[train, None])
+    return np.column_stack([x, spline.transform(d[:, None])])
 
 
 def expected_customers(
@@ -95,8 +100,9 @@ def expected_customers(
     s = settings or WhitespaceSettings()
     y = frame["customers"].astype("float64").to_numpy()
     pop = frame["population"].astype("float64").to_numpy()
-    X = _features(frame)
-    usable = np.flatnonzero((pop > 0) & np.isfinite(X).all(axis=1))
+    base = _features(frame)
+    dist = frame["distance_km"].astype("float64").to_numpy()
+    usable = np.flatnonzero((pop > 0) & np.isfinite(base).all(axis=1) & np.isfinite(dist))
     mu = np.zeros(len(frame))
     if len(usable) < 4:
         return pd.Series(mu, index=frame.index, name="expected_customers"), 0.0
@@ -105,6 +111,7 @@ def expected_customers(
     rate = np.divide(y, pop, out=np.zeros_like(y), where=pop > 0)
     for train, test in splitter.split(usable):
         tr, te = usable[train], usable[test]
+        X = _fold_design(base, dist, tr, s.distance_knots)
         scaler = StandardScaler().fit(X[tr])
         model = PoissonRegressor(alpha=s.alpha, max_iter=1000)
         with warnings.catch_warnings():
@@ -230,7 +237,8 @@ def candidate_areas(
     """Cluster adjacent white-space zones into contiguous candidate areas.
 
     A zone is a candidate when it lies in the influence area, is affordable
-    (``r_score ≥ min_r_score``) and, in look-alike mode, is confidently
+    (R no higher than ``target_r × affordable_r_factor``: people can pay for
+    the car; a low R is affordable too) and, in look-alike mode, is confidently
     short of customers (``confidence ≥ min_confidence`` and ``shortfall ≥
     min_shortfall``); in cold-start mode, when it is in the top
     ``top_share`` by population × r_score. Returns one row per area with
@@ -254,9 +262,10 @@ def candidate_areas(
     empty = gpd.GeoDataFrame(
         {c: [] for c in columns}, geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326"
     )
+    max_r = settings.scoring.target_r * s.affordable_r_factor
     base = zones["in_influence_area"].fillna(False).astype(bool) & (
-        zones["r_score"].fillna(0) >= s.min_r_score
-    )
+        zones["r_value"] <= max_r
+    ).fillna(False)
     if mode == "cold_start":
         ranked = zones.loc[base, "whitespace_raw"]
         cut = ranked.quantile(1 - s.top_share) if len(ranked) else np.inf
