@@ -79,6 +79,7 @@ from scipy import stats
 from ._grouping import (
     NO_DISTRICT,
     DateLike,
+    Period,
     check_by,
     in_period,
     ordered_keys,
@@ -225,24 +226,8 @@ def coverage_table(
     period = resolve_period(dates, start, end)
     cust_keys = point_keys(customers, zones, by)
     card_keys = point_keys(cards, zones, by)
-    if cards is not None and len(cards):
-        card_type = cards["card_type"].astype(object).to_numpy()
-        is_a = card_type == "A"
-        is_d = card_type == "deposit"
-        if dates is None:
-            now = np.ones(len(cards), dtype=bool)
-            before = np.zeros(len(cards), dtype=bool)
-        else:
-            now = in_period(dates, period.start, period.end)
-            before = (
-                in_period(dates, period.prev_start, period.prev_end)
-                if period.given
-                else np.zeros(len(cards), dtype=bool)
-            )
-    else:
-        is_a = is_d = now = before = np.zeros(0, dtype=bool)
-    counted = pd.Series(now | before, index=card_keys.index) if len(card_keys) else card_keys
-    keys = ordered_keys(zones, by, cust_keys, card_keys[counted] if len(card_keys) else card_keys)
+    is_a, is_d, now, before = _card_masks(cards, dates, period)
+    keys = ordered_keys(zones, by, cust_keys, card_keys[now | before])
 
     table = row_frame(zones, keys, by, lang)
     population = (
@@ -286,6 +271,22 @@ def coverage_table(
     return table
 
 
+def _card_masks(cards: pd.DataFrame | None, dates: pd.Series | None, period: Period):
+    """A-card, deposit-card, this-period and previous-period masks over ``cards``."""
+    size = 0 if cards is None else len(cards)
+    none = np.zeros(size, dtype=bool)
+    if size == 0:
+        return none, none, none, none
+    card_type = cards["card_type"].astype(object)
+    is_a = card_type.isin(("A",)).to_numpy(dtype=bool)
+    is_d = card_type.isin(("deposit",)).to_numpy(dtype=bool)
+    if dates is None:
+        return is_a, is_d, np.ones(size, dtype=bool), none
+    now = in_period(dates, period.start, period.end)
+    before = in_period(dates, period.prev_start, period.prev_end) if period.given else none
+    return is_a, is_d, now, before
+
+
 def _check_settings(cs: CoverageSettings) -> None:
     if not 0.0 < cs.confidence < 1.0:
         raise ValueError(
@@ -301,7 +302,7 @@ def _iso(stamp: pd.Timestamp | None) -> str | None:
     return None if stamp is None else stamp.date().isoformat()
 
 
-def _previous_complete(dates: pd.Series | None, period) -> bool | None:
+def _previous_complete(dates: pd.Series | None, period: Period) -> bool | None:
     if not period.given:
         return None
     if dates is None or dates.dropna().empty:
