@@ -185,6 +185,12 @@ class CoverageSettings:
     confidence: float = 0.9
     #: A rate below this share of the median district is "well below".
     gap_ratio: float = 0.6
+    #: Days until the first contact with a new A-card, whatever its grade (seed 001: next day).
+    first_contact_days: int = 1
+    #: Follow-up interval in days after the first contact, by lead grade (seed 001: H 2, A 3, B 7, C 15).
+    follow_up_days: dict[str, float] = field(
+        default_factory=lambda: {"H": 2.0, "A": 3.0, "B": 7.0, "C": 15.0}
+    )
 
 
 @dataclass(frozen=True)
