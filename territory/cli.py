@@ -97,7 +97,13 @@ def emit_json(document: dict[str, Any]) -> None:
 
 
 def _say(text: str) -> None:
+    """A message for the user (progress, problems): stderr."""
     sys.stderr.write(text + "\n")
+
+
+def _out(text: str) -> None:
+    """A line of results: stdout."""
+    sys.stdout.write(text + "\n")
 
 
 # ---------------------------------------------------------------- commands
@@ -136,7 +142,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         )
     else:
         for record in table.to_dict(orient="records"):
-            _say(
+            _out(
                 t(
                     "cli.layer_line",
                     lang,
@@ -195,7 +201,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     else:
         top = analysis.zones.sort_values("whitespace_rank").head(15)
         for _, z in top.iterrows():
-            _say(
+            _out(
                 t(
                     "cli.score_line",
                     lang,
@@ -228,7 +234,7 @@ def cmd_whitespace(args: argparse.Namespace) -> int:
         for note in document["notes"]:
             _say(note)
         for area in document["areas"][:15]:
-            _say(
+            _out(
                 t(
                     "cli.area_line",
                     lang,
@@ -239,6 +245,55 @@ def cmd_whitespace(args: argparse.Namespace) -> int:
                     expected=area["expected_customers"] or 0.0,
                 )
             )
+    return EXIT_OK
+
+
+def cmd_coverage(args: argparse.Namespace) -> int:
+    """A-card vs deposit-card coverage by district (or zone)."""
+    from .coverage import coverage_json, coverage_table, export_coverage
+    from .influence import in_influence_area, zone_distance_km
+
+    ws = _load(args)
+    lang = args.lang or ws.dealer.language
+    market = None
+    if not args.all_districts:
+        dist = zone_distance_km(ws.zones, lon=ws.dealer.lon, lat=ws.dealer.lat)
+        inside = in_influence_area(dist, radius_km=ws.settings.influence.radius_km)
+        column = "zone_id" if args.by == "zone" else "district"
+        market = set(ws.zones.loc[inside, column].dropna())
+    try:
+        table = coverage_table(
+            ws.zones,
+            ws.customers,
+            ws.cards,
+            by=args.by,
+            start=args.start,
+            end=args.end,
+            settings=ws.settings,
+            lang=lang,
+            market=market,
+        )
+    except ValueError as exc:
+        raise CliError("cli.bad_option", detail=str(exc)) from None
+    if args.out:
+        export_coverage(table, args.out, lang=lang)
+    if args.json:
+        emit_json(coverage_json(table, by=args.by))
+    else:
+        for row in table.itertuples(index=False):
+            _out(
+                t(
+                    "cli.coverage_line",
+                    lang,
+                    label=row.label,
+                    a=int(row.a_cards),
+                    d=int(row.deposit_cards),
+                    diagnosis=row.diagnosis_label,
+                    action=row.action,
+                )
+            )
+        if args.out:
+            _say(t("cli.exported", lang, n=1, path=str(args.out)))
     return EXIT_OK
 
 
@@ -303,6 +358,21 @@ def _args_score(p: argparse.ArgumentParser) -> None:
 @command("whitespace", "cli.help.whitespace")
 def _args_whitespace(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default=None, help="model name from dealer.toml (default: the first)")
+
+
+@command("coverage", "cli.help.coverage")
+def _args_coverage(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--by", choices=("district", "zone"), default="district")
+    p.add_argument("--start", default=None, help="first day, YYYY-MM-DD")
+    p.add_argument("--end", default=None, help="last day, YYYY-MM-DD")
+    p.add_argument(
+        "--out", type=Path, default=None, help="also write the table to a .csv or .xlsx file"
+    )
+    p.add_argument(
+        "--all-districts",
+        action="store_true",
+        help="let every district set the yardstick (default: those reaching into the influence area)",
+    )
 
 
 def build_parser(lang: str = "zh") -> argparse.ArgumentParser:

@@ -66,6 +66,8 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import csv
 import math
 import re
@@ -161,6 +163,7 @@ def coverage_table(
     end: DateLike = None,
     settings: Settings | None = None,
     lang: str = "zh",
+    market: Collection[str] | None = None,
 ) -> pd.DataFrame:
     """A-cards vs deposit cards per district (or zone), with the diagnosis of the weak link.
 
@@ -182,6 +185,13 @@ def coverage_table(
         follow-up cadence.
     lang : {"zh", "en"}
         Language of ``label``, ``reason`` and ``action``.
+    market : collection of str, optional
+        The districts (or zone ids) that make up the dealer's market, e.g.
+        those reaching into the influence area. Only they set the
+        yardstick, and only they can be called an ``awareness_gap`` (a far
+        county is expected to bring few showroom visitors); every row can
+        still be a ``follow_up_gap``. ``in_market`` marks them. None: every
+        row is in the market.
 
     Returns
     -------
@@ -252,6 +262,12 @@ def coverage_table(
 
     _previous(table, card_keys, is_a, is_d, before, keys, given=period.given)
     _open_by_grade(table, cards, card_keys, is_a & now, keys)
+    identity = table["zone_id"] if by == "zone" else table["district"]
+    table["in_market"] = (
+        identity.isin(set(market)).to_numpy()
+        if market is not None
+        else np.ones(len(table), dtype=bool)
+    ) & ~table["unlocated"].to_numpy(dtype=bool)
     _diagnose(table, cs)
     _texts(table, cs, lang)
 
@@ -370,11 +386,14 @@ def _diagnose(table: pd.DataFrame, cs: CoverageSettings) -> None:
     unlocated = table["unlocated"].to_numpy(dtype=bool)
     has_pop = np.nan_to_num(pop, nan=0.0) > 0
     eligible = has_pop & ((a + d) > 0) & ~unlocated
+    in_market = table["in_market"].to_numpy(dtype=bool)
+    yard = eligible & in_market
 
     rate = table["a_cards_per_10k"].to_numpy(dtype="float64")
-    a_yard = float(np.median(rate[eligible])) if eligible.any() else np.nan
+    a_yard = float(np.median(rate[yard])) if yard.any() else np.nan
     with_a = eligible & (a > 0)
-    d_yard = float(np.median((d / np.where(a > 0, a, 1))[with_a])) if with_a.any() else np.nan
+    yard_a = yard & (a > 0)
+    d_yard = float(np.median((d / np.where(a > 0, a, 1))[yard_a])) if yard_a.any() else np.nan
 
     n = len(table)
     a_upper, a_p = np.full(n, np.nan), np.full(n, np.nan)
@@ -395,7 +414,7 @@ def _diagnose(table: pd.DataFrame, cs: CoverageSettings) -> None:
         d_p[with_a] = stats.binom.cdf(d_capped[with_a], a[with_a], d_threshold)
 
     alpha = 1.0 - conf
-    aware = eligible & (a_p < alpha)
+    aware = eligible & in_market & (a_p < alpha)
     follow = with_a & (d_p < alpha)
     diagnosis, gaps, confidence = [], [], []
     for i in range(len(table)):
@@ -481,6 +500,9 @@ def _texts(table: pd.DataFrame, cs: CoverageSettings, lang: str) -> None:
             case = _no_data_case(row)
             reasons.append(t(f"coverage.reason.no_data_{case}", lang, **fields))
             actions.append(t(f"coverage.action.no_data_{case}", lang, **fields))
+        elif row.diagnosis == "balanced" and not row.in_market:
+            reasons.append(t("coverage.reason.outside_market", lang, **fields))
+            actions.append(t("coverage.action.balanced", lang, **fields))
         elif row.diagnosis == "balanced":
             reasons.append(t("coverage.reason.balanced", lang, **fields))
             actions.append(t("coverage.action.balanced", lang, **fields))

@@ -56,7 +56,9 @@ class FormatStats:
 class EventHistory:
     """Statistics of past events for ranking and plans."""
 
-    def __init__(self, events: pd.DataFrame, playbook: Playbook, *, settings: HistorySettings | None = None) -> None:
+    def __init__(
+        self, events: pd.DataFrame, playbook: Playbook, *, settings: HistorySettings | None = None
+    ) -> None:
         self.events = events
         self.playbook = playbook
         self.settings = settings or HistorySettings()
@@ -80,8 +82,16 @@ class EventHistory:
             g_sales = group["sales"].astype("float64")
             obs_leads = float(g_leads.mean()) if g_leads.notna().any() else p_leads
             total_leads = float(g_leads.sum())
-            obs_cpl = float(g_cost.sum() / total_leads) if total_leads > 0 and g_cost.notna().any() else p_cpl
-            obs_close = float(g_sales.sum() / total_leads) if total_leads > 0 and g_sales.notna().any() else p_close
+            obs_cpl = (
+                float(g_cost.sum() / total_leads)
+                if total_leads > 0 and g_cost.notna().any()
+                else p_cpl
+            )
+            obs_close = (
+                float(g_sales.sum() / total_leads)
+                if total_leads > 0 and g_sales.notna().any()
+                else p_close
+            )
             leads = (n * obs_leads + m * p_leads) / (n + m)
             cpl = (n * obs_cpl + m * p_cpl) / (n + m)
             close = (n * obs_close + m * p_close) / (n + m)
@@ -118,13 +128,17 @@ class EventHistory:
         n = len(ratios)
         m = self.settings.prior_events
         shrunk = (n * float(np.mean(ratios)) + m * 1.0) / (n + m)
-        return float(np.clip(shrunk, 1 / self.settings.max_zone_factor, self.settings.max_zone_factor))
+        return float(
+            np.clip(shrunk, 1 / self.settings.max_zone_factor, self.settings.max_zone_factor)
+        )
 
     def last_visit(self, zone_id: str, *, before: dt.date) -> dt.date | None:
         """Date of the latest event in ``zone_id`` before ``before``, or None."""
         if not len(self.events):
             return None
-        own = self.events[(self.events["zone_id"] == zone_id) & (self.events["date"] < pd.Timestamp(before))]
+        own = self.events[
+            (self.events["zone_id"] == zone_id) & (self.events["date"] < pd.Timestamp(before))
+        ]
         return None if own.empty else own["date"].max().date()
 
     def last_visits(self, *, before: dt.date) -> pd.Series:

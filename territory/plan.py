@@ -123,7 +123,9 @@ def build_plan(
     s = settings.ranking
     zone_type = z["zone_type"]
     owners = int(z["customers"])
-    formats = _ordered_formats(pb, history, zone_type, date, owners=owners, owner_min=s.owner_service_min)
+    formats = _ordered_formats(
+        pb, history, zone_type, date, owners=owners, owner_min=s.owner_service_min
+    )
     slots = pb.slots(zone_type, date)
     tools = list(pb.tools(zone_type))
     main_format = formats[0] if formats else None
@@ -139,7 +141,16 @@ def build_plan(
     crs = coords.local_crs(ws.dealer.lon, ws.dealer.lat)
     centre = zones.loc[[match[0]]].geometry.to_crs(crs).representative_point().iloc[0]
     owners_xy = _owner_xy(ws, crs)
-    nearby = int((np.hypot(owners_xy[:, 0] - centre.x, owners_xy[:, 1] - centre.y) <= s.after_sales_km * 1000).sum()) if len(owners_xy) else 0
+    nearby = (
+        int(
+            (
+                np.hypot(owners_xy[:, 0] - centre.x, owners_xy[:, 1] - centre.y)
+                <= s.after_sales_km * 1000
+            ).sum()
+        )
+        if len(owners_xy)
+        else 0
+    )
 
     k = pb.kpi
     invited = int(min(k["invite_cap"], round(nearby * k["invite_share_of_owners"])))
@@ -163,23 +174,46 @@ def build_plan(
     slot_labels = [sl.label(lang) for sl in slots]
     start = slots[0].start if slots else "—"
     end = slots[-1].end if slots else "—"
-    title = t("plan.title", lang, zone=z["name"], date=date.isoformat(), format=format_labels[0] if format_labels else type_label)
+    title = t(
+        "plan.title",
+        lang,
+        zone=z["name"],
+        date=date.isoformat(),
+        format=format_labels[0] if format_labels else type_label,
+    )
 
     def part(key: str, rows=None, table=None) -> PlanSection:
-        return PlanSection(key=key, number=PART_KEYS.index(key) + 1, title=t(f"plan.part.{key}", lang), rows=rows or [], table=table)
+        return PlanSection(
+            key=key,
+            number=PART_KEYS.index(key) + 1,
+            title=t(f"plan.part.{key}", lang),
+            rows=rows or [],
+            table=table,
+        )
 
     sections = [
         part(
             "main",
             [
                 (t("plan.theme", lang), title),
-                (t("plan.site", lang), f"{z['name']}（{z['district']}）" if lang == "zh" else f"{z['name']} ({z['district']})"),
+                (
+                    t("plan.site", lang),
+                    f"{z['name']}（{z['district']}）"
+                    if lang == "zh"
+                    else f"{z['name']} ({z['district']})",
+                ),
                 (t("plan.zone_type", lang), type_label),
                 (t("plan.models", lang), analysis.model),
                 (t("plan.date", lang), date.isoformat()),
                 (t("plan.time", lang), f"{start}–{end}" if slots else t("plan.no_slot", lang)),
-                (t("plan.slots", lang), "；".join(slot_labels) if lang == "zh" else "; ".join(slot_labels)),
-                (t("plan.formats", lang), "、".join(format_labels) if lang == "zh" else ", ".join(format_labels)),
+                (
+                    t("plan.slots", lang),
+                    "；".join(slot_labels) if lang == "zh" else "; ".join(slot_labels),
+                ),
+                (
+                    t("plan.formats", lang),
+                    "、".join(format_labels) if lang == "zh" else ", ".join(format_labels),
+                ),
             ],
         ),
         part("background", _background(z, owners, nearby, analysis, settings, lang)),
@@ -187,16 +221,28 @@ def build_plan(
             "purpose",
             [
                 (t("plan.purpose.brand", lang), t("plan.purpose.brand_text", lang, zone=z["name"])),
-                (t("plan.purpose.leads", lang), t("plan.purpose.leads_text", lang, n=kpi["new_leads"])),
-                (t("plan.purpose.sales", lang), t("plan.purpose.sales_text", lang, n=kpi["target_orders"])),
+                (
+                    t("plan.purpose.leads", lang),
+                    t("plan.purpose.leads_text", lang, n=kpi["new_leads"]),
+                ),
+                (
+                    t("plan.purpose.sales", lang),
+                    t("plan.purpose.sales_text", lang, n=kpi["target_orders"]),
+                ),
                 (t("plan.purpose.care", lang), t("plan.purpose.care_text", lang, n=invited)),
             ],
         ),
         part(
             "audience",
             [
-                (t("plan.audience.prospects", lang), t(f"plan.audience.{pb.audience(zone_type)}", lang)),
-                (t("plan.audience.owners", lang), t("plan.audience.owners_text", lang, n=nearby, invited=invited)),
+                (
+                    t("plan.audience.prospects", lang),
+                    t(f"plan.audience.{pb.audience(zone_type)}", lang),
+                ),
+                (
+                    t("plan.audience.owners", lang),
+                    t("plan.audience.owners_text", lang, n=nearby, invited=invited),
+                ),
                 (t("plan.audience.media", lang), t("plan.audience.media_text", lang)),
                 (t("plan.audience.other", lang), t("plan.audience.other_text", lang)),
             ],
@@ -215,9 +261,21 @@ def build_plan(
             "budget",
             [(t(f"plan.budget.{line}", lang), _fmt_money(v, lang)) for line, v in budget.items()]
             + [(t("plan.budget.total", lang), _fmt_money(sum(budget.values()), lang))]
-            + [(t("plan.budget.basis", lang), t("plan.budget.history" if stats and stats.events else "plan.budget.prior", lang, n=stats.events if stats else 0))],
+            + [
+                (
+                    t("plan.budget.basis", lang),
+                    t(
+                        "plan.budget.history" if stats and stats.events else "plan.budget.prior",
+                        lang,
+                        n=stats.events if stats else 0,
+                    ),
+                )
+            ],
         ),
-        part("publicity", table=_publicity(date, budget.get("preheat_ads", 0.0) + budget.get("media", 0.0), lang)),
+        part(
+            "publicity",
+            table=_publicity(date, budget.get("preheat_ads", 0.0) + budget.get("media", 0.0), lang),
+        ),
         part(
             "kpi",
             [(t(f"plan.kpi.{key}", lang), str(value)) for key, value in kpi.items()]
@@ -281,11 +339,29 @@ def _background(z, owners, nearby, analysis, settings, lang) -> list[tuple[str, 
         rows.append(
             (
                 t("plan.bg.owners", lang),
-                t("plan.bg.owners_text", lang, owners=owners, expected=z["expected_customers"], nearby=nearby, km=settings.ranking.after_sales_km),
+                t(
+                    "plan.bg.owners_text",
+                    lang,
+                    owners=owners,
+                    expected=z["expected_customers"],
+                    nearby=nearby,
+                    km=settings.ranking.after_sales_km,
+                ),
             )
         )
     else:
-        rows.append((t("plan.bg.owners", lang), t("plan.bg.owners_cold", lang, owners=owners, nearby=nearby, km=settings.ranking.after_sales_km)))
+        rows.append(
+            (
+                t("plan.bg.owners", lang),
+                t(
+                    "plan.bg.owners_cold",
+                    lang,
+                    owners=owners,
+                    nearby=nearby,
+                    km=settings.ranking.after_sales_km,
+                ),
+            )
+        )
     p = analysis.profile
     if p.count:
         age = p.top("age_band", 1)
@@ -317,7 +393,9 @@ def _publicity(date: dt.date, budget: float, lang: str) -> pd.DataFrame:
                 t("plan.pub.type", lang): t(f"plan.pub.{channel}", lang),
                 t("plan.pub.name", lang): t(f"plan.pub.{channel}_name", lang),
                 t("plan.pub.slot", lang): t(f"plan.pub.{channel}_slot", lang),
-                t("plan.pub.dates", lang): f"{(date - dt.timedelta(days=7)).isoformat()} – {(date - dt.timedelta(days=1)).isoformat()}",
+                t(
+                    "plan.pub.dates", lang
+                ): f"{(date - dt.timedelta(days=7)).isoformat()} – {(date - dt.timedelta(days=1)).isoformat()}",
                 t("plan.pub.budget", lang): round(budget * share),
                 t("plan.pub.actual", lang): "",
             }

@@ -126,7 +126,9 @@ def _plan_sheet(sheet, plan: Plan) -> None:
         sheet.cell(row=row, column=2, value=neutralise(name))
         row += 1
     row += 1
-    sheet.cell(row=row, column=1, value=t("print.footer_privacy", lang)).font = Font(italic=True, color="666666")
+    sheet.cell(row=row, column=1, value=t("print.footer_privacy", lang)).font = Font(
+        italic=True, color="666666"
+    )
     sheet.page_setup.orientation = "portrait"
     sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
     sheet.page_setup.fitToWidth = 1
@@ -139,7 +141,13 @@ def _registration_sheet(sheet, plan: Plan) -> None:
     lang = plan.lang
     n = len(REGISTRATION_COLUMNS)
     sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=n)
-    title = sheet.cell(row=1, column=1, value=neutralise(f"{t('plan.form_name', lang)} · {plan.zone_name} · {plan.date.isoformat()}"))
+    title = sheet.cell(
+        row=1,
+        column=1,
+        value=neutralise(
+            f"{t('plan.form_name', lang)} · {plan.zone_name} · {plan.date.isoformat()}"
+        ),
+    )
     title.font = Font(size=14, bold=True)
     title.alignment = Alignment(horizontal="center")
     widths = (6, 12, 16, 16, 14, 14, 8, 10, 12, 20)

@@ -48,7 +48,11 @@ class Slot:
 
     def label(self, lang: str = "zh") -> str:
         """``周六 09:30–17:30 白天`` / ``Sat 09:30–17:30 daytime``."""
-        day = f"周{_WEEKDAYS_ZH[self.date.weekday()]}" if lang == "zh" else _WEEKDAYS_EN[self.date.weekday()]
+        day = (
+            f"周{_WEEKDAYS_ZH[self.date.weekday()]}"
+            if lang == "zh"
+            else _WEEKDAYS_EN[self.date.weekday()]
+        )
         return f"{day} {self.start}–{self.end} {t(f'slot.{self.slot}', lang)}"
 
 
@@ -132,25 +136,57 @@ def _check(data: dict[str, Any], file: str) -> ProblemList:
     for zone_type, spec in data.get("zone_types", {}).items():
         where = f"zone_types.{zone_type}"
         if zone_type not in ZONE_TYPES:
-            problems.add(file, "err.playbook_unknown", column=where, found=zone_type, expected=", ".join(ZONE_TYPES))
+            problems.add(
+                file,
+                "err.playbook_unknown",
+                column=where,
+                found=zone_type,
+                expected=", ".join(ZONE_TYPES),
+            )
             continue
         allowed = set(FORMATS_BY_ZONE_TYPE[zone_type])
         for code in spec.get("formats", ()):
             if code not in FORMATS:
-                problems.add(file, "err.playbook_unknown", column=f"{where}.formats", found=code, expected=", ".join(FORMATS))
+                problems.add(
+                    file,
+                    "err.playbook_unknown",
+                    column=f"{where}.formats",
+                    found=code,
+                    expected=", ".join(FORMATS),
+                )
             elif code not in allowed:
-                problems.add(file, "err.playbook_format_type", column=f"{where}.formats", found=code, expected=", ".join(sorted(allowed)))
+                problems.add(
+                    file,
+                    "err.playbook_format_type",
+                    column=f"{where}.formats",
+                    found=code,
+                    expected=", ".join(sorted(allowed)),
+                )
         for code in spec.get("tools", ()):
             if code not in TOOLS:
-                problems.add(file, "err.playbook_unknown", column=f"{where}.tools", found=code, expected=", ".join(TOOLS))
+                problems.add(
+                    file,
+                    "err.playbook_unknown",
+                    column=f"{where}.tools",
+                    found=code,
+                    expected=", ".join(TOOLS),
+                )
         for key in ("weekday", "weekend"):
             for entry in spec.get(key, ()):
                 missing = [k for k in ("slot", "start", "end") if k not in entry]
                 if missing:
-                    problems.add(file, "err.playbook_slot", column=f"{where}.{key}", found=", ".join(missing))
+                    problems.add(
+                        file, "err.playbook_slot", column=f"{where}.{key}", found=", ".join(missing)
+                    )
                 for code in entry.get("formats", ()):
                     if code not in spec.get("formats", ()):
-                        problems.add(file, "err.playbook_format_type", column=f"{where}.{key}", found=code, expected=", ".join(spec.get("formats", ())))
+                        problems.add(
+                            file,
+                            "err.playbook_format_type",
+                            column=f"{where}.{key}",
+                            found=code,
+                            expected=", ".join(spec.get("formats", ())),
+                        )
     return problems
 
 
@@ -163,7 +199,9 @@ def load_playbook(workspace: Path | str | None = None, *, lang: str = "zh") -> P
         If the workspace's playbook has a syntax error or names unknown
         zone types, formats or tools.
     """
-    default = tomllib.loads((resources.files("territory") / "data" / "playbook.toml").read_text(encoding="utf-8"))
+    default = tomllib.loads(
+        (resources.files("territory") / "data" / "playbook.toml").read_text(encoding="utf-8")
+    )
     data = default
     if workspace is not None:
         path = Path(workspace) / PLAYBOOK_FILE

@@ -68,7 +68,9 @@ class Recommendation:
 def _normalise(weights: dict[str, float]) -> dict[str, float]:
     total = sum(max(v, 0.0) for v in weights.values())
     if total <= 0:
-        raise ValueError("ranking weights must include a positive value; check settings.ranking.weights")
+        raise ValueError(
+            "ranking weights must include a positive value; check settings.ranking.weights"
+        )
     return {k: max(v, 0.0) / total for k, v in weights.items()}
 
 
@@ -82,7 +84,13 @@ def _date_formats(pb: Playbook, zone_type: str, date: dt.date) -> tuple[str, ...
 
 
 def _ordered_formats(
-    pb: Playbook, history: EventHistory, zone_type: str, date: dt.date, *, owners: int, owner_min: int
+    pb: Playbook,
+    history: EventHistory,
+    zone_type: str,
+    date: dt.date,
+    *,
+    owners: int,
+    owner_min: int,
 ) -> list[str]:
     """The playbook's formats for the zone type, best first for this date and history."""
     formats = list(pb.formats(zone_type))
@@ -90,7 +98,11 @@ def _ordered_formats(
 
     def key(code: str) -> tuple:
         owner_first = code == "owner_free_service" and owners >= owner_min
-        return (not owner_first, code not in fits, history.format_stats(code, zone_type).cost_per_lead)
+        return (
+            not owner_first,
+            code not in fits,
+            history.format_stats(code, zone_type).cost_per_lead,
+        )
 
     return sorted(formats, key=key)
 
@@ -108,7 +120,9 @@ def site_scores(
     weights = _normalise(s.weights)
     unknown = set(weights) - {"whitespace", "r_score", "density", "distance", "history"}
     if unknown:
-        raise ValueError(f"unknown ranking weights {sorted(unknown)}; use whitespace, r_score, density, distance, history")
+        raise ValueError(
+            f"unknown ranking weights {sorted(unknown)}; use whitespace, r_score, density, distance, history"
+        )
     zones = analysis.zones
     pool = zones[zones["in_influence_area"] & (zones["population"] > 0)].copy()
     if pool.empty:
@@ -122,7 +136,12 @@ def site_scores(
     best_format, cpl, leads, cost, n_events = [], [], [], [], []
     for _, z in pool.iterrows():
         order = _ordered_formats(
-            playbook, history, z["zone_type"], date, owners=int(z["customers"]), owner_min=s.owner_service_min
+            playbook,
+            history,
+            z["zone_type"],
+            date,
+            owners=int(z["customers"]),
+            owner_min=s.owner_service_min,
         )
         if order:
             stats = history.format_stats(order[0], z["zone_type"])
@@ -147,14 +166,21 @@ def site_scores(
     lo, hi = np.nanmin(log_cpl), np.nanmax(log_cpl)
     pool["term_history"] = ((hi - log_cpl) / (hi - lo)).fillna(0) if hi > lo else 1.0
 
-    base = sum(weights.get(k, 0.0) * pool[f"term_{k}"] for k in ("whitespace", "r_score", "density", "distance", "history"))
+    base = sum(
+        weights.get(k, 0.0) * pool[f"term_{k}"]
+        for k in ("whitespace", "r_score", "density", "distance", "history")
+    )
     fits = pool["zone_type"].map(lambda zt: bool(playbook.slots(zt, date)))
     pool["date_fit"] = np.where(fits, 1.0, s.date_misfit_factor)
 
     last = history.last_visits(before=date)
     last_visit = pool["zone_id"].map(last)
     weeks = (pd.Timestamp(date) - last_visit).dt.days / 7.0
-    recovery = (weeks / s.rotation_weeks).clip(0, 1) if s.rotation_weeks > 0 else pd.Series(1.0, index=pool.index)
+    recovery = (
+        (weeks / s.rotation_weeks).clip(0, 1)
+        if s.rotation_weeks > 0
+        else pd.Series(1.0, index=pool.index)
+    )
     pool["last_visit"] = last_visit
     pool["weeks_since_visit"] = weeks
     pool["rotation_factor"] = (s.rotation_floor + (1 - s.rotation_floor) * recovery).fillna(1.0)
@@ -210,7 +236,9 @@ def recommend(
     cand = order[:n_cand]
     # Demand: white-space population, discounted where the team was just there.
     demand_w = (
-        scores["population"].astype("float64") * scores["term_whitespace"] * scores["rotation_factor"]
+        scores["population"].astype("float64")
+        * scores["term_whitespace"]
+        * scores["rotation_factor"]
     ).to_numpy()
     cover = coverage_matrix(xy, xy[cand], radius=s.catchment_km * 1000.0)
     # A site is also worth its own quality: a private demand node per candidate.
@@ -231,7 +259,21 @@ def recommend(
     owners_xy = _owner_xy(ws, crs)
     for rank, i in enumerate(chosen, start=1):
         z = scores.iloc[i]
-        rows.append(_site_row(rank, z, xy[i], owners_xy, radius_m, analysis, history, playbook, settings, date, lang))
+        rows.append(
+            _site_row(
+                rank,
+                z,
+                xy[i],
+                owners_xy,
+                radius_m,
+                analysis,
+                history,
+                playbook,
+                settings,
+                date,
+                lang,
+            )
+        )
     sites = pd.DataFrame(rows)
     notes = list(analysis.whitespace.notes)
     if len(chosen) < top:
@@ -247,11 +289,15 @@ def _owner_xy(ws, crs) -> np.ndarray:
     return np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
 
 
-def _site_row(rank, z, xy, owners_xy, radius_m, analysis, history, pb, settings, date, lang) -> dict:
+def _site_row(
+    rank, z, xy, owners_xy, radius_m, analysis, history, pb, settings, date, lang
+) -> dict:
     s = settings.ranking
     zone_type = z["zone_type"]
     owners = int(z["customers"])
-    formats = _ordered_formats(pb, history, zone_type, date, owners=owners, owner_min=s.owner_service_min)
+    formats = _ordered_formats(
+        pb, history, zone_type, date, owners=owners, owner_min=s.owner_service_min
+    )
     slots = pb.slots(zone_type, date)
     nearby = int((np.hypot(*(owners_xy - xy).T) <= radius_m).sum()) if len(owners_xy) else 0
     point = z.geometry.representative_point()
@@ -272,7 +318,9 @@ def _site_row(rank, z, xy, owners_xy, radius_m, analysis, history, pb, settings,
         "distance_km": float(z["distance_km"]),
         "customers": owners,
         "owners_nearby": nearby,
-        "expected_customers": None if pd.isna(z["expected_customers"]) else float(z["expected_customers"]),
+        "expected_customers": None
+        if pd.isna(z["expected_customers"])
+        else float(z["expected_customers"]),
         "whitespace_score": float(z["whitespace_score"]),
         "formats": formats,
         "time_slots": [slot.label(lang) for slot in slots],
@@ -284,7 +332,10 @@ def _site_row(rank, z, xy, owners_xy, radius_m, analysis, history, pb, settings,
         "history_events": int(z["history_events"]),
         "last_visit": None if pd.isna(z["last_visit"]) else z["last_visit"].date().isoformat(),
         "after_sales": nearby >= s.after_sales_owners,
-        "terms": {k: float(z[f"term_{k}"]) for k in ("whitespace", "r_score", "density", "distance", "history")},
+        "terms": {
+            k: float(z[f"term_{k}"])
+            for k in ("whitespace", "r_score", "density", "distance", "history")
+        },
         "date_fit": float(z["date_fit"]),
         "rotation_factor": float(z["rotation_factor"]),
         "reasons": reasons,
@@ -301,23 +352,68 @@ def _reasons(z, formats, slots, nearby, analysis, history, settings, date, lang)
     type_label = label(z["zone_type"], ZONE_TYPES, lang)
     expected = z["expected_customers"]
     if analysis.mode == "lookalike" and pd.notna(expected):
-        key = "reason.whitespace" if z["shortfall"] >= 1 and z["confidence"] >= 0.5 else "reason.served"
+        key = (
+            "reason.whitespace"
+            if z["shortfall"] >= 1 and z["confidence"] >= 0.5
+            else "reason.served"
+        )
         out.append(
-            t(key, lang, name=z["name"], people=_wan(z["population"], lang), r=z["r_value"],
-              customers=int(z["customers"]), expected=expected, type=type_label, confidence=z["confidence"])
+            t(
+                key,
+                lang,
+                name=z["name"],
+                people=_wan(z["population"], lang),
+                r=z["r_value"],
+                customers=int(z["customers"]),
+                expected=expected,
+                type=type_label,
+                confidence=z["confidence"],
+            )
         )
     else:
-        out.append(t("reason.cold", lang, name=z["name"], people=_wan(z["population"], lang), r=z["r_value"], type=type_label))
-    out.append(t("reason.distance", lang, km=z["distance_km"], density=z["density"], tier=z["density_tier_label"]))
+        out.append(
+            t(
+                "reason.cold",
+                lang,
+                name=z["name"],
+                people=_wan(z["population"], lang),
+                r=z["r_value"],
+                type=type_label,
+            )
+        )
+    out.append(
+        t(
+            "reason.distance",
+            lang,
+            km=z["distance_km"],
+            density=z["density"],
+            tier=z["density_tier_label"],
+        )
+    )
     if formats:
         stats = history.format_stats(formats[0], z["zone_type"])
         key = "reason.history" if stats.events else "reason.prior"
         out.append(
-            t(key, lang, format=label(formats[0], FORMATS, lang), cpl=z["cost_per_lead"], leads=z["expected_leads"],
-              cost=z["estimated_cost"], n=stats.events)
+            t(
+                key,
+                lang,
+                format=label(formats[0], FORMATS, lang),
+                cpl=z["cost_per_lead"],
+                leads=z["expected_leads"],
+                cost=z["estimated_cost"],
+                n=stats.events,
+            )
         )
     if slots:
-        out.append(t("reason.slots", lang, slots="、".join(sl.label(lang) for sl in slots) if lang == "zh" else "; ".join(sl.label(lang) for sl in slots)))
+        out.append(
+            t(
+                "reason.slots",
+                lang,
+                slots="、".join(sl.label(lang) for sl in slots)
+                if lang == "zh"
+                else "; ".join(sl.label(lang) for sl in slots),
+            )
+        )
     else:
         out.append(t("reason.no_slot", lang, type=type_label))
     if pd.notna(z["last_visit"]):
@@ -342,7 +438,10 @@ def recommend_json(rec: Recommendation, *, lang: str = "zh") -> dict:
         "date": rec.date.isoformat(),
         "model": rec.model,
         "mode": rec.analysis.mode,
-        "notes": [t(f"analysis.note.{n}", lang) if n == "cold_start" else t(f"recommend.note.{n}", lang) for n in rec.notes],
+        "notes": [
+            t(f"analysis.note.{n}", lang) if n == "cold_start" else t(f"recommend.note.{n}", lang)
+            for n in rec.notes
+        ],
         "covering": None
         if cover is None
         else {

@@ -76,7 +76,11 @@ def _features(frame: pd.DataFrame) -> np.ndarray:
     """Zone features except distance (log density, log income, zone type)."""
     dens = np.log1p(frame["density"].fillna(0).clip(lower=0).to_numpy())
     inc = np.log(frame["income"].astype("float64").clip(lower=1).to_numpy())
-    types = [(frame["zone_type"] == code).to_numpy(dtype="float64") for code in ZONE_TYPES if code != "other"]
+    types = [
+        (frame["zone_type"] == code).to_numpy(dtype="float64")
+        for code in ZONE_TYPES
+        if code != "other"
+    ]
     return np.column_stack([dens, inc, *types])
 
 

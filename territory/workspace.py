@@ -218,11 +218,13 @@ def summary(ws: Workspace) -> pd.DataFrame:
     records = []
     for name in ("zones", *POINT_LAYERS):
         layer = ws.layer(name)
-        record = {"layer": name, "rows": len(layer), "file": ws.sources.get(name)}
-        if name != "zones" and len(layer):
+        record: dict = {"layer": name, "rows": len(layer), "file": ws.sources.get(name)}
+        if name != "zones":
             counts = layer["located_by"].value_counts()
             for how in ("coords", "zone_id", "address", "unlocated"):
                 record[how] = int(counts.get(how, 0))
             record["in_zone"] = int(layer["zone_id"].notna().sum())
         records.append(record)
-    return pd.DataFrame.from_records(records)
+    return pd.DataFrame.from_records(records).astype(
+        {k: "Int64" for k in ("coords", "zone_id", "address", "unlocated", "in_zone")}
+    )

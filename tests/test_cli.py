@@ -91,3 +91,26 @@ def test_export_command(tiny_ws, tmp_path, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["masked"] is True
     assert "13812341234" not in (out / "customers.csv").read_text(encoding="utf-8-sig")
+
+
+def test_coverage_command_json_and_export(tiny_ws, tmp_path, capsys):
+    out = tmp_path / "coverage.xlsx"
+    assert main(["coverage", str(tiny_ws), "--json", "--out", str(out)]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["by"] == "district"
+    rows = {r["district"]: r for r in doc["rows"]}
+    assert rows["武侯区"]["a_cards"] == 1 and rows["武侯区"]["deposit_cards"] == 1
+    assert {
+        "population",
+        "customers",
+        "deposit_rate",
+        "a_cards_per_10k",
+        "deposit_cards_per_10k",
+        "diagnosis",
+    } <= set(rows["武侯区"])
+    assert out.exists()
+
+
+def test_coverage_bad_date_is_a_clear_error(tiny_ws, capsys):
+    assert main(["coverage", str(tiny_ws), "--start", "2026-13-01", "--lang", "en"]) == 2
+    assert "invalid option" in capsys.readouterr().err
