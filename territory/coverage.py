@@ -66,11 +66,10 @@ Examples
 
 from __future__ import annotations
 
-from collections.abc import Collection
-
 import csv
 import math
 import re
+from collections.abc import Collection
 from pathlib import Path
 
 import geopandas as gpd

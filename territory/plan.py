@@ -157,15 +157,15 @@ def build_plan(
     a_total = int((ws.cards["card_type"] == "A").sum())
     dep_total = int((ws.cards["card_type"] == "deposit").sum())
     deposit_rate = dep_total / a_total if a_total else None
-    cards = int(round(expected_leads * k["cards_share_of_leads"]))
+    cards = round(expected_leads * k["cards_share_of_leads"])
     kpi = {
-        "participants": int(round(expected_leads * k["participants_per_lead"])),
-        "new_leads": int(round(expected_leads)),
+        "participants": round(expected_leads * k["participants_per_lead"]),
+        "new_leads": round(expected_leads),
         "new_cards": cards,
         "invited_owners": invited,
-        "referral_leads": int(round(invited * k["referral_per_invited"])),
-        "target_orders": int(math.ceil(expected_leads * close_rate)) if expected_leads else 0,
-        "target_deposits": int(round(cards * deposit_rate)) if deposit_rate is not None else 0,
+        "referral_leads": round(invited * k["referral_per_invited"]),
+        "target_orders": math.ceil(expected_leads * close_rate) if expected_leads else 0,
+        "target_deposits": round(cards * deposit_rate) if deposit_rate is not None else 0,
     }
     budget = {line: cost * share for line, share in pb.budget_shares.items()}
 
