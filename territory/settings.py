@@ -114,6 +114,10 @@ class RankingSettings:
     rotation_weeks: int = 4
     #: Catchment radius (km) of a site for the covering model.
     catchment_km: float = 3.0
+    #: Choose up to this many sites exactly (CBC); more sites use the greedy heuristic with a gap.
+    cover_exact_limit: int = 10
+    #: Seconds CBC may spend on one choice of sites before the best found so far is used.
+    cover_time_limit_s: float = 20.0
 
 
 @dataclass(frozen=True)
