@@ -215,6 +215,25 @@ def test_greedy_is_no_better_than_exact_and_its_bound_holds(seed, k):
     assert_consistent(greedy, weights, cover, k)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_greedy_bound_without_the_lp_is_still_valid(monkeypatch, seed):
+    """Large models skip the LP; the Lagrangian and online bounds must hold alone."""
+    monkeypatch.setattr(covering, "_LP_BOUND_MAX_TERMS", -1)
+    weights, cover = random_instance(seed + 200, n_cand=12, integer=seed % 2 == 0)
+    optimum = brute_force(weights, cover, 4, mandatory=(0,))
+    result = max_cover(weights, cover, 4, mandatory=[0], exact_limit=0)
+    assert result.upper_bound >= optimum * (1 - 1e-12)
+    assert_consistent(result, weights, cover, 4)
+
+    problem = covering._Problem(weights, sp.csr_matrix(cover, dtype=bool), 4, [0], [])
+    lagrangian = covering._lagrangian_bound(problem, list(result.selected))
+    lp = covering._lp_bound(problem)
+    # Weak duality: no Lagrangian bound is below the LP relaxation, nor the LP
+    # below the integer optimum (up to rounding).
+    assert lagrangian >= lp * (1 - 1e-12)
+    assert lp >= optimum * (1 - 1e-12)
+
+
 def test_greedy_gap_on_a_known_greedy_trap(greedy_trap):
     weights, cover = greedy_trap
     greedy = max_cover(weights, cover, 2, exact_limit=1)
@@ -400,7 +419,7 @@ def test_inputs_are_not_changed(greedy_trap):
 
 def test_greedy_fallback_when_cbc_is_missing(monkeypatch, greedy_trap):
     weights, cover = greedy_trap
-    monkeypatch.setattr(covering, "_cbc", lambda pulp, *, time_limit: None)
+    monkeypatch.setattr(covering, "_cbc", lambda pulp, **options: None)
     result = max_cover(weights, cover, 2)
     assert result.method == "greedy"
     assert result.covered_weight == 5.5
@@ -411,7 +430,9 @@ def test_greedy_fallback_when_cbc_is_missing(monkeypatch, greedy_trap):
 def test_time_out_keeps_cbc_solution_when_better_than_greedy(monkeypatch, greedy_trap):
     weights, cover = greedy_trap
     # As if CBC stopped on its time limit holding the optimum, not yet proven.
-    monkeypatch.setattr(covering, "_solve_exact", lambda problem, *, time_limit: ([1, 2], False))
+    monkeypatch.setattr(
+        covering, "_solve_exact", lambda problem, *, start, time_limit: ([1, 2], False)
+    )
     result = max_cover(weights, cover, 2, time_limit=1.0)
     assert result.method == "exact"
     assert set(result.selected) == {1, 2}
@@ -421,7 +442,9 @@ def test_time_out_keeps_cbc_solution_when_better_than_greedy(monkeypatch, greedy
 
 def test_time_out_keeps_greedy_when_cbc_solution_is_worse(monkeypatch, greedy_trap):
     weights, cover = greedy_trap
-    monkeypatch.setattr(covering, "_solve_exact", lambda problem, *, time_limit: ([2], False))
+    monkeypatch.setattr(
+        covering, "_solve_exact", lambda problem, *, start, time_limit: ([2], False)
+    )
     result = max_cover(weights, cover, 2, time_limit=1.0)
     assert result.method == "greedy"
     assert result.selected == (0, 1)
