@@ -40,6 +40,7 @@ from __future__ import annotations
 import heapq
 import math
 import sys
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
@@ -773,12 +774,18 @@ def _prefer_low_indices(problem: _Problem, sites: Sequence[int]) -> list[int]:
 
 
 def _solve_exact(
-    problem: _Problem, *, start: Sequence[int], time_limit: float | None
+    problem: _Problem,
+    *,
+    start: Sequence[int],
+    time_limit: float | None,
+    timings: dict[str, float] | None = None,
 ) -> tuple[list[int], bool] | None:
     """Solve the reduced MCLP with CBC, starting from the sites ``start``.
 
     Returns ``(sites, proven_optimal)``, or None when CBC is unavailable,
-    fails, or stops without a solution.
+    fails, or stops without a solution. ``timings``, if given, receives the
+    seconds spent building the model (``"build"``) and in pulp's solve, that
+    is writing the MPS file, running CBC and reading its solution (``"solve"``).
     """
     try:
         import pulp
@@ -788,6 +795,7 @@ def _solve_exact(
     solver = _cbc(pulp, time_limit=time_limit, warm_start=warm)
     if solver is None:
         return None
+    clock = time.perf_counter()
     model, x_vars, y_vars, cand = _build_model(problem, pulp)
     if warm:
         _, incidence, _ = problem.reduced()
@@ -797,10 +805,15 @@ def _solve_exact(
             var.setInitialValue(int(value))
         for var, value in zip(y_vars, y_start.tolist(), strict=True):
             var.setInitialValue(int(value))
+    built = time.perf_counter()
     try:
         model.solve(solver)
     except pulp.PulpSolverError:
         return None
+    finally:
+        if timings is not None:
+            timings["build"] = built - clock
+            timings["solve"] = time.perf_counter() - built
     if model.status != pulp.LpStatusOptimal:
         return None
     values = np.array([v.varValue if v.varValue is not None else 0.0 for v in x_vars])
