@@ -157,8 +157,10 @@ class RankingSettings:
     candidate_pool: int = 60
     #: Weight of a site's own score against the white-space population it reaches.
     site_quality_weight: float = 1.0
-    #: Largest N solved exactly; above it a greedy solution with its optimality gap.
-    exact_limit: int = 10
+    #: Choose up to this many sites exactly (CBC); more sites use the greedy heuristic with a gap.
+    cover_exact_limit: int = 10
+    #: Seconds CBC may spend on one choice of sites before the best found so far is used.
+    cover_time_limit_s: float = 20.0
     #: Owners in a zone from which owner-service formats lead and referrals are asked (seed 000 ex. 1).
     owner_service_min: int = 20
     #: Owners within after_sales_km of the site from which the plan works with after-sales (seed: ~80 in 3 km).
