@@ -331,7 +331,7 @@ def _site_row(
         "cost_per_lead": None if pd.isna(z["cost_per_lead"]) else float(z["cost_per_lead"]),
         "history_events": int(z["history_events"]),
         "last_visit": None if pd.isna(z["last_visit"]) else z["last_visit"].date().isoformat(),
-        "after_sales": nearby >= s.after_sales_owners,
+        "after_sales": "owner_free_service" in formats and nearby >= s.after_sales_owners,
         "terms": {
             k: float(z[f"term_{k}"])
             for k in ("whitespace", "r_score", "density", "distance", "history")
@@ -352,11 +352,15 @@ def _reasons(z, formats, slots, nearby, analysis, history, settings, date, lang)
     type_label = label(z["zone_type"], ZONE_TYPES, lang)
     expected = z["expected_customers"]
     if analysis.mode == "lookalike" and pd.notna(expected):
-        key = (
-            "reason.whitespace"
-            if z["shortfall"] >= 1 and z["confidence"] >= 0.5
-            else "reason.served"
-        )
+        wss = settings.whitespace
+        if z["confidence"] >= wss.min_confidence and z["shortfall"] >= wss.min_shortfall:
+            key = "reason.whitespace"
+        elif z["customers"] > 1.1 * expected:
+            key = "reason.served"
+        elif z["customers"] < 0.9 * expected:
+            key = "reason.below"
+        else:
+            key = "reason.par"
         out.append(
             t(
                 key,
@@ -420,9 +424,11 @@ def _reasons(z, formats, slots, nearby, analysis, history, settings, date, lang)
         weeks = (pd.Timestamp(date) - z["last_visit"]).days / 7
         key = "reason.rotation" if weeks < s.rotation_weeks else "reason.visited"
         out.append(t(key, lang, weeks=weeks, date=z["last_visit"].date().isoformat()))
+    owner_service = "owner_free_service" in formats
     if int(z["customers"]) >= s.owner_service_min:
-        out.append(t("reason.owners", lang, n=int(z["customers"])))
-    if nearby >= s.after_sales_owners:
+        key = "reason.owners" if owner_service else "reason.referrals"
+        out.append(t(key, lang, n=int(z["customers"])))
+    if owner_service and nearby >= s.after_sales_owners:
         out.append(t("reason.after_sales", lang, n=nearby, km=s.after_sales_km))
     hints = analysis.profile.hints()
     if hints:
