@@ -297,6 +297,85 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _date(args: argparse.Namespace, *, default_next_saturday: bool = True):
+    import datetime as dt
+
+    from .ranking import next_saturday
+
+    if getattr(args, "date", None) is None:
+        if default_next_saturday:
+            return next_saturday()
+        raise CliError("cli.date_required")
+    try:
+        return dt.date.fromisoformat(args.date)
+    except ValueError:
+        raise CliError("cli.bad_date", value=args.date) from None
+
+
+def cmd_recommend(args: argparse.Namespace) -> int:
+    """Ranked outreach sites for a date."""
+    from .ranking import recommend, recommend_json
+
+    ws = _load(args)
+    lang = args.lang or ws.dealer.language
+    if args.top < 1:
+        raise CliError("cli.bad_option", detail="--top must be at least 1")
+    rec = recommend(ws, date=_date(args), top=args.top, model=_model(ws, args), lang=lang)
+    document = recommend_json(rec, lang=lang)
+    if args.json:
+        emit_json(document)
+    else:
+        for site in document["sites"]:
+            _out(
+                t(
+                    "cli.site_line",
+                    lang,
+                    rank=site["rank"],
+                    name=site["name"],
+                    district=site["district"],
+                    score=site["score"],
+                )
+            )
+            for reason in site["reasons"]:
+                _out(f"     · {reason}")
+    return EXIT_OK
+
+
+def cmd_plan(args: argparse.Namespace) -> int:
+    """The 13-part outreach plan sheet as XLSX."""
+    from .plan import build_plan
+    from .plansheet import write_plan_xlsx
+
+    ws = _load(args)
+    lang = args.lang or ws.dealer.language
+    _zone(ws, args.site)
+    plan = build_plan(
+        ws,
+        zone_id=args.site,
+        date=_date(args, default_next_saturday=False),
+        model=_model(ws, args),
+        lang=lang,
+    )
+    path = write_plan_xlsx(plan, args.out)
+    if args.json:
+        emit_json(
+            {
+                "out": str(path),
+                "zone_id": plan.zone_id,
+                "date": plan.date.isoformat(),
+                "kpi": plan.kpi,
+            }
+        )
+    else:
+        _say(t("cli.plan_written", lang, path=str(path)))
+    return EXIT_OK
+
+
+def _zone(ws, zone_id: str) -> None:
+    if zone_id not in set(ws.zones["zone_id"]):
+        raise CliError("cli.unknown_zone", zone=zone_id)
+
+
 def _model(ws, args: argparse.Namespace) -> str | None:
     name = getattr(args, "model", None)
     if name is not None and name not in [m.name for m in ws.dealer.models]:
@@ -373,6 +452,21 @@ def _args_coverage(p: argparse.ArgumentParser) -> None:
         action="store_true",
         help="let every district set the yardstick (default: those reaching into the influence area)",
     )
+
+
+@command("recommend", "cli.help.recommend")
+def _args_recommend(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--date", default=None, help="YYYY-MM-DD (default: next Saturday)")
+    p.add_argument("--top", type=int, default=5, help="how many sites (default 5)")
+    p.add_argument("--model", default=None, help="model name from dealer.toml (default: the first)")
+
+
+@command("plan", "cli.help.plan")
+def _args_plan(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--site", required=True, help="zone_id of the site")
+    p.add_argument("--date", required=True, help="YYYY-MM-DD")
+    p.add_argument("--out", required=True, type=Path, help="the .xlsx file to write")
+    p.add_argument("--model", default=None, help="model name from dealer.toml (default: the first)")
 
 
 def build_parser(lang: str = "zh") -> argparse.ArgumentParser:

@@ -82,7 +82,8 @@ class CustomerProfile:
     def top(self, attribute: str, n: int = 3) -> list[tuple[str, float]]:
         """The ``n`` most common values of ``attribute`` with their shares."""
         dist = self.distributions.get(attribute, pd.Series(dtype="float64"))
-        return [(str(k), float(v)) for k, v in dist.head(n).items()]
+        ranked = dist.sort_values(ascending=False, kind="stable")
+        return [(str(k), float(v)) for k, v in ranked.head(n).items()]
 
     def hints(self) -> list[Hint]:
         """Outreach hints this profile supports (empty when too few customers)."""

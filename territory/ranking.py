@@ -250,8 +250,16 @@ def recommend(
     full_cover = sp.hstack([cover, sp.identity(n_cand, format="csr")], format="csr")
     full_w = np.concatenate([demand_w, own])
     k = min(top, n_cand)
-    result = max_cover(full_w, full_cover, k, exact_limit=s.cover_exact_limit, time_limit=s.cover_time_limit_s)
+    result = max_cover(
+        full_w, full_cover, k, exact_limit=s.cover_exact_limit, time_limit=s.cover_time_limit_s
+    )
     chosen = [int(cand[i]) for i in result.selected]
+    # The covering may stop early when further sites add nothing: fill by score.
+    for i in cand:
+        if len(chosen) >= k:
+            break
+        if int(i) not in chosen:
+            chosen.append(int(i))
     chosen.sort(key=lambda i: -scores["score"].iloc[i])
 
     rows = []
