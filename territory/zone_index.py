@@ -26,7 +26,11 @@ size follows the size of the small zones, see
 2. a scanline fill at the cell centres (one signed event per edge crossing,
    a cumulative sum along the rows, no sorting) tells which zone covers each
    centre; an interior cell is covered all over by exactly the zones that
-   cover its centre, so it stores the lowest of them (or -1);
+   cover its centre, so it stores the lowest of them (or -1). Where two zones
+   overlap, a second fill with squared weights tells both apart; deeper
+   overlaps, and centres within rounding distance of an edge, are asked of
+   GEOS (an STRtree query per such centre: fine for a few, slow if most of the
+   map is covered three deep);
 3. a boundary cell crossed by a single edge stores the edge and the zone on
    either side of it; a cell with several edges (near a vertex) stores the
    sorted list of zones that may cover some of it.
@@ -246,34 +250,54 @@ class ZoneIndex:
 
         # 2. Scanline fill of cell centres: the sum over covering zones of (zone + 1) in the
         #    low 32 bits, and their count in the high bits.
-        centre, uncertain = _fill(
-            gu0[g], gv0[g], gu1[g], gv1[g], seg.left, seg.poly, nx, ny, _CENTRE_TOL
-        )
+        fill_args = (gu0[g], gv0[g], gu1[g], gv1[g], seg.left, nx, ny)
+        one = seg.poly.astype(np.int64) + 1
+        centre, uncertain = _fill(*fill_args, one + (1 << _COUNT_SHIFT), tol=_CENTRE_TOL)
         grid = centre.astype(np.int32)  # keeps the low 32 bits
         grid -= 1
         bcount = centre[bcell] >> _COUNT_SHIFT
         bq = grid[bcell]  # the zone covering the centre when bcount == 1
-        # Centres whose cover must come from GEOS: overlaps (count >= 2), rounding doubts.
-        # (A negative count cannot happen for valid zones; it is a doubt all the same.)
-        over = centre >= (2 << _COUNT_SHIFT)
-        over |= centre < 0
-        del centre
-        doubt_cells = _sorted_unique(np.concatenate([np.flatnonzero(over), uncertain]))
-        del over
+        # Centres covered by two zones (overlaps): the sums of (zone + 1) and of its square
+        # give both zones. Deeper overlaps, impossible counts (not for valid zones) and
+        # centres a rounding error away from an edge are asked of GEOS.
+        two = (centre >= (2 << _COUNT_SHIFT)) & (centre < (3 << _COUNT_SHIFT))
+        deep = (centre >= (3 << _COUNT_SHIFT)) | (centre < 0)
+        two[uncertain] = False
+        two_cells = np.flatnonzero(two)
+        s1 = centre[two_cells] - (2 << _COUNT_SHIFT)
+        del two, centre
+        ask = [np.flatnonzero(deep), uncertain]
+        del deep
+        pair_cell = [np.empty(0, np.int64)]
+        pair_zone = [np.empty(0, np.int64)]
+        if two_cells.size:
+            squares, _ = _fill(*fill_args, one * one, tol=_CENTRE_TOL)
+            s2 = squares[two_cells]
+            del squares
+            d = np.rint(np.sqrt(np.maximum(2 * s2 - s1 * s1, 0))).astype(np.int64)
+            a, b = (s1 - d) // 2, (s1 + d) // 2
+            ok = (a >= 1) & (a + b == s1) & (a * a + b * b == s2)
+            pair_cell += [two_cells[ok], two_cells[ok]]
+            pair_zone += [a[ok] - 1, b[ok] - 1]
+            ask.append(two_cells[~ok])
+        ask_cells = _sorted_unique(np.concatenate(ask))
+        if ask_cells.size:
+            ci, zi = _centre_covers(self._geoms, ask_cells, nx, x0, y0, h)
+            pair_cell.append(ask_cells[ci])
+            pair_zone.append(zi)
+        # "Explicit" cells: their centre's zones are listed in (pair_cell, pair_zone).
+        explicit = _sorted_unique(np.concatenate([two_cells, ask_cells]))
+        pair_cell = np.concatenate(pair_cell)
+        pair_zone = np.concatenate(pair_zone)
         bdoubt = np.zeros(len(bcell), dtype=bool)
-        exact_pairs = (np.empty(0, np.int64), np.empty(0, np.int32))
-        if doubt_cells.size:
-            ci, zi = _centre_covers(self._geoms, doubt_cells, nx, x0, y0, h)
-            # Interior cells among them: lowest covering zone.
-            lowest = np.full(doubt_cells.size, _BIG, dtype=np.int64)
-            np.minimum.at(lowest, ci, zi)
+        if explicit.size:
+            lowest = np.full(explicit.size, _BIG, dtype=np.int64)
+            np.minimum.at(lowest, np.searchsorted(explicit, pair_cell), pair_zone)
             lowest[lowest == _BIG] = -1
-            grid[doubt_cells] = lowest.astype(np.int32)
-            pos = np.searchsorted(bcell, doubt_cells)
-            pos = np.minimum(pos, max(len(bcell) - 1, 0))
-            in_b = bcell[pos] == doubt_cells if len(bcell) else np.zeros(0, bool)
-            bdoubt[pos[in_b]] = True
-            exact_pairs = (doubt_cells[ci], zi.astype(np.int32))
+            grid[explicit] = lowest.astype(np.int32)
+            if len(bcell):
+                pos = np.minimum(np.searchsorted(bcell, explicit), len(bcell) - 1)
+                bdoubt[pos[bcell[pos] == explicit]] = True
 
         # Single-edge cells: one gseg, at most two zones on it, centre cover known.
         single = bfirst >= 0
@@ -309,11 +333,11 @@ class ZoneIndex:
         has_q = (mq >= 0) & ~bdoubt[~single]
         cells_r.append(np.flatnonzero(has_q).astype(np.int64))
         zones_r.append(mq[has_q].astype(np.int64))
-        if exact_pairs[0].size:
-            er = rank[exact_pairs[0]]
+        if pair_cell.size:
+            er = rank[pair_cell]
             ok = er >= 0
             cells_r.append(er[ok].astype(np.int64))
-            zones_r.append(exact_pairs[1][ok].astype(np.int64))
+            zones_r.append(pair_zone[ok].astype(np.int64))
         key = _sorted_unique(np.concatenate(cells_r) * max(self._n, 1) + np.concatenate(zones_r))
         mrow = key // max(self._n, 1)
         self._m_cand = (key % max(self._n, 1)).astype(np.int32)
@@ -696,19 +720,21 @@ def _fill(
     u1: np.ndarray,
     v1: np.ndarray,
     left: np.ndarray,
-    poly: np.ndarray,
     nx: int,
     ny: int,
+    weight: np.ndarray,
+    *,
     tol: float,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Scanline cover of the cell centres.
 
-    Each edge (canonical direction, interior on the left when ``left``) adds a signed
-    event where it crosses the horizontal line through a row of centres: entering
-    the zone (moving towards +u) adds ``zone + 1 + 2**32``, leaving subtracts it. A
-    cumulative sum along the flat cell order then gives, at each centre, the sum of
-    ``zone + 1`` over the zones covering it (low 32 bits) and their number (high
-    bits). Rows are closed: every ring crosses a row as often entering as leaving.
+    Each edge (canonical direction, zone interior on its left when ``left``) adds a
+    signed event where it crosses the horizontal line through a row of centres:
+    entering its zone (moving towards +u) adds the edge's ``weight``, leaving subtracts
+    it. A cumulative sum along the flat cell order then gives, at each centre, the sum of
+    the weights of the zones covering it (with ``zone + 1 + 2**32``: the sum of
+    ``zone + 1`` in the low 32 bits, the number of zones in the high bits). Rows are
+    closed: every ring crosses a row as often entering as leaving.
 
     Returns the per-cell sums and the cells whose centre lies within ``tol`` of a
     crossing (their cover is decided by GEOS instead).
@@ -725,8 +751,7 @@ def _fill(
     crosses = cnt > 0
     du_dv = (u1 - u0) / np.where(crosses, v1 - v0, 1.0)
     enter = (v1 < v0) == left
-    weight = poly.astype(np.int64) + (1 + (1 << _COUNT_SHIFT))
-    weight[~enter] *= -1
+    weight = np.where(enter, weight, -weight)
     # Per crossing.
     sid, row = _expand(j0, cnt)
     ux = row + 0.5

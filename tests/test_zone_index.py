@@ -191,7 +191,8 @@ def test_assign_points_refuses_non_points(two_squares):
 # ---------------------------------------------------- randomised, against shapely
 def random_zones(rng, n, *, scale=1.0, offset=(0.0, 0.0)):
     """Voronoi cells clipped to a square, some with holes (half filled by a zone of
-    their own), one MultiPolygon and one zone overlapping others, in random order."""
+    their own), one MultiPolygon and two zones overlapping others (and each other, so
+    some places are covered three deep), in random order."""
     square = box(0, 0, 100, 100)
     seeds = shapely.multipoints(rng.uniform(0, 100, (n, 2)))
     cells = shapely.get_parts(shapely.voronoi_polygons(seeds, extend_to=square))
@@ -208,7 +209,7 @@ def random_zones(rng, n, *, scale=1.0, offset=(0.0, 0.0)):
     multi = shapely.union(zones.pop(), zones.pop(0))
     if multi.geom_type == "MultiPolygon":
         zones.insert(len(zones) // 2, multi)
-    zones.append(box(20, 30, 55, 60))
+    zones += [box(20, 30, 55, 60), box(40, 10, 70, 45)]
     zones = [zones[i] for i in rng.permutation(len(zones))]
     zones = [shapely.affinity.scale(z, scale, scale, origin=(0, 0)) for z in zones]
     return [shapely.affinity.translate(z, *offset) for z in zones]
