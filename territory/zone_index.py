@@ -81,6 +81,8 @@ _CENTRE_TOL = 1e-7
 #: Hard ceiling on the number of cells, whatever the resolution asked for.
 _MAX_CELLS_HARD = 1 << 30
 _COUNT_SHIFT = 32
+#: Points looked up at a time.
+_CHUNK = 1 << 20
 
 
 class ZoneIndex:
@@ -394,7 +396,12 @@ class ZoneIndex:
         shape = np.broadcast_shapes(x.shape, y.shape)
         xf = np.ascontiguousarray(np.broadcast_to(x, shape)).ravel()
         yf = np.ascontiguousarray(np.broadcast_to(y, shape)).ravel()
-        return self._lookup_flat(xf, yf).reshape(shape)
+        if xf.size <= _CHUNK:
+            return self._lookup_flat(xf, yf).reshape(shape)
+        out = np.empty(xf.size, dtype=np.int32)
+        for i in range(0, xf.size, _CHUNK):  # bounds the temporaries (about 30 bytes a point)
+            out[i : i + _CHUNK] = self._lookup_flat(xf[i : i + _CHUNK], yf[i : i + _CHUNK])
+        return out.reshape(shape)
 
     def _lookup_flat(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         n = x.size

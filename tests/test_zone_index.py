@@ -7,6 +7,7 @@ import pytest
 import shapely
 from shapely import MultiPolygon, Point, Polygon, box
 
+from territory import zone_index
 from territory.settings import Settings
 from territory.zone_index import ZoneIndex, assign_points
 
@@ -277,3 +278,12 @@ def test_points_a_rounding_error_away_from_a_slanted_edge():
         for resolution in (None, 0.25, 0.1):
             got = ZoneIndex(zones, resolution=resolution).lookup(x, y)
             np.testing.assert_array_equal(got, expected)
+
+
+def test_lookup_in_chunks_matches(monkeypatch, two_squares):
+    rng = np.random.default_rng(3)
+    x, y = rng.uniform(-1, 5, 1000), rng.uniform(-1, 3, 1000)
+    whole = ZoneIndex(two_squares).lookup(x, y)
+    monkeypatch.setattr(zone_index, "_CHUNK", 64)
+    np.testing.assert_array_equal(ZoneIndex(two_squares).lookup(x, y), whole)
+    np.testing.assert_array_equal(whole, brute_force(two_squares, x, y))
