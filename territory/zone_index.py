@@ -270,6 +270,8 @@ class ZoneIndex:
         del two, centre
         ask = [np.flatnonzero(deep), uncertain]
         del deep
+        # Cells whose centre's zones are listed in (pair_cell, pair_zone).
+        explicit = np.zeros(ncells, dtype=bool)
         pair_cell = [np.empty(0, np.int64)]
         pair_zone = [np.empty(0, np.int64)]
         if two_cells.size:
@@ -277,29 +279,28 @@ class ZoneIndex:
             s2 = squares[two_cells]
             del squares
             d = np.rint(np.sqrt(np.maximum(2 * s2 - s1 * s1, 0))).astype(np.int64)
-            a, b = (s1 - d) // 2, (s1 + d) // 2
+            a, b = (s1 - d) // 2, (s1 + d) // 2  # a <= b
             ok = (a >= 1) & (a + b == s1) & (a * a + b * b == s2)
-            pair_cell += [two_cells[ok], two_cells[ok]]
+            good = two_cells[ok]
+            grid[good] = (a[ok] - 1).astype(np.int32)
+            explicit[good] = True
+            pair_cell += [good, good]
             pair_zone += [a[ok] - 1, b[ok] - 1]
             ask.append(two_cells[~ok])
         ask_cells = _sorted_unique(np.concatenate(ask))
         if ask_cells.size:
             ci, zi = _centre_covers(self._geoms, ask_cells, nx, x0, y0, h)
+            lowest = np.full(ask_cells.size, _BIG, dtype=np.int64)
+            np.minimum.at(lowest, ci, zi)
+            lowest[lowest == _BIG] = -1
+            grid[ask_cells] = lowest.astype(np.int32)
+            explicit[ask_cells] = True
             pair_cell.append(ask_cells[ci])
             pair_zone.append(zi)
-        # "Explicit" cells: their centre's zones are listed in (pair_cell, pair_zone).
-        explicit = _sorted_unique(np.concatenate([two_cells, ask_cells]))
         pair_cell = np.concatenate(pair_cell)
         pair_zone = np.concatenate(pair_zone)
-        bdoubt = np.zeros(len(bcell), dtype=bool)
-        if explicit.size:
-            lowest = np.full(explicit.size, _BIG, dtype=np.int64)
-            np.minimum.at(lowest, np.searchsorted(explicit, pair_cell), pair_zone)
-            lowest[lowest == _BIG] = -1
-            grid[explicit] = lowest.astype(np.int32)
-            if len(bcell):
-                pos = np.minimum(np.searchsorted(bcell, explicit), len(bcell) - 1)
-                bdoubt[pos[bcell[pos] == explicit]] = True
+        bdoubt = explicit[bcell]
+        del explicit
 
         # Single-edge cells: one gseg, at most two zones on it, centre cover known.
         single = bfirst >= 0
