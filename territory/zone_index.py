@@ -79,7 +79,7 @@ _MARGIN_CELLS = 1e-6
 #: uncertain; such centres are checked with GEOS.
 _CENTRE_TOL = 1e-7
 #: Hard ceiling on the number of cells, whatever the resolution asked for.
-_MAX_CELLS_HARD = 1 << 30
+_MAX_CELLS_HARD = 1 << 27
 _COUNT_SHIFT = 32
 #: Points looked up at a time.
 _CHUNK = 1 << 20

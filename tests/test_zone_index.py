@@ -287,3 +287,10 @@ def test_lookup_in_chunks_matches(monkeypatch, two_squares):
     monkeypatch.setattr(zone_index, "_CHUNK", 64)
     np.testing.assert_array_equal(ZoneIndex(two_squares).lookup(x, y), whole)
     np.testing.assert_array_equal(whole, brute_force(two_squares, x, y))
+
+
+def test_rejects_resolution_too_fine_for_the_coordinates():
+    far = [box(1e12, 1e12, 1e12 + 4, 1e12 + 2)]
+    with pytest.raises(ValueError, match="too fine for coordinates of magnitude"):
+        ZoneIndex(far, resolution=1.0)
+    assert lookup(far, [(1e12 + 1, 1e12 + 1)], resolution=1e4) == [0]
