@@ -9,9 +9,10 @@ Chinese or English.
 
 Examples
 --------
->>> p = Problem("zones.geojson", "err.missing_column", column="zone_type", row_kind="feature")
+>>> p = Problem("zones.geojson", "err.not_number", column="population", rows=(2,),
+...             row_kind="feature", ids=("002",), fields={"found": "很多"})
 >>> print(p.render("en"))
-zones.geojson, column zone_type: required column 'zone_type' is missing. Fix: add a column 'zone_type' (区域类型) with one of: residential, commercial, enterprise, township, market, driving_school, other.
+zones.geojson, feature 2 (id 002), column population: expected a number, found '很多'. Fix: write digits only (thousands separators allowed), no units or words
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ Examples
 >>> from territory.workspace import load_workspace
 >>> ws = load_workspace(demo_path(), use_store=False)
 >>> a = analyse(ws)
->>> a.mode, a.zones["r_value"].notna().all()
+>>> a.mode, bool(a.zones["r_value"].notna().all())
 ('lookalike', True)
 """
 

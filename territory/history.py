@@ -14,7 +14,7 @@ Examples
 ...     "date": pd.to_datetime(["2026-05-01", "2026-06-01"])})
 >>> h = EventHistory(events, load_playbook())
 >>> round(h.format_stats("flyers", "commercial").cost_per_lead, 1)   # 40 observed, 153 prior, n=2, m=2
-96.4
+96.5
 """
 
 from __future__ import annotations

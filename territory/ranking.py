@@ -174,7 +174,9 @@ def site_scores(
     pool["date_fit"] = np.where(fits, 1.0, s.date_misfit_factor)
 
     last = history.last_visits(before=date)
-    last_visit = pool["zone_id"].map(last)
+    last_visit = pd.Series(
+        pd.to_datetime(pool["zone_id"].map(last.to_dict()), errors="coerce"), index=pool.index
+    ).astype("datetime64[ns]")
     weeks = (pd.Timestamp(date) - last_visit).dt.days / 7.0
     recovery = (
         (weeks / s.rotation_weeks).clip(0, 1)

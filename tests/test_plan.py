@@ -1,0 +1,116 @@
+"""The 13-part plan and its XLSX sheet."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from openpyxl import load_workbook
+from test_analysis import _decay, grid_workspace
+
+from territory.cli import main
+from territory.plan import PART_KEYS, build_plan
+from territory.plansheet import REGISTRATION_COLUMNS, neutralise, write_plan_xlsx
+from territory.privacy import PHONE_PATTERN
+
+SATURDAY = dt.date(2026, 11, 28)
+
+
+@pytest.fixture
+def ws():
+    w = grid_workspace(5, customers_per_zone=_decay, population=30000, income=40000.0)
+    w.zones.loc[w.zones["zone_id"] == "0202", "name"] = '=HYPERLINK("http://x")'
+    return w
+
+
+def test_plan_has_all_13_parts_in_the_seed_order(ws):
+    plan = build_plan(ws, zone_id="0101", date=SATURDAY)
+    assert [s.key for s in plan.sections] == list(PART_KEYS)
+    assert [s.number for s in plan.sections] == list(range(1, 14))
+    assert all(s.rows or s.table is not None for s in plan.sections)
+    assert plan.kpi["new_leads"] > 0 and plan.kpi["participants"] >= plan.kpi["new_leads"]
+    assert plan.kpi["target_orders"] >= 1
+    assert sum(plan.budget.values()) > 0
+    incentives = " ".join(v for _, v in plan.section("incentives").rows)
+    assert "200" in incentives and "500" in incentives and "800" in incentives
+    contingency = " ".join(k for k, _ in plan.section("contingency").rows)
+    assert "下雨" in contingency and "人流不足" in contingency
+
+
+def test_plan_in_english(ws):
+    plan = build_plan(ws, zone_id="0101", date=SATURDAY, lang="en")
+    assert plan.sections[0].title == "Main information"
+    assert plan.section("kpi").title == "KPI targets"
+
+
+def test_unknown_zone(ws):
+    with pytest.raises(KeyError, match="territory score"):
+        build_plan(ws, zone_id="nope", date=SATURDAY)
+
+
+def test_xlsx_has_13_parts_and_the_registration_form(ws, tmp_path):
+    plan = build_plan(ws, zone_id="0202", date=SATURDAY)
+    path = write_plan_xlsx(plan, tmp_path / "plan.xlsx")
+    book = load_workbook(path)
+    assert book.sheetnames == ["外拓计划", "外拓客户登记表"]
+    text = [
+        str(c.value) for row in book["外拓计划"].iter_rows() for c in row if c.value is not None
+    ]
+    for section in plan.sections:
+        assert f"{section.number}. {section.title}" in text
+    assert any(v == "☐" for v in text)
+    form = book["外拓客户登记表"]
+    headers = [c.value for c in form[3]]
+    assert headers[: len(REGISTRATION_COLUMNS)][:3] == ["序号", "姓名", "电话"]
+    assert form.max_row >= 33 and form["B4"].value is None  # blank rows to fill in by hand
+    # A zone name that looks like a formula is neutralised, never a formula.
+    assert any(v.startswith("'=HYPERLINK") for v in text)
+    assert not any(c.data_type == "f" for row in book["外拓计划"].iter_rows() for c in row)
+    assert not any(PHONE_PATTERN.search(v) for v in text)
+
+
+@pytest.mark.parametrize("value", ["=1+1", "+cmd", "-2", "@SUM(A1)"])
+def test_neutralise(value):
+    assert neutralise(value) == "'" + value
+    assert neutralise("玉林街道") == "玉林街道"
+
+
+def test_plan_command(tiny_ws, tmp_path, capsys):
+    out = tmp_path / "plan.xlsx"
+    assert (
+        main(["plan", str(tiny_ws), "--site", "001", "--date", "2026-11-28", "--out", str(out)])
+        == 0
+    )
+    assert out.exists()
+    assert (
+        main(
+            [
+                "plan",
+                str(tiny_ws),
+                "--site",
+                "999",
+                "--date",
+                "2026-11-28",
+                "--out",
+                str(out),
+                "--lang",
+                "en",
+            ]
+        )
+        == 2
+    )
+    assert "no zone '999'" in capsys.readouterr().err
+    assert (
+        main(["plan", str(tiny_ws), "--site", "001", "--date", "28/11/2026", "--out", str(out)])
+        == 2
+    )
+
+
+def test_recommend_command_json(tiny_ws, capsys):
+    import json
+
+    assert main(["recommend", str(tiny_ws), "--date", "2026-11-28", "--top", "2", "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["date"] == "2026-11-28" and len(doc["sites"]) == 2
+    assert re.match(r"\d{3}", doc["sites"][0]["zone_id"])
