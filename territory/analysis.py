@@ -23,12 +23,12 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from . import influence, scoring
+from . import coords, influence, scoring
 from .profile import CustomerProfile, customer_profile
 from .settings import Settings
 from .whitespace import WhitespaceResult, whitespace
 
-__all__ = ["Analysis", "analyse", "count_by_zone", "score_json", "whitespace_json"]
+__all__ = ["Analysis", "analyse", "count_by_zone", "score_json", "whitespace_json", "zone_metrics"]
 
 
 @dataclass
@@ -88,52 +88,89 @@ def analyse(
     settings = (settings or ws.settings).merged(overrides)
     chosen = ws.model(model)
     zones = ws.zones
-    out = zones.copy()
+    cards = ws.cards
+    metrics, result = zone_metrics(
+        zones,
+        dealer_lon=ws.dealer.lon,
+        dealer_lat=ws.dealer.lat,
+        price=chosen.price,
+        customers=count_by_zone(ws.customers, zones),
+        a_cards=count_by_zone(cards, zones, where=cards["card_type"].eq("A").fillna(False)),
+        deposit_cards=count_by_zone(
+            cards, zones, where=cards["card_type"].eq("deposit").fillna(False)
+        ),
+        settings=settings,
+        lang=lang,
+    )
+    profile = customer_profile(ws.customers, settings=settings)
+    return Analysis(
+        model=chosen.name,
+        price=chosen.price,
+        zones=metrics,
+        whitespace=result,
+        profile=profile,
+        settings=settings,
+    )
 
-    out["area_km2"] = scoring.area_km2(zones)
+
+def zone_metrics(
+    zones: gpd.GeoDataFrame,
+    *,
+    dealer_lon: float,
+    dealer_lat: float,
+    price: float,
+    customers: pd.Series,
+    a_cards: pd.Series,
+    deposit_cards: pd.Series,
+    settings: Settings,
+    lang: str = "zh",
+) -> tuple[gpd.GeoDataFrame, WhitespaceResult]:
+    """The per-zone metrics of :func:`analyse` from counts already made.
+
+    ``customers``, ``a_cards`` and ``deposit_cards`` are counts aligned to
+    ``zones.index`` (how the points were assigned is the caller's business:
+    :func:`count_by_zone` on located layers, or a
+    :class:`~territory.zone_index.ZoneIndex` lookup with ``numpy.bincount``).
+    """
+    out = zones.copy()
+    crs = coords.local_crs(dealer_lon, dealer_lat)
+    projected = zones.geometry.to_crs(crs)
+    out["area_km2"] = (projected.area / 1e6).astype("float64")
     out["density"] = scoring.density(zones["population"], out["area_km2"])
     k = settings.scoring.tier_count
     out["density_tier"] = scoring.tiers(out["density"], scheme=settings.scoring.tier_scheme, k=k)
     out["density_tier_label"] = scoring.tier_labels(out["density_tier"], k=k, lang=lang)
     out["income_tier"] = scoring.tiers(zones["income"], scheme=settings.scoring.tier_scheme, k=k)
     out["income_tier_label"] = scoring.tier_labels(out["income_tier"], k=k, lang=lang)
-    out["r_value"] = scoring.r_value(zones["income"], price=chosen.price)
+    out["r_value"] = scoring.r_value(zones["income"], price=price)
     out["r_score"] = scoring.r_score(
         out["r_value"], target_r=settings.scoring.target_r, tolerance=settings.scoring.r_tolerance
     )
 
     radius = settings.influence.radius_km
-    out["distance_km"] = influence.zone_distance_km(zones, lon=ws.dealer.lon, lat=ws.dealer.lat)
+    out["distance_km"] = influence.zone_distance_km(
+        zones, lon=dealer_lon, lat=dealer_lat, projected=projected
+    )
     out["in_influence_area"] = influence.in_influence_area(out["distance_km"], radius_km=radius)
     out["ring_km"] = influence.ring_of(
         out["distance_km"], rings_km=settings.influence.rings_km, radius_km=radius
     )
 
-    out["customers"] = count_by_zone(ws.customers, zones)
+    out["customers"] = customers.astype("int64")
     pop = zones["population"].astype("float64")
     out["customers_per_1000"] = (out["customers"] * 1000.0 / pop.where(pop > 0)).astype("float64")
-    cards = ws.cards
-    out["a_cards"] = count_by_zone(cards, zones, where=cards["card_type"].eq("A").fillna(False))
-    out["deposit_cards"] = count_by_zone(
-        cards, zones, where=cards["card_type"].eq("deposit").fillna(False)
-    )
+    out["a_cards"] = a_cards.astype("int64")
+    out["deposit_cards"] = deposit_cards.astype("int64")
 
-    located = int(ws.customers["zone_id"].notna().sum())
-    result = whitespace(out, total_customers=located, settings=settings)
+    result = whitespace(
+        out, total_customers=int(customers.sum()), settings=settings, projected=projected
+    )
     for column in result.zones.columns:
         out[column] = result.zones[column]
     out["whitespace_rank"] = (
         out["whitespace_raw"].rank(ascending=False, method="first").astype("int64")
     )
-    profile = customer_profile(ws.customers, settings=settings)
-    return Analysis(
-        model=chosen.name,
-        price=chosen.price,
-        zones=out,
-        whitespace=result,
-        profile=profile,
-        settings=settings,
-    )
+    return out, result
 
 
 def _num(value) -> float | None:

@@ -39,8 +39,14 @@ __all__ = [
 ]
 
 
-def _straight(zones: gpd.GeoDataFrame, lon: float, lat: float, crs: CRS) -> np.ndarray:
-    projected = zones.geometry.to_crs(crs)
+def _straight(
+    zones: gpd.GeoDataFrame,
+    lon: float,
+    lat: float,
+    crs: CRS,
+    projected: gpd.GeoSeries | None = None,
+) -> np.ndarray:
+    projected = zones.geometry.to_crs(crs) if projected is None else projected
     dealer = gpd.GeoSeries.from_xy([lon], [lat], crs="EPSG:4326").to_crs(crs).iloc[0]
     centroids = projected.centroid.values
     dist = shapely.distance(centroids, dealer) / 1000.0
@@ -48,18 +54,25 @@ def _straight(zones: gpd.GeoDataFrame, lon: float, lat: float, crs: CRS) -> np.n
     return np.where(inside, 0.0, dist)
 
 
-#: Distance methods by name: ``f(zones, lon, lat, crs) -> km per zone``.
-DISTANCE_METHODS: dict[str, Callable[[gpd.GeoDataFrame, float, float, CRS], np.ndarray]] = {
+#: Distance methods by name: ``f(zones, lon, lat, crs, projected) -> km per zone``.
+DISTANCE_METHODS: dict[str, Callable[..., np.ndarray]] = {
     "straight": _straight,
 }
 
 
 def zone_distance_km(
-    zones: gpd.GeoDataFrame, *, lon: float, lat: float, method: str = "straight"
+    zones: gpd.GeoDataFrame,
+    *,
+    lon: float,
+    lat: float,
+    method: str = "straight",
+    projected: gpd.GeoSeries | None = None,
 ) -> pd.Series:
     """Distance (km) from the dealer at ``lon``/``lat`` (WGS-84) to each zone.
 
-    Returns a Series named ``distance_km`` aligned to ``zones.index``.
+    ``projected`` may pass the zones already projected to
+    ``coords.local_crs(lon, lat)`` (saves a reprojection). Returns a Series
+    named ``distance_km`` aligned to ``zones.index``.
     """
     if method not in DISTANCE_METHODS:
         raise ValueError(
@@ -68,7 +81,7 @@ def zone_distance_km(
     if len(zones) == 0:
         return pd.Series([], index=zones.index, dtype="float64", name="distance_km")
     crs = coords.local_crs(lon, lat)
-    km = DISTANCE_METHODS[method](zones, lon, lat, crs)
+    km = DISTANCE_METHODS[method](zones, lon, lat, crs, projected)
     return pd.Series(km, index=zones.index, dtype="float64", name="distance_km")
 
 

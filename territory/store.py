@@ -35,8 +35,10 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
+import shapely
 
 from .dealer import DEALER_FILE, parse_dealer
 from .layers import LAYERS, POINT_LAYERS, TABLE_SUFFIXES, ZONE_SUFFIXES, empty_layer
@@ -47,6 +49,7 @@ __all__ = [
     "STORE_FILE",
     "export_workspace",
     "read_store",
+    "read_point_coordinates",
     "read_store_if_fresh",
     "read_ui_settings",
     "save_store",
@@ -127,6 +130,11 @@ def save_store(ws, *, path: Path | None = None) -> Path:
 
 def _for_store(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out = layer.copy()
+    # Plain lon/lat columns next to the geometry: fast numeric reads of large
+    # layers (no WKB decoding), and visible in QGIS's attribute table.
+    located = out.geometry.notna() & ~out.geometry.is_empty
+    out["lon"] = np.where(located, out.geometry.x.where(located), np.nan)
+    out["lat"] = np.where(located, out.geometry.y.where(located), np.nan)
     for column in out.columns:
         if column == out.geometry.name:
             continue
@@ -176,10 +184,14 @@ def read_store(root: Path | str, *, path: Path | None = None):
     path = Path(path) if path else root / STORE_FILE
     meta = _read_table(path, "meta")
     dealer = parse_dealer(json.loads(meta["dealer"]))
-    layers = {}
-    for name in ("zones", *POINT_LAYERS):
-        frame = pyogrio.read_dataframe(path, layer=name, use_arrow=True)
-        layers[name] = _restore_types(name, frame)
+    layers = {
+        "zones": _restore_types(
+            "zones", pyogrio.read_dataframe(path, layer="zones", use_arrow=True)
+        )
+    }
+    for name in POINT_LAYERS:
+        frame = pyogrio.read_dataframe(path, layer=name, use_arrow=True, read_geometry=False)
+        layers[name] = _restore_types(name, _points_from_lonlat(frame))
     notices = [
         Problem(**{**d, "rows": tuple(d["rows"]), "ids": tuple(d.get("ids", ()))})
         for d in json.loads(meta.get("notices", "[]"))
@@ -190,6 +202,31 @@ def read_store(root: Path | str, *, path: Path | None = None):
         notices=notices,
         sources=json.loads(meta.get("source_files", "{}")),
         **layers,
+    )
+
+
+def _points_from_lonlat(frame: pd.DataFrame) -> gpd.GeoDataFrame:
+    x = pd.to_numeric(frame.pop("lon"), errors="coerce").to_numpy(dtype="float64")
+    y = pd.to_numeric(frame.pop("lat"), errors="coerce").to_numpy(dtype="float64")
+    geometry = np.full(len(frame), None, dtype=object)
+    ok = np.isfinite(x) & np.isfinite(y)
+    geometry[ok] = shapely.points(x[ok], y[ok])
+    return gpd.GeoDataFrame(
+        frame, geometry=gpd.GeoSeries(geometry, index=frame.index, crs="EPSG:4326"), crs="EPSG:4326"
+    )
+
+
+def read_point_coordinates(root: Path | str, layer: str) -> tuple[np.ndarray, np.ndarray]:
+    """The ``lon``, ``lat`` arrays (WGS-84, NaN when unlocated) of a point layer in the store.
+
+    Reads two numeric columns only: the fast path for large workspaces.
+    """
+    _, table = pyogrio.read_arrow(
+        Path(root) / STORE_FILE, layer=layer, columns=["lon", "lat"], read_geometry=False
+    )
+    return (
+        table.column("lon").to_numpy(zero_copy_only=False).astype("float64"),
+        table.column("lat").to_numpy(zero_copy_only=False).astype("float64"),
     )
 
 

@@ -41,6 +41,7 @@ from sklearn.cluster import AgglomerativeClustering
 from sklearn.linear_model import PoissonRegressor
 from sklearn.model_selection import KFold
 from sklearn.preprocessing import SplineTransformer, StandardScaler
+from threadpoolctl import threadpool_limits
 
 from . import coords
 from .settings import Settings, WhitespaceSettings
@@ -113,18 +114,21 @@ def expected_customers(
     folds = min(s.folds, len(usable))
     splitter = KFold(n_splits=folds, shuffle=True, random_state=s.random_state)
     rate = np.divide(y, pop, out=np.zeros_like(y), where=pop > 0)
-    for train, test in splitter.split(usable):
-        tr, te = usable[train], usable[test]
-        X = _fold_design(base, dist, tr, s.distance_knots)
-        scaler = StandardScaler().fit(X[tr])
-        model = PoissonRegressor(alpha=s.alpha, max_iter=1000)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # lbfgs convergence chatter on tiny folds
-            model.fit(scaler.transform(X[tr]), rate[tr], sample_weight=pop[tr])
-        # No extrapolation: a zone unlike every training zone is judged at the
-        # edge of what the model has seen.
-        x_test = np.clip(X[te], X[tr].min(axis=0), X[tr].max(axis=0))
-        mu[te] = model.predict(scaler.transform(x_test)) * pop[te]
+    # A few thousand zones: one thread. OpenMP threads cost far more than they
+    # save here (20 ms per loss evaluation instead of 0.2 ms on a busy 2-core machine).
+    with threadpool_limits(limits=1):
+        for train, test in splitter.split(usable):
+            tr, te = usable[train], usable[test]
+            X = _fold_design(base, dist, tr, s.distance_knots)
+            scaler = StandardScaler().fit(X[tr])
+            model = PoissonRegressor(alpha=s.alpha, max_iter=1000)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # lbfgs convergence chatter on tiny folds
+                model.fit(scaler.transform(X[tr]), rate[tr], sample_weight=pop[tr])
+            # No extrapolation: a zone unlike every training zone is judged at the
+            # edge of what the model has seen.
+            x_test = np.clip(X[te], X[tr].min(axis=0), X[tr].max(axis=0))
+            mu[te] = model.predict(scaler.transform(x_test)) * pop[te]
     used = usable[mu[usable] > 0]
     alpha = 0.0
     if len(used):
@@ -152,6 +156,7 @@ def whitespace(
     *,
     total_customers: int | None = None,
     settings: Settings | None = None,
+    projected: gpd.GeoSeries | None = None,
 ) -> WhitespaceResult:
     """White-space figures for zones and their candidate areas.
 
@@ -165,6 +170,8 @@ def whitespace(
         The dealer's located customers (defaults to the sum of
         ``customers``); below ``settings.whitespace.cold_start_customers`` the
         cold-start ranking is used.
+    projected
+        The zones' geometry in a projected CRS (metres), if already at hand.
     """
     settings = settings or Settings()
     s = settings.whitespace
@@ -194,7 +201,7 @@ def whitespace(
         out["whitespace_raw"] = raw
     top = float(out["whitespace_raw"].max()) if len(out) else 0.0
     out["whitespace_score"] = out["whitespace_raw"] / top if top > 0 else 0.0
-    areas = candidate_areas(frame.join(out), mode=mode, settings=settings)
+    areas = candidate_areas(frame.join(out), mode=mode, settings=settings, projected=projected)
     return WhitespaceResult(mode=mode, zones=out, areas=areas, dispersion=alpha, notes=notes)
 
 
@@ -236,7 +243,11 @@ def _split(
 
 
 def candidate_areas(
-    zones: gpd.GeoDataFrame, *, mode: str = "lookalike", settings: Settings | None = None
+    zones: gpd.GeoDataFrame,
+    *,
+    mode: str = "lookalike",
+    settings: Settings | None = None,
+    projected: gpd.GeoSeries | None = None,
 ) -> gpd.GeoDataFrame:
     """Cluster adjacent white-space zones into contiguous candidate areas.
 
@@ -283,9 +294,13 @@ def candidate_areas(
     picked = zones[chosen]
     if picked.empty:
         return empty
-    bounds = picked.total_bounds
-    crs = coords.local_crs((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)
-    projected = picked.geometry.to_crs(crs)
+    if projected is not None and projected.crs is not None and projected.crs.is_projected:
+        crs = projected.crs
+        projected = projected.loc[picked.index]
+    else:
+        bounds = picked.total_bounds
+        crs = coords.local_crs((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)
+        projected = picked.geometry.to_crs(crs)
     adj = adjacency(projected, tolerance_m=s.adjacency_tolerance_m)
     n_comp, comp = sparse.csgraph.connected_components(adj, directed=False)
     centres = projected.centroid
