@@ -36,12 +36,12 @@ import pandas as pd
 import pyogrio
 
 sys.path.insert(0, str(Path(__file__).parent))
-from synthetic_city import write_city  # noqa: E402
+from synthetic_city import write_city
 
-from territory.analysis import zone_metrics  # noqa: E402
-from territory.dealer import read_dealer  # noqa: E402
-from territory.store import STORE_FILE, _restore_types, read_point_coordinates  # noqa: E402
-from territory.zone_index import ZoneIndex  # noqa: E402
+from territory.analysis import zone_metrics
+from territory.dealer import read_dealer
+from territory.store import STORE_FILE, _restore_types, read_point_coordinates
+from territory.zone_index import ZoneIndex
 
 
 def _counts(positions: np.ndarray, n: int) -> pd.Series:

@@ -51,7 +51,7 @@ def make_zones(n: int, rng: np.random.Generator) -> gpd.GeoDataFrame:
     seeds = centres[which] + rng.normal(size=(n, 2)) * spread[which, None]
     uniform = rng.random(n) < 0.25
     seeds[uniform] = rng.uniform(0, SIDE, (int(uniform.sum()), 2))
-    seeds = np.clip(seeds, 1.0, SIDE - 1.0) + (x0, y0)
+    seeds = (*np.clip(seeds, 1.0, SIDE - 1.0), x0, y0)
     square = shapely.box(x0, y0, x0 + SIDE, y0 + SIDE)
     cells = shapely.get_parts(
         shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=square)
