@@ -22,7 +22,6 @@ from __future__ import annotations
 import warnings
 
 import geopandas as gpd
-import mapclassify
 import numpy as np
 import pandas as pd
 
@@ -74,6 +73,8 @@ def tiers(values: pd.Series, *, scheme: str = "Quantiles", k: int = 3) -> pd.Ser
         raise ValueError(
             f"tier count must be between 2 and 7, got {k}; check settings.scoring.tier_count"
         )
+    import mapclassify  # imported here: it is slow to import and only tiers need it
+
     try:
         classifier = getattr(mapclassify, scheme)
     except AttributeError:
