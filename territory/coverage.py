@@ -68,7 +68,6 @@ from __future__ import annotations
 
 import csv
 import math
-import re
 from collections.abc import Collection
 from pathlib import Path
 
@@ -90,6 +89,7 @@ from ._grouping import (
     zone_keys,
 )
 from .i18n import check_lang, t
+from .privacy import PHONE_PATTERN, neutralise
 from .settings import CoverageSettings, Settings
 
 __all__ = [
@@ -148,8 +148,6 @@ _RATE_COLUMNS = (
 )
 #: Columns a coverage table may never carry (personal data).
 _FORBIDDEN = ("phone", "address", "customer_id", "card_id", "age", "gender", "occupation")
-_PHONE = re.compile(r"1[3-9]\d{9}")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def coverage_table(
@@ -607,17 +605,10 @@ def coverage_json(table: pd.DataFrame, *, by: str | None = None) -> dict:
 # --- export -----------------------------------------------------------------------------------
 
 
-def _neutralise(value: object) -> object:
-    """Text that a spreadsheet would read as a formula gets a leading apostrophe."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
-
-
 def _check_no_phone_text(frame: pd.DataFrame) -> None:
     for col in frame.columns:
         if frame[col].dtype.kind in "OUST":
-            hit = frame[col].astype(str).str.contains(_PHONE, na=False)
+            hit = frame[col].astype(str).str.contains(PHONE_PATTERN, na=False)
             if hit.any():
                 raise ValueError(
                     f"column {col!r} holds what looks like a phone number "
@@ -637,7 +628,7 @@ def _export_frame(table: pd.DataFrame, lang: str) -> pd.DataFrame:
     frame = table[columns].copy()
     _check_no_phone_text(frame)
     frame = frame.astype(object).where(frame.notna(), None)
-    frame = frame.map(_neutralise)
+    frame = frame.map(neutralise)
     names = {"label": "district" if by == "district" else "name"}
     frame.columns = [t(f"coverage.col.{names.get(c, c)}", lang) for c in columns]
     return frame
@@ -689,7 +680,7 @@ def _write_xlsx(table: pd.DataFrame, frame: pd.DataFrame, path: Path, lang: str)
     sheet = book.active
     sheet.title = t("coverage.sheet", lang)
     header = list(frame.columns)
-    sheet.append([_neutralise(h) for h in header])
+    sheet.append([neutralise(h) for h in header])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     percent = {t(f"coverage.col.{c}", lang) for c in _RATE_COLUMNS}

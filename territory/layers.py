@@ -285,113 +285,50 @@ def type_columns(
             continue
         raw = table[col.name]
         present = raw.notna()
-        if col.required:
-            missing = ~present
-            if missing.any():
+
+        def flag(mask: pd.Series, key: str, _raw=raw, _label=label, **fields) -> None:
+            """Report ``key`` for every row in ``mask``, quoting the first bad value."""
+            if mask.any():
                 problems.add(
-                    file, "err.required_value", column=label, rows=rows[missing], row_kind=row_kind
+                    file,
+                    key,
+                    column=_label,
+                    rows=rows[mask],
+                    row_kind=row_kind,
+                    found=_raw[mask].iloc[0],
+                    **fields,
                 )
+
+        if col.required:
+            flag(~present, "err.required_value")
         if col.kind == "text":
             out[col.name] = raw.astype("str")
         elif col.kind == "phone":
             phones, scientific = _parse_phones(raw)
-            if scientific.any():
-                problems.add(
-                    file,
-                    "err.phone_scientific",
-                    column=label,
-                    rows=rows[scientific],
-                    row_kind=row_kind,
-                    found=raw[scientific].iloc[0],
-                )
+            flag(scientific, "err.phone_scientific")
             out[col.name] = phones
         elif col.kind in ("int", "float"):
             values = _numeric(raw)
-            bad = present & values.isna()
-            if bad.any():
-                problems.add(
-                    file,
-                    "err.not_number",
-                    column=label,
-                    rows=rows[bad],
-                    row_kind=row_kind,
-                    found=raw[bad].iloc[0],
-                )
             ok = values.notna()
+            flag(present & ~ok, "err.not_number")
             if col.minimum is not None:
-                low = ok & (values < col.minimum)
-                if low.any():
-                    problems.add(
-                        file,
-                        "err.below_minimum",
-                        column=label,
-                        rows=rows[low],
-                        row_kind=row_kind,
-                        found=raw[low].iloc[0],
-                        minimum=col.minimum,
-                    )
+                flag(ok & (values < col.minimum), "err.below_minimum", minimum=col.minimum)
             if col.positive:
-                low = ok & (values <= 0)
-                if low.any():
-                    problems.add(
-                        file,
-                        "err.not_positive",
-                        column=label,
-                        rows=rows[low],
-                        row_kind=row_kind,
-                        found=raw[low].iloc[0],
-                    )
+                flag(ok & (values <= 0), "err.not_positive")
             if col.maximum is not None:
-                high = ok & (values > col.maximum)
-                if high.any():
-                    problems.add(
-                        file,
-                        "err.above_maximum",
-                        column=label,
-                        rows=rows[high],
-                        row_kind=row_kind,
-                        found=raw[high].iloc[0],
-                        maximum=col.maximum,
-                    )
+                flag(ok & (values > col.maximum), "err.above_maximum", maximum=col.maximum)
             if col.kind == "int":
-                frac = ok & (values % 1 != 0)
-                if frac.any():
-                    problems.add(
-                        file,
-                        "err.not_integer",
-                        column=label,
-                        rows=rows[frac],
-                        row_kind=row_kind,
-                        found=raw[frac].iloc[0],
-                    )
+                flag(ok & (values % 1 != 0), "err.not_integer")
                 out[col.name] = values.round().astype("Int64")
             else:
                 out[col.name] = values.astype("float64")
         elif col.kind == "date":
             values = _parse_dates(raw)
-            bad = present & values.isna()
-            if bad.any():
-                problems.add(
-                    file,
-                    "err.bad_date",
-                    column=label,
-                    rows=rows[bad],
-                    row_kind=row_kind,
-                    found=raw[bad].iloc[0],
-                )
+            flag(present & values.isna(), "err.bad_date")
             out[col.name] = values
         elif col.kind == "code":
             codes, bad = _parse_codes(raw, col.vocab or {})
-            if bad.any():
-                problems.add(
-                    file,
-                    "err.unknown_code",
-                    column=label,
-                    rows=rows[bad],
-                    row_kind=row_kind,
-                    found=raw[bad].iloc[0],
-                    expected=_vocab_list(col.vocab or {}),
-                )
+            flag(bad, "err.unknown_code", expected=_vocab_list(col.vocab or {}))
             out[col.name] = codes
     extras = [c for c in table.columns if c not in out.columns]
     for column in extras:

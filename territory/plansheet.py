@@ -28,6 +28,7 @@ from openpyxl.utils import get_column_letter
 
 from .i18n import t
 from .plan import Plan, tool_labels
+from .privacy import neutralise
 
 __all__ = ["REGISTRATION_COLUMNS", "neutralise", "write_plan_xlsx"]
 
@@ -49,13 +50,6 @@ _THIN = Side(style="thin", color="999999")
 _BORDER = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _HEAD = PatternFill("solid", fgColor="1F4E79")
 _PART = PatternFill("solid", fgColor="DDEBF7")
-
-
-def neutralise(value: object) -> object:
-    """Make text that a spreadsheet would treat as a formula harmless."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        return "'" + value
-    return value
 
 
 def write_plan_xlsx(plan: Plan, path: Path | str) -> Path:

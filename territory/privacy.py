@@ -24,13 +24,25 @@ __all__ = [
     "mask_frame",
     "mask_name",
     "mask_phone",
+    "neutralise",
 ]
 
 #: Columns that hold personal data in any layer.
 PERSONAL_COLUMNS: tuple[str, ...] = ("name", "phone", "address")
 #: A mainland mobile number anywhere in a text (used by tests and checks on exports).
 PHONE_PATTERN = re.compile(r"1[3-9]\d{9}")
-_LAYERS_WITH_PEOPLE = ("customers", "cards")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: object) -> object:
+    """Make text that a spreadsheet would run as a formula harmless (a leading ``'``).
+
+    >>> neutralise("=HYPERLINK(1)"), neutralise("玉林街道"), neutralise(3)
+    ("'=HYPERLINK(1)", '玉林街道', 3)
+    """
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
 
 
 def mask_phone(value: object) -> object:
