@@ -114,7 +114,7 @@ def test_xlsx_keeps_ids_and_phones_as_text(tmp_path):
     sheet.append([None, None, None, None, None, None])  # a blank row is skipped but counted
     sheet.append(["00124", "周八", "13955557777", "2025-13-40", x, y])
     book.save(root / "customers.xlsx")
-    with pytest.raises(LayerError) as exc:
+    with pytest.raises(LayerError, match=r"customers\.xlsx，第 4 行.*2025-13-40") as exc:
         read_sources(root)
     bad = [p for p in problems_of(exc) if p.key == "err.bad_date"]
     assert bad and bad[0].rows == (4,)  # Excel row 4: header 1, data 2, blank 3
@@ -239,7 +239,7 @@ def test_unknown_zone_type_and_card_type_values(tmp_path):
         zones=zones_geojson(zones),
         cards=f"card_type,date,lon,lat\nA卡,2026-01-01,{x},{y}\nB卡,2026-01-02,{x},{y}\n",
     )
-    with pytest.raises(LayerError) as exc:
+    with pytest.raises(LayerError, match=r"无法识别的值“spaceport”") as exc:
         read_sources(root)
     unknown = {p.file: p for p in problems_of(exc) if p.key == "err.unknown_code"}
     assert (
@@ -264,7 +264,7 @@ def test_bad_population_and_income(tmp_path, column, value, key):
     zones = [dict(z) for z in ZONES]
     zones[1][column] = value
     root = make_workspace(tmp_path / "ws", zones=zones_geojson(zones))
-    with pytest.raises(LayerError) as exc:
+    with pytest.raises(LayerError, match=r"zones\.geojson，第 2 个要素") as exc:
         read_sources(root)
     (p,) = [p for p in problems_of(exc) if p.key == key]
     assert p.rows == (2,) and p.row_kind == "feature"
@@ -294,7 +294,7 @@ def test_null_polygon_is_an_error(tmp_path):
     doc = zones_geojson()
     doc["features"][2]["geometry"] = None
     root = make_workspace(tmp_path / "ws", zones=doc)
-    with pytest.raises(LayerError) as exc:
+    with pytest.raises(LayerError, match=r"多边形为空") as exc:
         read_sources(root)
     (p,) = [p for p in problems_of(exc) if p.key == "err.geometry_null"]
     assert p.rows == (3,)
@@ -348,7 +348,7 @@ def test_points_outside_china_and_far_outside_zones(tmp_path):
         "C3,116.40,39.90\n"  # Beijing: in China, far from every zone
     )
     root = make_workspace(tmp_path / "ws", customers=customers)
-    with pytest.raises(LayerError) as exc:
+    with pytest.raises(LayerError, match=r"不在中国境内") as exc:
         read_sources(root)
     (p,) = [p for p in problems_of(exc) if p.key == "err.out_of_china"]
     assert p.rows == (3,)
@@ -371,7 +371,7 @@ def test_bad_dates_are_listed_by_row(tmp_path):
     (x, y) = centre(0)
     cards = f"card_type,date,lon,lat\nA,2026-01-01,{x},{y}\nA,昨天,{x},{y}\nA,,{x},{y}\nA,2026-02-30,{x},{y}\n"
     root = make_workspace(tmp_path / "ws", cards=cards)
-    with pytest.raises(LayerError) as exc:
+    with pytest.raises(LayerError, match=r"无法识别的日期“昨天”") as exc:
         read_sources(root)
     bad = {p.key: p for p in problems_of(exc)}
     assert bad["err.bad_date"].rows == (3, 5)
@@ -381,7 +381,7 @@ def test_bad_dates_are_listed_by_row(tmp_path):
 def test_empty_file_and_wrong_file_type(tmp_path):
     root = make_workspace(tmp_path / "ws", cards="")
     (root / "events.pdf").write_bytes(b"%PDF-1.4 ...")
-    with pytest.raises(LayerError) as exc:
+    with pytest.raises(LayerError, match=r"文件是空的") as exc:
         read_sources(root)
     found = {(p.file, p.key) for p in problems_of(exc)}
     assert ("cards.csv", "err.file_empty") in found
@@ -408,7 +408,7 @@ def test_missing_zones_and_dealer_are_both_reported(tmp_path):
     root = make_workspace(tmp_path / "ws")
     (root / "zones.geojson").unlink()
     (root / "dealer.toml").unlink()
-    with pytest.raises(LayerError) as exc:
+    with pytest.raises(LayerError, match=r"缺少必需的文件") as exc:
         read_sources(root)
     assert [p.key for p in problems_of(exc)].count("err.file_missing") == 2
 
@@ -429,7 +429,7 @@ def test_missing_zones_and_dealer_are_both_reported(tmp_path):
 )
 def test_dealer_toml_problems(tmp_path, toml, key):
     root = make_workspace(tmp_path / "ws", dealer=toml)
-    with pytest.raises(LayerError) as exc:
+    with pytest.raises(LayerError, match=r"dealer\.toml") as exc:
         read_sources(root)
     assert key in codes(exc)
 
@@ -439,7 +439,7 @@ def test_every_problem_is_collected_before_raising(tmp_path):
     root = make_workspace(
         tmp_path / "ws", zones=zones_geojson(zones), cards="card_type,date\nX,someday\n"
     )
-    with pytest.raises(LayerError) as exc:
+    with pytest.raises(LayerError, match=r"cards\.csv.*someday") as exc:
         read_sources(root)
     found = {(p.file, p.key) for p in problems_of(exc)}
     assert ("zones.geojson", "err.missing_column") in found
@@ -451,7 +451,7 @@ def test_messages_in_both_languages_name_file_row_column_and_fix(tmp_path):
     zones = [dict(z) for z in ZONES]
     zones[1]["population"] = "很多"
     root = make_workspace(tmp_path / "ws", zones=zones_geojson(zones))
-    with pytest.raises(LayerError) as exc:
+    with pytest.raises(LayerError, match=r"feature 2 \(id 002\), column population") as exc:
         read_sources(root, lang="en")
     text = str(exc.value)
     assert "zones.geojson, feature 2 (id 002), column population" in text and "Fix:" in text
@@ -535,7 +535,7 @@ def test_many_bad_rows_stay_one_readable_problem(tmp_path):
     (x, y) = centre(0)
     rows = "".join(f"C{i},abc,{x},{y}\n" for i in range(5000))
     root = make_workspace(tmp_path / "ws", customers="customer_id,age,lon,lat\n" + rows)
-    with pytest.raises(LayerError) as exc:
+    with pytest.raises(LayerError, match=r"and 4990 more") as exc:
         read_sources(root, lang="en")
     (p,) = [p for p in problems_of(exc) if p.key == "err.not_number"]
     assert len(p.rows) == 5000
@@ -547,7 +547,7 @@ def test_json_of_problems_is_serialisable(tmp_path):
     zones = [dict(z) for z in ZONES]
     zones[0]["zone_type"] = "??"
     root = make_workspace(tmp_path / "ws", zones=zones_geojson(zones))
-    with pytest.raises(LayerError) as exc:
+    with pytest.raises(LayerError, match=r"zones\.geojson") as exc:
         read_sources(root)
     doc = json.loads(json.dumps([p.to_dict("en") for p in exc.value.problems]))
     assert (
