@@ -1063,11 +1063,14 @@ def make_customers(
 
 A_CARDS = 4_500
 #: Districts planted with few A-cards for their population (awareness gap) ...
-AWARENESS_GAP = ("郫都区", "新都区", "龙泉驿区")
+AWARENESS_GAP = ("郫都区", "新都区", "成华区")
 AWARENESS_FACTOR = 0.35
 #: ... and districts whose A-cards rarely become deposits (follow-up gap).
 FOLLOW_UP_GAP = ("金牛区", "温江区")
 FOLLOW_UP_FACTOR = 0.3
+#: Showroom visitors come mostly from near the showroom: zone weight exp(-d / CARD_DECAY_KM) + CARD_DECAY_FLOOR.
+CARD_DECAY_KM = 20.0
+CARD_DECAY_FLOOR = 0.1
 #: Chance that an A-card turns into a deposit (before the six-month window closes).
 DEPOSIT_P = 0.15
 DISTRICT_NOISE = 0.08
@@ -1079,15 +1082,20 @@ def make_cards(
     rng: np.random.Generator, zones: gpd.GeoDataFrame, anchors: dict, taken: set[str]
 ) -> pd.DataFrame:
     pop = zones.groupby("district")["population"].sum().sort_index()
-    base = A_CARDS / pop.sum()
+    # Zone weight: population thinned by distance from the showroom.
+    zone_w = zones["population"].to_numpy(dtype=float) * (
+        np.exp(-zones["dist_km"].to_numpy() / CARD_DECAY_KM) + CARD_DECAY_FLOOR
+    )
+    reach = pd.Series(zone_w, index=zones.index).groupby(zones["district"]).sum().sort_index()
+    base = A_CARDS / reach.sum()
     factor = pd.Series(1.0, index=pop.index)
     factor[list(AWARENESS_GAP)] = AWARENESS_FACTOR
     noise = np.exp(rng.normal(0.0, DISTRICT_NOISE, len(pop)))
-    n_district = rng.poisson(pop.to_numpy() * base * factor.to_numpy() * noise)
+    n_district = rng.poisson(reach.to_numpy() * base * factor.to_numpy() * noise)
     counts = np.zeros(len(zones), dtype=int)
     for district, n in zip(pop.index, n_district, strict=True):
         rows = np.flatnonzero(zones["district"].to_numpy() == district)
-        w = zones["population"].to_numpy()[rows].astype(float)
+        w = zone_w[rows]
         counts[rows] = rng.multinomial(n, w / w.sum())
     pts = place(rng, zones, counts, anchors)
     z = zones.iloc[pts["zone_idx"].to_numpy()].reset_index(drop=True)
@@ -1447,6 +1455,8 @@ def build(source: Path, out: Path) -> dict:
         ],
         "awareness_gap_districts": list(AWARENESS_GAP),
         "follow_up_gap_districts": list(FOLLOW_UP_GAP),
+        # The dealer's market: districts with a zone within the 15 km influence radius.
+        "market_districts": sorted(zones.loc[zones["dist_km"] <= 15.0, "district"].unique()),
         "district_cards": {
             d: {"a_cards": int(a_cards.get(d, 0)), "deposit_cards": int(deposits.get(d, 0))}
             for d in sorted(zones["district"].unique())

@@ -310,9 +310,13 @@ def test_planted_district_gaps_show_in_the_cards(cards, zones, planted):
     aware = planted["awareness_gap_districts"]
     follow = planted["follow_up_gap_districts"]
     assert 2 <= len(aware) <= 3 and 2 <= len(follow) <= 3
-    others = per_10k.drop(aware)
+    # A-cards thin out with distance: the planted gaps stand out within the
+    # dealer's market (districts reaching into the influence area).
+    market = planted["market_districts"]
+    assert set(aware) <= set(market)
+    others = per_10k[market].drop(aware)
     assert (per_10k[aware] < 0.6 * others.median()).all()
-    assert (others > 0.7 * others.median()).all()
+    assert (others > 0.6 * others.median()).all()  # none crosses the diagnosis line
     assert (rate[follow] < 0.6 * rate.drop(follow).median()).all()
     readme = (REPO / "data" / "README.md").read_text(encoding="utf-8")
     assert all(d in readme for d in aware + follow)
