@@ -31,7 +31,7 @@ from .analysis import Analysis, analyse
 from .history import EventHistory
 from .i18n import t
 from .playbook import Playbook, load_playbook
-from .ranking import _ordered_formats, _owner_xy
+from .ranking import _ordered_formats, _owner_xy, site_slots, site_talking_points
 from .settings import Settings
 from .vocab import FORMATS, TOOLS, ZONE_TYPES, label
 
@@ -126,7 +126,7 @@ def build_plan(
     formats = _ordered_formats(
         pb, history, zone_type, date, owners=owners, owner_min=s.owner_service_min
     )
-    slots = pb.slots(zone_type, date)
+    slots = site_slots(pb, zone_type, date, analysis.profile)
     tools = list(pb.tools(zone_type))
     main_format = formats[0] if formats else None
     stats = history.format_stats(main_format, zone_type) if main_format else None
@@ -172,8 +172,8 @@ def build_plan(
     type_label = label(zone_type, ZONE_TYPES, lang)
     format_labels = [label(f, FORMATS, lang) for f in formats]
     slot_labels = [sl.label(lang) for sl in slots]
-    start = slots[0].start if slots else "—"
-    end = slots[-1].end if slots else "—"
+    start = min(sl.start for sl in slots) if slots else "—"
+    end = max(sl.end for sl in slots) if slots else "—"
     title = t(
         "plan.title",
         lang,
@@ -250,7 +250,10 @@ def build_plan(
         part(
             "content",
             [(t("plan.content.format", lang), f) for f in format_labels]
-            + [(t("plan.content.point", lang), p) for p in pb.talking_points(zone_type, lang)]
+            + [
+                (t("plan.content.point", lang), p)
+                for p in site_talking_points(pb, zone_type, analysis.profile, lang)
+            ]
             + [
                 (t("plan.content.test_ride", lang), t("plan.content.test_ride_text", lang)),
                 (t("plan.content.gifts", lang), t("plan.content.gifts_text", lang)),

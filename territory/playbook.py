@@ -88,19 +88,27 @@ class Playbook:
         return bool(days) and (date.day % 10 in days or date.day in days)
 
     def slots(self, zone_type: str, date: dt.date) -> list[Slot]:
-        """The time slots of a zone type on ``date`` (weekday or weekend)."""
+        """The time slots of a zone type on ``date`` (weekday or weekend).
+
+        A slot lists only formats the zone type uses; a slot whose formats
+        were all dropped (by a workspace override) is left out.
+        """
         key = "weekend" if date.weekday() >= 5 else "weekday"
+        used = set(self.formats(zone_type))
         out = []
         for entry in self._type(zone_type).get(key, ()):
             if entry.get("market_day_only") and not self.is_market_day(date):
                 continue
+            formats = tuple(f for f in entry.get("formats", ()) if f in used)
+            if entry.get("formats") and not formats:
+                continue  # the workspace dropped every format of this slot
             out.append(
                 Slot(
                     date=date,
                     slot=entry["slot"],
                     start=entry["start"],
                     end=entry["end"],
-                    formats=tuple(entry.get("formats", ())),
+                    formats=formats,
                 )
             )
         return out
@@ -179,13 +187,13 @@ def _check(data: dict[str, Any], file: str) -> ProblemList:
                         file, "err.playbook_slot", column=f"{where}.{key}", found=", ".join(missing)
                     )
                 for code in entry.get("formats", ()):
-                    if code not in spec.get("formats", ()):
+                    if code not in allowed:
                         problems.add(
                             file,
                             "err.playbook_format_type",
                             column=f"{where}.{key}",
                             found=code,
-                            expected=", ".join(spec.get("formats", ())),
+                            expected=", ".join(sorted(allowed)),
                         )
     return problems
 

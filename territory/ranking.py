@@ -38,12 +38,21 @@ from . import coords
 from .analysis import Analysis, analyse
 from .covering import CoverResult, coverage_matrix, max_cover
 from .history import EventHistory
-from .i18n import t
+from .i18n import catalogue, t
 from .playbook import Playbook, load_playbook
+from .profile import CustomerProfile
 from .settings import Settings
 from .vocab import FORMATS, ZONE_TYPES, label
 
-__all__ = ["Recommendation", "next_saturday", "recommend", "recommend_json", "site_scores"]
+__all__ = [
+    "Recommendation",
+    "next_saturday",
+    "recommend",
+    "recommend_json",
+    "site_scores",
+    "site_slots",
+    "site_talking_points",
+]
 
 
 def next_saturday(today: dt.date | None = None) -> dt.date:
@@ -81,6 +90,38 @@ def _date_formats(pb: Playbook, zone_type: str, date: dt.date) -> tuple[str, ...
             if f not in seen:
                 seen.append(f)
     return tuple(seen)
+
+
+_AFTER_WORK_SLOTS = frozenset({"evening", "after_work"})
+_DAYTIME_SLOTS = frozenset({"midday", "daytime", "lunch", "morning", "market_morning", "training"})
+
+
+def site_slots(pb: Playbook, zone_type: str, date: dt.date, profile: CustomerProfile | None):
+    """The zone type's slots on ``date``, ordered by what today's customers suggest.
+
+    Seed 000, example 2: when most buyers are working-age, after-work slots
+    come first; when most are older, daytime slots come first.
+    """
+    slots = pb.slots(zone_type, date)
+    codes = {h.code for h in profile.hints()} if profile is not None else set()
+    if "after_work" in codes:
+        return sorted(slots, key=lambda sl: sl.slot not in _AFTER_WORK_SLOTS)
+    if "daytime_service" in codes:
+        return sorted(slots, key=lambda sl: sl.slot not in _DAYTIME_SLOTS)
+    return slots
+
+
+def site_talking_points(
+    pb: Playbook, zone_type: str, profile: CustomerProfile | None, lang: str
+) -> list[str]:
+    """The playbook's talking points, led by the pitch today's customers suggest."""
+    pitches = []
+    if profile is not None:
+        for hint in profile.hints():
+            key = f"profile.pitch.{hint.code}"
+            if key in catalogue():
+                pitches.append(t(key, lang))
+    return pitches + list(pb.talking_points(zone_type, lang))
 
 
 def _ordered_formats(
@@ -308,7 +349,7 @@ def _site_row(
     formats = _ordered_formats(
         pb, history, zone_type, date, owners=owners, owner_min=s.owner_service_min
     )
-    slots = pb.slots(zone_type, date)
+    slots = site_slots(pb, zone_type, date, analysis.profile)
     nearby = int((np.hypot(*(owners_xy - xy).T) <= radius_m).sum()) if len(owners_xy) else 0
     point = z.geometry.representative_point()
     reasons = _reasons(z, formats, slots, nearby, analysis, history, settings, date, lang)
@@ -335,7 +376,7 @@ def _site_row(
         "formats": formats,
         "time_slots": [slot.label(lang) for slot in slots],
         "tools": list(pb.tools(zone_type)),
-        "talking_points": list(pb.talking_points(zone_type, lang)),
+        "talking_points": site_talking_points(pb, zone_type, analysis.profile, lang),
         "expected_leads": float(z["expected_leads"]),
         "estimated_cost": float(z["estimated_cost"]),
         "cost_per_lead": None if pd.isna(z["cost_per_lead"]) else float(z["cost_per_lead"]),

@@ -11,7 +11,12 @@ import pytest
 from territory.demo import demo_path
 from territory.workspace import load_workspace, summary
 
-CENSUS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "census_2020_chengdu_changzhou.csv"
+CENSUS = (
+    Path(__file__).resolve().parents[1].parent
+    / "shared"
+    / "data"
+    / "census_2020_chengdu_changzhou.csv"
+)
 
 
 @pytest.fixture(scope="module")

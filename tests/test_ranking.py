@@ -330,3 +330,49 @@ def test_reasons_are_built_from_the_sites_own_numbers():
     assert "空白区域" in first
     a = analyse(ws).zones.set_index("zone_id").loc["0303"]
     assert f"{a['expected_customers']:.0f} 位" in first
+
+
+def test_customer_profile_orders_time_slots_and_leads_the_pitch():
+    """Seed example 2: working-age buyers → after-work first, family-economy pitch."""
+    ws = grid_workspace(4, customers_per_zone=_decay)  # customers aged 32, male
+    site = recommend(ws, date=TUESDAY, top=1).sites.iloc[0]
+    assert site["time_slots"][0].endswith("晚间") and site["time_slots"][1].endswith("午间")
+    assert site["talking_points"][0].startswith("家庭经济实用")
+    older = grid_workspace(4, customers_per_zone=_decay)
+    older.customers["age"] = pd.array([58] * len(older.customers), dtype="Int64")
+    site = recommend(older, date=TUESDAY, top=1).sites.iloc[0]
+    assert site["time_slots"][0].endswith("午间")
+    assert site["talking_points"][0].startswith("保养检测")
+
+
+def test_workspace_playbook_overrides_the_default(tmp_path):
+    (tmp_path / "playbook.toml").write_text(
+        '[zone_types.residential]\nformats = ["evening_display"]\ntools = ["flyer"]\n'
+        'weekend = [{ slot = "evening", start = "19:00", end = "21:30", formats = ["evening_display"] }]\n',
+        encoding="utf-8",
+    )
+    pb = load_playbook(tmp_path)
+    assert pb.formats("residential") == ("evening_display",)
+    assert pb.tools("residential") == ("flyer",)
+    assert [s.start for s in pb.slots("residential", SATURDAY)] == ["19:00"]
+    assert pb.formats("commercial") == load_playbook().formats("commercial")  # untouched parts stay
+    ws = grid_workspace(4, customers_per_zone=_decay)
+    ws.root = tmp_path
+    site = recommend(ws, date=SATURDAY, top=1).sites.iloc[0]
+    assert site["formats"] == ["evening_display"] and site["tools"] == ["flyer"]
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ('[zone_types.residential]\nformats = ["parade"]\n', r"playbook\.toml.*parade"),
+        ("[zone_types.spaceport]\nformats = []\n", r"spaceport"),
+        ("[zone_types.residential\n", r"playbook\.toml"),
+    ],
+)
+def test_bad_workspace_playbook_is_a_clear_error(tmp_path, text, match):
+    from territory._errors import LayerError
+
+    (tmp_path / "playbook.toml").write_text(text, encoding="utf-8")
+    with pytest.raises(LayerError, match=match):
+        load_playbook(tmp_path)
