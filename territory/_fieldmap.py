@@ -480,6 +480,7 @@ class _Labels:
     """Greedy label placement: a label is drawn only where it overlaps no other."""
 
     def __init__(self, fig: Figure, ax) -> None:
+        self.halos: dict[int, Any] = {}
         self.dpi = fig.dpi
         self.renderer = fig.canvas.get_renderer()
         self.area = ax.get_window_extent(self.renderer)
@@ -505,9 +506,16 @@ class _Labels:
         if self.fits(bb):
             self.taken.append(bb)
             return True
-        for a in artists:
-            a.remove()
+        self.remove(artists)
         return False
+
+    def remove(self, artists) -> None:
+        """Take labels (and their halos) off the map."""
+        for a in artists:
+            halo = self.halos.pop(id(a), None)
+            if halo is not None:
+                halo.remove()
+            a.remove()
 
 
 def _short_name(name: str) -> str:
@@ -531,9 +539,28 @@ class _MapView:
     def frame(self):
         return box(*self.extent)
 
-    def text(self, ctx: _Ctx, x: float, y: float, s: str, **kw: Any):
+    def text(self, ctx: _Ctx, x: float, y: float, s: str, *, halo: float = 0.0, **kw: Any):
+        """A label at (x, y); ``halo`` draws a white outline under it (points).
+
+        The outline is a separate path-only copy, so the label itself stays
+        real text in the PDF (searchable, copyable).
+        """
         kw.setdefault("family", self.family)
-        return self.ax.annotate(ctx.text(s), (x, y), textcoords="offset points", **kw)
+        kw.setdefault("xytext", (0, 0))
+        text = ctx.text(s)
+        if halo:
+            under = dict(kw)
+            under.pop("bbox", None)
+            under.update(
+                color="white",
+                zorder=kw.get("zorder", 10) - 0.5,
+                path_effects=_halo(halo),
+            )
+            back = self.ax.annotate(text, (x, y), textcoords="offset points", **under)
+        art = self.ax.annotate(text, (x, y), textcoords="offset points", **kw)
+        if halo:
+            self.labels.halos[id(art)] = back
+        return art
 
 
 def _map_axes(page: _Page, ctx: _Ctx, box_pt, extent) -> _MapView:
@@ -725,7 +752,7 @@ def _draw_dealer(ctx: _Ctx, view: _MapView, site: _Site):
             fontsize=9 * k,
             color=_COLOURS["dealer"],
             zorder=11,
-            path_effects=_halo(3),
+            halo=3,
         )
         view.labels.block([art])
     elif not visible.is_empty:
@@ -751,7 +778,7 @@ def _draw_dealer(ctx: _Ctx, view: _MapView, site: _Site):
             fontsize=8 * k,
             color=_COLOURS["dealer"],
             zorder=11,
-            path_effects=_halo(3),
+            halo=3,
         )
         view.labels.block([art])
     if not visible.is_empty and km > 0:
@@ -823,7 +850,7 @@ def _label_site(ctx: _Ctx, view: _MapView, site: _Site, end) -> None:
             xytext=(0, 6 * k),
             va="bottom",
             fontsize=13 * k,
-            path_effects=_halo(3.5),
+            halo=3.5,
             **common,
         ),
         view.text(
@@ -834,7 +861,7 @@ def _label_site(ctx: _Ctx, view: _MapView, site: _Site, end) -> None:
             xytext=(0, -6 * k),
             va="top",
             fontsize=7.5 * k,
-            path_effects=_halo(3),
+            halo=3,
             **common,
         ),
     ]
@@ -852,7 +879,7 @@ def _label_site(ctx: _Ctx, view: _MapView, site: _Site, end) -> None:
                 fontsize=7 * k,
                 color=_COLOURS["cards"],
                 zorder=12,
-                path_effects=_halo(3),
+                halo=3,
             )
         )
     view.labels.block(pieces)
@@ -916,7 +943,7 @@ def _label_neighbours(ctx: _Ctx, view: _MapView, neighbours: list[int]) -> int:
                         fontsize=8 * k,
                         color=_COLOURS["neighbour"],
                         zorder=12,
-                        path_effects=_halo(2.5),
+                        halo=2.5,
                     )
                 ]
                 if variant == "full":
@@ -932,14 +959,13 @@ def _label_neighbours(ctx: _Ctx, view: _MapView, neighbours: list[int]) -> int:
                             fontsize=6.3 * k,
                             color=_COLOURS["muted"],
                             zorder=12,
-                            path_effects=_halo(2.5),
+                            halo=2.5,
                             linespacing=1.15,
                         )
                     )
                 bb = view.labels.bbox(arts)
                 if bb.width * 72.0 / view.labels.dpi > width_pt * widest:
-                    for a in arts:
-                        a.remove()
+                    view.labels.remove(arts)
                     continue
                 if view.labels.place(arts):
                     done = True
@@ -1291,12 +1317,8 @@ def _cover(ctx: _Ctx, sites: list[_Site], first_pages: list[int]) -> _Page:
     mh = max(bottom - top - table_h - 24 * k, (bottom - top) * 0.4)
     geoms = [ctx.zones_m.iloc[s.row] for s in sites] + [Point(*ctx.dealer_m)]
     extent = _fit(_map_frame(ctx, geoms, include_dealer=False, margin_share=0.1), mw / mh)
-    ax = page.axes(m, top, mw, mh)
-    ax.set_xlim(extent[0], extent[2])
-    ax.set_ylim(extent[1], extent[3])
-    ax.set_aspect("equal", adjustable="box")
-    ax.set_xticks([])
-    ax.set_yticks([])
+    view = _map_axes(page, ctx, (m, top, mw, mh), extent)
+    ax = view.ax
     tiles = _draw_tiles(ctx, ax, extent, mw / 72.0)
     in_frame = _zones_in(ctx, extent)
     ctx.zones_m.iloc[in_frame].plot(
@@ -1326,10 +1348,9 @@ def _cover(ctx: _Ctx, sites: list[_Site], first_pages: list[int]) -> _Page:
         )
     ax.set_xlim(extent[0], extent[2])
     ax.set_ylim(extent[1], extent[3])
-    ax.set_xlabel("")
-    ax.set_ylabel("")
-    family = [ctx.fonts.family, _FALLBACK_FAMILY]
-    labels = _Labels(page.fig, ax)
+    _reset_view(view)
+    family = view.family
+    labels = view.labels
     _, bar = _scale_bar(ax, ctx, extent, mw)
     arrow = _north_arrow(ax, ctx, extent, mw)
     labels.taken.append(bar.get_window_extent(labels.renderer).padded(2))
@@ -1346,17 +1367,17 @@ def _cover(ctx: _Ctx, sites: list[_Site], first_pages: list[int]) -> _Page:
     )
     labels.block(
         [
-            ax.annotate(
-                ctx.text(t("print.dealer_short", lang)),
-                (dx, dy),
+            view.text(
+                ctx,
+                dx,
+                dy,
+                t("print.dealer_short", lang),
                 xytext=(9 * k, 0),
-                textcoords="offset points",
                 va="center",
                 fontsize=9 * k,
                 color=_COLOURS["dealer"],
-                family=family,
                 zorder=11,
-                path_effects=_halo(3),
+                halo=3,
             )
         ]
     )
@@ -1389,18 +1410,18 @@ def _cover(ctx: _Ctx, sites: list[_Site], first_pages: list[int]) -> _Page:
             ((0, 11 * k), "center", "bottom"),
             ((0, -11 * k), "center", "top"),
         ):
-            art = ax.annotate(
-                ctx.text(s.name),
-                (a.x, a.y),
+            art = view.text(
+                ctx,
+                a.x,
+                a.y,
+                s.name,
                 xytext=offset,
-                textcoords="offset points",
                 ha=ha,
                 va=va,
                 fontsize=8.5 * k,
                 color=_COLOURS["site"],
-                family=family,
                 zorder=12,
-                path_effects=_halo(3),
+                halo=3,
             )
             if labels.place([art]):
                 break
@@ -1412,17 +1433,17 @@ def _cover(ctx: _Ctx, sites: list[_Site], first_pages: list[int]) -> _Page:
         a = _anchor(part)
         if a is None:
             continue
-        art = ax.text(
+        art = view.text(
+            ctx,
             a.x,
             a.y,
-            ctx.text(name),
+            name,
             ha="center",
             va="center",
             fontsize=7.5 * k,
             color=_COLOURS["district"],
-            family=family,
             zorder=9,
-            path_effects=_halo(2.5),
+            halo=2.5,
         )
         labels.place([art])
     page.text(

@@ -101,16 +101,20 @@ def _load_fonts(path: str, lang: str) -> _Fonts:
     try:
         font = FT2Font(path)
         covered = frozenset(font.get_charmap())
-        font.set_size(12, 72)
-        blank = [c for c in _FONT_SAMPLE if c != " " and _advance(font, c) <= 0]
+        missing = {c for c in _FONT_SAMPLE if ord(c) not in covered}
+        if not missing:
+            missing = {c for c in _FONT_SAMPLE if c != " " and not _inks(font, c)}
     except (OSError, RuntimeError, ValueError) as exc:
         raise PrintError(
             "print.font_missing", lang=lang, installation=True, path=f"{path} ({exc})"
         ) from None
-    missing = sorted({c for c in _FONT_SAMPLE if ord(c) not in covered} | set(blank))
     if missing:
         raise PrintError(
-            "print.font_coverage", lang=lang, installation=True, path=path, chars="".join(missing)
+            "print.font_coverage",
+            lang=lang,
+            installation=True,
+            path=path,
+            chars="".join(sorted(missing)),
         )
     font_manager.fontManager.addfont(path)
     family = font_manager.FontProperties(fname=path).get_name()
@@ -119,6 +123,16 @@ def _load_fonts(path: str, lang: str) -> _Fonts:
     )
     fallback_covered = frozenset(FT2Font(fallback).get_charmap())
     return _Fonts(family, path, fallback, covered, fallback_covered)
+
+
+def _inks(font, char: str) -> bool:
+    """Whether ``char`` renders to a bitmap with some ink (a real glyph, not a blank)."""
+    import numpy as np
+
+    font.set_size(24, 72)
+    font.set_text(char)
+    font.draw_glyphs_to_bitmap()
+    return bool(np.asarray(font.get_image()).any())
 
 
 def _advance(font, char: str) -> float:
