@@ -76,9 +76,7 @@ def pdf_text(path: Path, page: int | None = None, *, raw: bool = False) -> str:
 
 
 def pdf_fonts(path: Path) -> list[list[str]]:
-    out = subprocess.run(
-        ["pdffonts", str(path)], capture_output=True, text=True, check=True
-    ).stdout
+    out = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
     return [line.split() for line in out.splitlines()[2:] if line.strip()]
 
 
@@ -237,7 +235,7 @@ def tiny(tmp_path):
 class _Tiles(http.server.BaseHTTPRequestHandler):
     served: list[str]
 
-    def do_GET(self):  # noqa: N802 - the http.server API
+    def do_GET(self):
         buf = io.BytesIO()
         Image.new("RGB", (256, 256), MAGENTA).save(buf, format="PNG")
         data = buf.getvalue()
@@ -355,9 +353,8 @@ def test_amap_shifts_every_layer_to_gcj02(tiny, tile_server, tmp_path):
 
 
 def test_map_geometry_shifts_polygons_like_points():
-    from shapely.geometry import Point, box
-
     import geopandas as gpd
+    from shapely.geometry import Point, box
 
     zone = gpd.GeoSeries([box(104.0, 30.6, 104.02, 30.62)], crs=4326)
     plain = map_geometry(zone).iloc[0]
@@ -373,7 +370,9 @@ def test_map_geometry_shifts_polygons_like_points():
 
 def test_customers_are_only_shown_as_hexagons_of_at_least_three(tmp_path):
     x, y = centre(0)
-    rows = "".join(f"{i},客户{i},1380000000{i},家轿 A,2025-01-01,30,男,教师,{x},{y}\n" for i in range(3))
+    rows = "".join(
+        f"{i},客户{i},1380000000{i},家轿 A,2025-01-01,30,男,教师,{x},{y}\n" for i in range(3)
+    )
     lone = centre(1)
     customers = (
         "customer_id,name,phone,model,purchase_date,age,gender,occupation,lon,lat\n"
@@ -466,7 +465,9 @@ def test_tile_zoom_stays_within_the_tile_budget():
         z = zoom_for(extent, pixels=1200, max_tiles=budget)
         x0, x1, y0, y1 = tile_range(extent, zoom=z)
         assert (x1 - x0 + 1) * (y1 - y0 + 1) <= budget
-    assert zoom_for(extent, pixels=2400, max_tiles=999) > zoom_for(extent, pixels=600, max_tiles=999)
+    assert zoom_for(extent, pixels=2400, max_tiles=999) > zoom_for(
+        extent, pixels=600, max_tiles=999
+    )
 
 
 # ---------------------------------------------------------------- the command
@@ -475,7 +476,17 @@ def test_tile_zoom_stays_within_the_tile_budget():
 def test_print_command_json(tiny_ws, tmp_path, capsys):
     out = tmp_path / "cli.pdf"
     code = main(
-        ["print", str(tiny_ws), "--site", "001", "--date", "2026-11-28", "--out", str(out), "--json"]
+        [
+            "print",
+            str(tiny_ws),
+            "--site",
+            "001",
+            "--date",
+            "2026-11-28",
+            "--out",
+            str(out),
+            "--json",
+        ]
     )
     assert code == 0
     doc = json.loads(capsys.readouterr().out)
@@ -508,7 +519,9 @@ def test_print_command_bad_options_exit_2(tiny_ws, tmp_path, capsys, args, messa
 
 def test_print_command_offline_tiles_notice(tmp_path, capsys):
     port = closed_port()
-    dealer = DEALER + f'\n[settings.print]\nosm_url = "http://127.0.0.1:{port}/{{z}}/{{x}}/{{y}}.png"\n'
+    dealer = (
+        DEALER + f'\n[settings.print]\nosm_url = "http://127.0.0.1:{port}/{{z}}/{{x}}/{{y}}.png"\n'
+    )
     root = make_workspace(tmp_path / "ws", dealer=dealer)
     out = tmp_path / "o.pdf"
     args = ["print", str(root), "--site", "002", "--basemap", "osm", "--out", str(out)]
