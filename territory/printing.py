@@ -33,7 +33,7 @@ Examples
 >>> out = pathlib.Path(tempfile.mkdtemp()) / "site.pdf"
 >>> result = print_sites(ws, sites=["510105014"], date=dt.date(2026, 11, 28), out=out)
 >>> result.pages, result.paper, result.sites[0]["name"]
-(4, 'A4', '文家街道')
+(3, 'A4', '文家街道')
 """
 
 from __future__ import annotations
