@@ -300,14 +300,15 @@ class _Flow:
         self.size = 7.6 * self.k
         self.lh = self.size * 1.38
         self.columns = 2
+        self.started = False
         self.page: _Page
         self._new_page()
 
     def _new_page(self) -> None:
         ctx, site = self.ctx, self.site
         page = _Page(ctx)
-        first = not any(getattr(p, "plan_of", None) == site.zone_id for p in self.pages)
-        page.plan_of = site.zone_id  # type: ignore[attr-defined]
+        first = not self.started
+        self.started = True
         badge = (
             t("print.site_badge", ctx.lang, rank=site.rank, n=ctx.n_sites)
             if ctx.n_sites > 1
@@ -475,25 +476,16 @@ class _Flow:
         self.y += h
 
 
-def _plan_rows(section) -> list[tuple[str, str]]:
+def _plan_rows(section, lang: str) -> list[tuple[str, str]]:
+    """A part's rows; a table (publicity) becomes one row per line, "column value; ..."."""
     rows = [(str(a), str(b)) for a, b in section.rows]
     if section.table is not None and len(section.table.columns):
-        table = section.table
-        cols = list(table.columns)
-        for record in table.itertuples(index=False):
-            values = [str(v) for v in record]
-            parts = [
-                f"{v}" if j else ""
-                for j, v in enumerate(values)
-                if str(v).strip() and not (isinstance(v, str) and v == "")
-            ]
-            head = values[0]
-            rest = []
-            for name, v in zip(cols[1:], values[1:], strict=True):
-                if str(v).strip() and str(v) != "nan":
-                    rest.append(f"{name} {v}")
-            del parts
-            rows.append((head, "；".join(rest)))
+        names = [str(c) for c in section.table.columns]
+        sep = "；" if lang == "zh" else "; "
+        for record in section.table.itertuples(index=False):
+            values = ["" if pd.isna(v) else str(v).strip() for v in record]
+            rest = [f"{n} {v}" for n, v in zip(names[1:], values[1:], strict=True) if v]
+            rows.append((values[0], sep.join(rest)))
     return rows
 
 
@@ -504,7 +496,7 @@ def _plan_pages(ctx: _Ctx, site: _Site) -> list[_Page]:
     flow.checklist(t("print.tools", ctx.lang), tool_labels(plan))
     for section in plan.sections:
         title = f"{section.number}. {section.title}"
-        rows = _plan_rows(section)
+        rows = _plan_rows(section, ctx.lang)
         if section.key == "kpi":
             numeric = [(a, b) for a, b in rows if b.isdigit()]
             other = [(a, b) for a, b in rows if not b.isdigit()]

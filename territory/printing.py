@@ -68,7 +68,7 @@ from ._printpages import (
 from ._tiles import default_cache_dir
 from .analysis import Analysis, analyse
 from .history import EventHistory
-from .i18n import t
+from .i18n import LANGS, t
 from .plan import build_plan
 from .playbook import Playbook, load_playbook
 from .ranking import recommend
@@ -141,6 +141,8 @@ class PrintResult:
 def _check_options(
     paper: str, lang: str, contacts: str, basemap: str, sites, top, settings: Settings
 ) -> None:
+    if lang not in LANGS:
+        raise PrintError("print.bad_lang", lang="en", value=lang, known=", ".join(LANGS))
     if paper not in PAPERS:
         raise PrintError("print.bad_paper", lang=lang, value=paper, known=", ".join(PAPERS))
     if contacts not in CONTACTS:

@@ -429,6 +429,7 @@ def test_bad_options_are_refused(tiny, tmp_path):
     out = tmp_path / "x.pdf"
     cases = [
         ({"sites": ["001"], "paper": "A5"}, "paper"),
+        ({"sites": ["001"], "lang": "fr"}, "language 'fr'"),
         ({"sites": ["001"], "contacts": "full"}, "masked"),
         ({"sites": ["001"], "basemap": "google"}, "basemap"),
         ({"sites": ["001"], "top": 2}, "one of the two"),
@@ -442,7 +443,7 @@ def test_bad_options_are_refused(tiny, tmp_path):
     ]
     for kwargs, message in cases:
         with pytest.raises(PrintError, match=message):
-            print_sites(tiny, date=DATE, out=out, lang="en", **kwargs)
+            print_sites(tiny, date=DATE, out=out, **({"lang": "en"} | kwargs))
     assert not out.exists()
 
 
