@@ -219,11 +219,23 @@ def _footer(page: _Page, ctx: _Ctx, *, number: int, total: int) -> None:
 
 
 def _title(page: _Page, ctx: _Ctx, title: str, subtitle: str, badge: str | None) -> float:
-    """Draw the page title; return the y (points from the top) below it."""
+    """Draw the page title, shrunk or cut to fit beside the badge; return the y below it."""
     k = ctx.k
     m = page.margin
-    page.text(m, m, title, size=15 * k, color=_COLOURS["head"])
-    page.text(m, m + 20 * k, subtitle, size=8.5 * k, color=_COLOURS["muted"])
+    room = page.W - 2 * m
+    if badge:
+        room -= ctx.measure.width(badge, 10 * k) + 14 * k
+    size = 15 * k
+    text = ctx.text(title)
+    while size > 11 * k and ctx.measure.width(text, size) > room:
+        size -= 0.5 * k
+    while len(text) > 1 and ctx.measure.width(text, size) > room:
+        text = text[:-2] + "…"
+    page.text(m, m + (15 * k - size) / 2, text, size=size, color=_COLOURS["head"])
+    sub = ctx.text(subtitle)
+    while len(sub) > 1 and ctx.measure.width(sub, 8.5 * k) > page.W - 2 * m:
+        sub = sub[:-2] + "…"
+    page.text(m, m + 20 * k, sub, size=8.5 * k, color=_COLOURS["muted"])
     if badge:
         page.text(
             page.W - m,
@@ -292,12 +304,12 @@ def _table(
 class _Flow:
     """Blocks flowing down two columns, page after page (the plan)."""
 
-    def __init__(self, ctx: _Ctx, site: _Site, pages: list[_Page]) -> None:
+    def __init__(self, ctx: _Ctx, site: _Site, pages: list[_Page], *, size: float = 7.6) -> None:
         self.ctx = ctx
         self.site = site
         self.pages = pages
         self.k = ctx.k
-        self.size = 7.6 * self.k
+        self.size = size * self.k
         self.lh = self.size * 1.38
         self.columns = 2
         self.started = False
@@ -489,9 +501,31 @@ def _plan_rows(section, lang: str) -> list[tuple[str, str]]:
     return rows
 
 
+#: Type sizes (points on A4) tried for the plan, largest first.
+_PLAN_SIZES: tuple[float, ...] = (7.6, 7.2, 6.8)
+
+
 def _plan_pages(ctx: _Ctx, site: _Site) -> list[_Page]:
+    """The plan in two columns; a smaller type when that saves a page."""
+    best: list[_Page] | None = None
+    for size in _PLAN_SIZES:
+        pages = _plan_flow(ctx, site, size)
+        if best is None or len(pages) < len(best):
+            for page in best or []:
+                page.fig.clear()
+            best = pages
+        else:
+            for page in pages:
+                page.fig.clear()
+        if len(best) == 1:
+            break
+    assert best is not None
+    return best
+
+
+def _plan_flow(ctx: _Ctx, site: _Site, size: float) -> list[_Page]:
     pages: list[_Page] = []
-    flow = _Flow(ctx, site, pages)
+    flow = _Flow(ctx, site, pages, size=size)
     plan = site.plan
     flow.checklist(t("print.tools", ctx.lang), tool_labels(plan))
     for section in plan.sections:

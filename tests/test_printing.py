@@ -543,3 +543,15 @@ def test_print_command_missing_font_exits_1(tiny_ws, tmp_path, capsys, monkeypat
     assert code == 1
     assert "pylopdf-fonts-zh-cn" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_characters_no_font_has_print_as_question_marks_with_a_notice(tmp_path):
+    from conftest import ZONES, zones_geojson
+
+    zones = [dict(z) for z in ZONES]
+    zones[0]["name"] = "玉林𠀀街道 $x^2$"  # a rare ideograph and TeX-like text
+    ws = load_workspace(make_workspace(tmp_path / "ws", zones=zones_geojson(zones)))
+    result = print_sites(ws, sites=["001"], date=DATE, out=tmp_path / "rare.pdf", lang="en")
+    assert len(result.notices) == 1 and "𠀀" in result.notices[0]
+    text = pdf_text(result.path)
+    assert "玉林?街道 $x^2$" in text and "𠀀" not in text
