@@ -37,8 +37,9 @@ from .vocab import FORMATS, label
 
 __all__: list[str] = []
 
+#: Paper sizes in millimetres, portrait (width, height).
 PAPERS: dict[str, tuple[float, float]] = {"A4": (210.0, 297.0), "A3": (297.0, 420.0)}
-
+#: The CRS maps are drawn in (Web Mercator, the CRS of XYZ tiles).
 MAP_CRS = "EPSG:3857"
 
 _MM = 72.0 / 25.4  # points per millimetre

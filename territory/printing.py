@@ -86,8 +86,9 @@ __all__ = [
     "register_fonts",
 ]
 
+#: Basemap choices: no tiles, OpenStreetMap, AMap (高德; layers shifted to GCJ-02).
 BASEMAPS: tuple[str, ...] = ("none", "osm", "amap")
-
+#: Contact choices: ``hidden`` (default: no list) or ``masked`` (invitation list, masked).
 CONTACTS: tuple[str, ...] = ("hidden", "masked")
 
 
@@ -237,7 +238,6 @@ def print_sites(
             raise PrintError("print.unknown_zone", lang=lang, zone=", ".join(map(str, unknown)))
     analysis = analysis or analyse(ws, model=model, settings=settings, lang=lang)
     playbook = playbook or load_playbook(ws.root, lang=lang)
-    history = EventHistory(ws.events, playbook, settings=settings.history)
     notices: list[str] = []
     if top is not None:
         rec = recommend(
@@ -260,46 +260,22 @@ def print_sites(
         zone_ids = list(dict.fromkeys(str(z) for z in sites or ()))
         leads = {}
 
-    coord_sys = "gcj02" if basemap == "amap" else "wgs84"
-    dealer = ws.dealer
-    local = coords.local_crs(dealer.lon, dealer.lat)
-    zones_geo = analysis.zones.geometry
-    cust = ws.customers[ws.customers.geometry.notna()]
-    lonlat = (
-        np.column_stack([cust.geometry.x.to_numpy(), cust.geometry.y.to_numpy()])
-        if len(cust)
-        else np.empty((0, 2))
-    )
-    to_local = Transformer.from_crs(4326, local, always_xy=True)
-    ctx = _Ctx(
-        ws=ws,
+    ctx = _context(
+        ws,
         analysis=analysis,
         settings=settings,
         playbook=playbook,
-        history=history,
         fonts=fonts,
-        measure=_Measure(fonts),
         lang=lang,
         paper=paper,
         date=date,
         cards=cards,
         contacts=contacts,
         basemap=basemap,
-        cache_dir=Path(tile_cache) if tile_cache else default_cache_dir(),
-        coord_sys=coord_sys,
-        zones_m=map_geometry(zones_geo, coord_sys=coord_sys).reset_index(drop=True),
-        zones_local=zones_geo.to_crs(local).reset_index(drop=True),
-        local_crs=local,
-        dealer_m=_points_to_map([dealer.lon], [dealer.lat], coord_sys)[0],
-        dealer_local=np.array(to_local.transform(dealer.lon, dealer.lat)),
-        customers_m=_points_to_map(lonlat[:, 0], lonlat[:, 1], coord_sys)
-        if len(lonlat)
-        else np.empty((0, 2)),
-        customers_lonlat=lonlat,
+        tile_cache=tile_cache,
         n_sites=len(zone_ids),
         notices=notices,
     )
-
     site_objs: list[_Site] = []
     row_of = {z: i for i, z in enumerate(analysis.zones["zone_id"].astype(str))}
     for rank, zone_id in enumerate(zone_ids, start=1):
@@ -394,6 +370,65 @@ def print_sites(
         notices=list(ctx.notices),
         contacts=contacts,
         lang=lang,
+    )
+
+
+def _context(
+    ws,
+    *,
+    analysis: Analysis,
+    settings: Settings,
+    playbook: Playbook,
+    fonts,
+    lang: str,
+    paper: str,
+    date: dt.date,
+    cards: bool,
+    contacts: str,
+    basemap: str,
+    tile_cache: Path | str | None,
+    n_sites: int,
+    notices: list[str],
+) -> _Ctx:
+    """Everything the pages share: layers projected once for drawing and measuring."""
+    coord_sys = "gcj02" if basemap == "amap" else "wgs84"
+    dealer = ws.dealer
+    local = coords.local_crs(dealer.lon, dealer.lat)
+    zones_geo = analysis.zones.geometry
+    cust = ws.customers[ws.customers.geometry.notna()]
+    lonlat = (
+        np.column_stack([cust.geometry.x.to_numpy(), cust.geometry.y.to_numpy()])
+        if len(cust)
+        else np.empty((0, 2))
+    )
+    to_local = Transformer.from_crs(4326, local, always_xy=True)
+    return _Ctx(
+        ws=ws,
+        analysis=analysis,
+        settings=settings,
+        playbook=playbook,
+        history=EventHistory(ws.events, playbook, settings=settings.history),
+        fonts=fonts,
+        measure=_Measure(fonts),
+        lang=lang,
+        paper=paper,
+        date=date,
+        cards=cards,
+        contacts=contacts,
+        basemap=basemap,
+        cache_dir=Path(tile_cache) if tile_cache else default_cache_dir(),
+        coord_sys=coord_sys,
+        zones_m=map_geometry(zones_geo, coord_sys=coord_sys).reset_index(drop=True),
+        zones_local=zones_geo.to_crs(local).reset_index(drop=True),
+        local_crs=local,
+        dealer_m=_points_to_map([dealer.lon], [dealer.lat], coord_sys)[0],
+        dealer_local=np.array(to_local.transform(dealer.lon, dealer.lat)),
+        customers_m=_points_to_map(lonlat[:, 0], lonlat[:, 1], coord_sys)
+        if len(lonlat)
+        else np.empty((0, 2)),
+        customers_lonlat=lonlat,
+        n_sites=n_sites,
+        notices=notices,
     )
 
 
