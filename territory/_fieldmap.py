@@ -930,7 +930,8 @@ def _label_neighbours(ctx: _Ctx, view: _MapView, neighbours: list[int]) -> int:
         detail = _neighbour_details(ctx, z)
         done = False
         for variant, widest in (("full", 1.3), ("name", 1.8), ("short", 1.8)):
-            name = _short_name(str(z["name"])) if variant == "short" else str(z["name"])
+            full = z["name"] if isinstance(z["name"], str) and z["name"].strip() else z["zone_id"]
+            name = _short_name(str(full)) if variant == "short" else str(full)
             for spot in spots:
                 arts = [
                     view.text(

@@ -48,6 +48,7 @@ from typing import Any
 
 import matplotlib
 import numpy as np
+import pandas as pd
 from pyproj import Transformer
 
 from . import coords
@@ -296,8 +297,8 @@ def print_sites(
                 rank=rank,
                 row=row,
                 zone_id=zone_id,
-                name=str(z["name"]),
-                district=str(z["district"]),
+                name=_blank(z["name"], zone_id),
+                district=_blank(z["district"], "—"),
                 zone_type=str(z["zone_type"]),
                 formats=list(plan.formats),
                 slots=playbook.slots(str(z["zone_type"]), date),
@@ -371,6 +372,13 @@ def print_sites(
         contacts=contacts,
         lang=lang,
     )
+
+
+def _blank(value: object, default: str) -> str:
+    """Text of a zone attribute, ``default`` when missing or empty."""
+    if value is None or (not isinstance(value, str) and pd.isna(value)) or not str(value).strip():
+        return default
+    return str(value)
 
 
 def _context(
