@@ -81,7 +81,8 @@ def main() -> None:
     for i, (name, kwargs) in enumerate(cases.items()):
         out = tmp / f"case{i}.pdf"
         seconds, result = timed(
-            args.repeat, lambda kwargs=kwargs, out=out: print_sites(ws, date=date, out=out, **kwargs)
+            args.repeat,
+            lambda kwargs=kwargs, out=out: print_sites(ws, date=date, out=out, **kwargs),
         )
         size = out.stat().st_size / 1024
         print(f"{name:32} {seconds:8.2f} {result.pages:6d} {size:7.0f} {seconds / base:8.1f}")
