@@ -371,6 +371,48 @@ def cmd_plan(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_print(args: argparse.Namespace) -> int:
+    """Printable field maps and plans (PDF) for sites or the top N recommended."""
+    from .printing import PrintError, print_sites
+
+    if args.top is not None and args.top < 1:
+        raise CliError("cli.bad_option", detail="--top must be at least 1")
+    if args.out.suffix.lower() != ".pdf":
+        raise CliError("cli.print_bad_out", path=str(args.out))
+    if args.out.exists() and args.out.is_dir():
+        raise CliError("cli.print_bad_out", path=str(args.out))
+    date = _date(args)
+    ws = _load(args)
+    lang = args.lang or ws.dealer.language
+    for zone_id in args.site or ():
+        _zone(ws, zone_id)
+    try:
+        result = print_sites(
+            ws,
+            out=args.out,
+            sites=args.site,
+            top=args.top,
+            date=date,
+            paper=args.paper,
+            lang=lang,
+            model=_model(ws, args),
+            cards=args.cards,
+            contacts=args.contacts or "hidden",
+            basemap=args.basemap,
+            tile_cache=args.tile_cache,
+        )
+    except PrintError as exc:
+        _say(t("cli.error", lang, message=exc.message(lang)))
+        return EXIT_INTERNAL if exc.installation else EXIT_INVALID
+    for notice in result.notices:
+        _say(notice)
+    if args.json:
+        emit_json(result.to_dict())
+    else:
+        _say(t("cli.print_written", lang, path=str(result.path), pages=result.pages))
+    return EXIT_OK
+
+
 def _zone(ws, zone_id: str) -> None:
     if zone_id not in set(ws.zones["zone_id"]):
         raise CliError("cli.unknown_zone", zone=zone_id)
@@ -466,6 +508,36 @@ def _args_plan(p: argparse.ArgumentParser) -> None:
     p.add_argument("--site", required=True, help="zone_id of the site")
     p.add_argument("--date", required=True, help="YYYY-MM-DD")
     p.add_argument("--out", required=True, type=Path, help="the .xlsx file to write")
+    p.add_argument("--model", default=None, help="model name from dealer.toml (default: the first)")
+
+
+@command("print", "cli.help.print")
+def _args_print(p: argparse.ArgumentParser) -> None:
+    which = p.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "--site", action="append", default=None, help="zone_id of a site (repeat for a map book)"
+    )
+    which.add_argument("--top", type=int, default=None, help="print the top N recommended sites")
+    p.add_argument("--date", default=None, help="YYYY-MM-DD (default: next Saturday)")
+    p.add_argument(
+        "--paper", type=str.upper, choices=("A4", "A3"), default="A4", help="paper size (A4)"
+    )
+    p.add_argument(
+        "--cards", action="store_true", help="also show A-cards and deposit cards (per zone)"
+    )
+    p.add_argument(
+        "--contacts",
+        choices=("masked",),
+        default=None,
+        help="add an invitation list of nearby owners, names and phones masked",
+    )
+    p.add_argument(
+        "--basemap", choices=("none", "osm", "amap"), default="none", help="map tiles (none)"
+    )
+    p.add_argument(
+        "--tile-cache", type=Path, default=None, help="folder for cached tiles (user cache)"
+    )
+    p.add_argument("--out", required=True, type=Path, help="the .pdf file to write")
     p.add_argument("--model", default=None, help="model name from dealer.toml (default: the first)")
 
 

@@ -32,6 +32,7 @@ __all__ = [
     "HistorySettings",
     "InfluenceSettings",
     "LoadSettings",
+    "PrintSettings",
     "ProfileSettings",
     "RankingSettings",
     "ScoringSettings",
@@ -203,6 +204,50 @@ class CoverageSettings:
 
 
 @dataclass(frozen=True)
+class PrintSettings:
+    """Printed field maps (``territory print``): tiles, map layers, page layout."""
+
+    #: URL template of the OpenStreetMap tiles (``{z}``, ``{x}``, ``{y}``); tests point it at a local server.
+    osm_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    #: URL template of the AMap (高德) tiles, drawn in GCJ-02 (every vector layer is shifted to match).
+    amap_url: str = "https://webrd01.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1&style=8&x={x}&y={y}&z={z}"
+    #: User-Agent sent with every tile request (tile servers refuse anonymous clients).
+    tile_user_agent: str = "Territory/0.1 (outreach field maps; python-urllib)"
+    #: Seconds to wait for one tile before the map falls back to vector layers only.
+    tile_timeout_s: float = 5.0
+    #: Seconds all the tiles of one map may take together.
+    tile_total_timeout_s: float = 30.0
+    #: Most tiles under one map (the zoom goes down until the map needs no more).
+    tile_max: int = 48
+    #: Tile pixels per inch of paper aimed at when choosing the zoom.
+    tile_dpi: float = 130.0
+    #: Parallel tile downloads (the OSM tile policy asks for at most 2).
+    tile_workers: int = 2
+    #: Cached tiles older than this many days are fetched again.
+    tile_cache_days: float = 30.0
+    #: Tiles are blended with white by this share so the vector layers stay readable (0–1).
+    tile_fade: float = 0.3
+    #: Margin around the site zone on its field map, as a share of the zone's larger side.
+    map_margin_share: float = 0.45
+    #: The field map shows at least this many km across, however small the zone.
+    map_min_km: float = 2.5
+    #: The frame grows to hold the dealer when that makes it at most this many times larger.
+    dealer_reach_factor: float = 1.8
+    #: Zones closer than this (m) to the site count as its neighbours (tolerates slivers).
+    neighbour_tolerance_m: float = 50.0
+    #: Customer hexagons (H3) across the field map, about; picks the H3 resolution.
+    hexagons_across: float = 18.0
+    #: Hexagons with fewer customers than this are not drawn (no single household is shown).
+    hex_min_count: int = 3
+    #: Finest H3 resolution drawn (9: cells of about 0.1 km²), however small the map.
+    hex_finest_resolution: int = 9
+    #: Most people on the invitation list (``--contacts masked``).
+    invite_list_max: int = 40
+    #: Rows of the blank registration form (one page).
+    form_rows: int = 16
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings, grouped by the area of the product that reads them."""
 
@@ -214,6 +259,7 @@ class Settings:
     ranking: RankingSettings = field(default_factory=RankingSettings)
     history: HistorySettings = field(default_factory=HistorySettings)
     coverage: CoverageSettings = field(default_factory=CoverageSettings)
+    print: PrintSettings = field(default_factory=PrintSettings)
 
     def merged(self, overrides: dict[str, Any] | None) -> Settings:
         """Return a copy with ``overrides`` (``{section: {key: value}}``) applied.
