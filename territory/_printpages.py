@@ -636,7 +636,7 @@ def _form_page(ctx: _Ctx, site: _Site) -> _Page:
         t("print.site_badge", lang, rank=site.rank, n=ctx.n_sites) if ctx.n_sites > 1 else None,
     )
     columns = [
-        t("print.form_note_column" if key == "note" else f"form.{key}", lang)
+        t(f"form.{key}", lang)
         for key in REGISTRATION_COLUMNS
     ]
     widths = [5, 11, 16, 16, 13, 13, 9, 9, 11, 17]

@@ -43,7 +43,7 @@ REGISTRATION_COLUMNS: tuple[str, ...] = (
     "grade",
     "test_drive",
     "consultant",
-    "note",
+    "remark",
 )
 _FORM_ROWS = 30
 _THIN = Side(style="thin", color="999999")

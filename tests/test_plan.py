@@ -63,6 +63,7 @@ def test_xlsx_has_13_parts_and_the_registration_form(ws, tmp_path):
     form = book["外拓客户登记表"]
     headers = [c.value for c in form[3]]
     assert headers[: len(REGISTRATION_COLUMNS)][:3] == ["序号", "姓名", "电话"]
+    assert headers[len(REGISTRATION_COLUMNS) - 1] == "备注"  # a short header, not the consent note
     assert form.max_row >= 33 and form["B4"].value is None  # blank rows to fill in by hand
     # A zone name that looks like a formula is neutralised, never a formula.
     assert any(v.startswith("'=HYPERLINK") for v in text)
