@@ -72,7 +72,7 @@ from .history import EventHistory
 from .i18n import LANGS, t
 from .plan import build_plan
 from .playbook import Playbook, load_playbook
-from .ranking import recommend
+from .ranking import recommend, site_slots
 from .settings import Settings
 
 __all__ = [
@@ -301,7 +301,7 @@ def print_sites(
                 district=_blank(z["district"], "—"),
                 zone_type=str(z["zone_type"]),
                 formats=list(plan.formats),
-                slots=playbook.slots(str(z["zone_type"]), date),
+                slots=site_slots(playbook, str(z["zone_type"]), date, analysis.profile),
                 expected_leads=float(leads.get(zone_id, plan.kpi["new_leads"])),
                 plan=plan,
             )
