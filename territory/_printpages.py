@@ -635,10 +635,7 @@ def _form_page(ctx: _Ctx, site: _Site) -> _Page:
         ),
         t("print.site_badge", lang, rank=site.rank, n=ctx.n_sites) if ctx.n_sites > 1 else None,
     )
-    columns = [
-        t(f"form.{key}", lang)
-        for key in REGISTRATION_COLUMNS
-    ]
+    columns = [t(f"form.{key}", lang) for key in REGISTRATION_COLUMNS]
     widths = [5, 11, 16, 16, 13, 13, 9, 9, 11, 17]
     size = 7.5 * k
     width = page.W - 2 * m
