@@ -177,7 +177,11 @@ def site_scores(
     pool["date_fit"] = np.where(fits, 1.0, s.date_misfit_factor)
 
     last = history.last_visits(before=date)
-    last_visit = pool["zone_id"].map(last)
+    last_visit = (
+        pool["zone_id"].map(last)
+        if len(last)
+        else pd.Series(pd.NaT, index=pool.index, dtype="datetime64[ns]")
+    )
     weeks = (pd.Timestamp(date) - last_visit).dt.days / 7.0
     recovery = (
         (weeks / s.rotation_weeks).clip(0, 1)
