@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import logging
 import datetime as dt
 import json
 import os
@@ -100,6 +101,7 @@ LAYER_SUFFIXES: dict[str, tuple[str, ...]] = {
     **{name: tuple(TABLE_SUFFIXES) for name in LAYERS if name != "zones"},
 }
 
+_LOG = logging.getLogger("territory.ui")
 _FOLDER = "territory_folder"
 _PREFS = "territory_prefs"
 _UNSAVED = "territory_prefs_unsaved"
@@ -662,5 +664,6 @@ def guard() -> Iterator[None]:
     except (ValueError, KeyError, FileNotFoundError, FileExistsError) as exc:
         detail = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         st.error(tr("ui.error.invalid", detail=str(detail)))
-    except Exception as exc:  # the user sees a message, never a traceback
+    except Exception as exc:  # the user sees a message, never a traceback; the log keeps it
+        _LOG.exception("internal error in a page")
         st.error(tr("ui.error.internal", kind=type(exc).__name__, detail=str(exc)[:300]))

@@ -71,7 +71,7 @@ with state.guard():
         g1, g2 = st.columns(2)
         for column, rows, box, title_key in (
             (g1, awareness, st.warning, "ui.coverage.awareness"),
-            (g2, follow_up, st.error, "ui.coverage.follow_up"),
+            (g2, follow_up, st.warning, "ui.coverage.follow_up"),
         ):
             with column:
                 if rows.empty:

@@ -47,8 +47,10 @@ with state.guard():
                     ],
                     "population": areas["population"].to_numpy(),
                     "customers": areas["customers"].to_numpy(),
-                    "expected_customers": areas["expected_customers"].round(0).to_numpy(),
-                    "shortfall": areas["shortfall"].round(0).to_numpy(),
+                    "expected_customers": pd.to_numeric(areas["expected_customers"], errors="coerce")
+                    .round(0)
+                    .to_numpy(),
+                    "shortfall": pd.to_numeric(areas["shortfall"], errors="coerce").round(0).to_numpy(),
                 }
             )
             ui.table(
