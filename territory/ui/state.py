@@ -16,9 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import logging
 import datetime as dt
 import json
+import logging
 import os
 import shutil
 import sqlite3
