@@ -68,10 +68,16 @@ def test_map_page_opens_on_the_demo_in_chinese(app):
     ]
     assert int(app.metric[0].value.replace(",", "")) > 0
     colour = app.selectbox(key="w_colour_by")
-    assert colour.options == [t(f"ui.map.colour.{c}", "zh") for c in ("zone_type", "density_tier", "income_tier", "r_value", "whitespace_score")]
+    assert colour.options == [
+        t(f"ui.map.colour.{c}", "zh")
+        for c in ("zone_type", "density_tier", "income_tier", "r_value", "whitespace_score")
+    ]
     colour.set_value("r_value").run()
     assert not app.exception
-    assert store.read_ui_settings(Path(app.session_state["territory_folder"]))["colour_by"] == "r_value"
+    assert (
+        store.read_ui_settings(Path(app.session_state["territory_folder"]))["colour_by"]
+        == "r_value"
+    )
     app.button_group(key="w_customer_style").set_value("heat").run()
     app.toggle(key="w_show_cards").set_value(True).run()
     assert not app.exception and not app.error
@@ -108,7 +114,9 @@ def test_sites_page_lists_n_sites_and_reranks(app, demo_folder):
     assert not app.exception
     assert app.selectbox(key="w_site").options != top_before  # distance now dominates
     saved = store.read_ui_settings(demo_folder)
-    assert saved["top"] == 3 and saved["date"] == later.isoformat() and saved["weight_distance"] == 1.0
+    assert (
+        saved["top"] == 3 and saved["date"] == later.isoformat() and saved["weight_distance"] == 1.0
+    )
     again = AppTest.from_file(APP, default_timeout=180)
     again.run()
     again.switch_page(f"{PAGES}/sites.py").run()
@@ -147,7 +155,9 @@ def test_print_page_offers_every_export(app):
     assert len(chosen.value) == 5
     assert app.button_group(key="w_paper").value == "A4"
     labels = [b.label for b in app.get("download_button")]
-    assert t("ui.print.download_xlsx", "zh") in labels and t("ui.print.download_html", "zh") in labels
+    assert (
+        t("ui.print.download_xlsx", "zh") in labels and t("ui.print.download_html", "zh") in labels
+    )
     from territory.ui.state import printing_available
 
     if printing_available():
@@ -164,7 +174,9 @@ def test_data_page_reports_layers_and_problems(app, demo_folder, tmp_path):
     assert summary["rows"].tolist()[:2] == [395, 40_000]
     bad = tmp_path / "bad"
     bad.mkdir()
-    (bad / "dealer.toml").write_text('name = "x"\nlon = 104.0\nlat = 30.6\n[[models]]\nname = "A"\nprice = 1\n', encoding="utf-8")
+    (bad / "dealer.toml").write_text(
+        'name = "x"\nlon = 104.0\nlat = 30.6\n[[models]]\nname = "A"\nprice = 1\n', encoding="utf-8"
+    )
     (bad / "zones.csv").write_text("zone_id\n1\n", encoding="utf-8")
     app.text_input(key="open_path").set_value(str(bad)).run()
     app.button(key="open_button").click().run()

@@ -121,9 +121,9 @@ def test_zone_layer_embeds_only_whitelisted_escaped_columns():
     # R = 3.0 is at the target: the middle of the five bands; R = 2.0 is below.
     assert payload["k"] == [2, 0]
     ring = decode_polyline(payload["g"][0][0][0])
-    assert min(p[0] for p in ring) == pytest.approx(30.60) and max(p[1] for p in ring) == pytest.approx(
-        104.02
-    )
+    assert min(p[0] for p in ring) == pytest.approx(30.60) and max(
+        p[1] for p in ring
+    ) == pytest.approx(104.02)
 
 
 def test_amap_tiles_shift_every_layer_to_gcj02():
@@ -153,7 +153,10 @@ def test_amap_tiles_shift_every_layer_to_gcj02():
         )
     html_plain, html_amap = plain.get_root().render(), amap.get_root().render()
     assert "autonavi.com" in html_amap and "autonavi.com" not in html_plain
-    first = [decode_polyline(payloads(h, "polygons")[0]["g"][0][0][0])[0] for h in (html_plain, html_amap)]
+    first = [
+        decode_polyline(payloads(h, "polygons")[0]["g"][0][0][0])[0]
+        for h in (html_plain, html_amap)
+    ]
     gx, gy = from_wgs84(first[0][1], first[0][0], "gcj02")
     assert first[1] == pytest.approx((gy, gx), abs=1e-5)
     assert abs(first[1][1] - first[0][1]) > 1e-3  # the shift is hundreds of metres
@@ -172,7 +175,9 @@ def test_hex_counts_aggregate_and_coarsen():
     frame = maps.hex_counts(lon, lat)
     assert frame["count"].tolist() == [5, 3] and frame.attrs["resolution"] == 9
     rng = np.random.default_rng(0)
-    many = maps.hex_counts(104 + rng.normal(0, 0.1, 20_000), 30.6 + rng.normal(0, 0.1, 20_000), max_cells=200)
+    many = maps.hex_counts(
+        104 + rng.normal(0, 0.1, 20_000), 30.6 + rng.normal(0, 0.1, 20_000), max_cells=200
+    )
     assert len(many) <= 200 and many["count"].sum() == 20_000 and many.attrs["resolution"] < 9
 
 
@@ -185,14 +190,20 @@ def test_customers_never_reach_the_map_one_by_one(tiny_ws):
     heat = maps.environment_map(ws, analysis, customer_style="heat").get_root().render()
     assert "leaflet-heat" in heat or "leaflet_heat" in heat
     with pytest.raises(ValueError, match="unknown customer style"):
-        maps.add_customers(maps.base_map(lon=104, lat=30.6), maps.hex_counts([104], [30.6]), style="dots")
+        maps.add_customers(
+            maps.base_map(lon=104, lat=30.6), maps.hex_counts([104], [30.6]), style="dots"
+        )
 
 
 def test_maps_link_only_leaflet_and_localise_to_vendored_files(tiny_ws):
     ws = load_workspace(tiny_ws, use_store=False)
     m = maps.environment_map(ws, analyse(ws), customer_style="heat")
     links = linked_assets(m)
-    assert {link.split("/")[-1] for link in links} == {"leaflet.js", "leaflet.css", "leaflet_heat.min.js"}
+    assert {link.split("/")[-1] for link in links} == {
+        "leaflet.js",
+        "leaflet.css",
+        "leaflet_heat.min.js",
+    }
     html = localise(m, base_url="/vendor/").get_root().render()
     assert not re.search(r"(src|href)=\"https?://", html)
     with pytest.raises(ValueError, match="unknown tiles"):
@@ -259,7 +270,10 @@ def test_polygons_with_holes_and_multipolygons_are_encoded():
     from shapely.geometry import MultiPolygon
 
     geoms = gpd.GeoSeries(
-        [Polygon(outer, [hole]), MultiPolygon([box(104.2, 30.6, 104.21, 30.61), box(104.3, 30.6, 104.31, 30.61)])],
+        [
+            Polygon(outer, [hole]),
+            MultiPolygon([box(104.2, 30.6, 104.21, 30.61), box(104.3, 30.6, 104.31, 30.61)]),
+        ],
         crs=4326,
     )
     m = maps.base_map(lon=104.1, lat=30.65)

@@ -47,10 +47,14 @@ with state.guard():
                     ],
                     "population": areas["population"].to_numpy(),
                     "customers": areas["customers"].to_numpy(),
-                    "expected_customers": pd.to_numeric(areas["expected_customers"], errors="coerce")
+                    "expected_customers": pd.to_numeric(
+                        areas["expected_customers"], errors="coerce"
+                    )
                     .round(0)
                     .to_numpy(),
-                    "shortfall": pd.to_numeric(areas["shortfall"], errors="coerce").round(0).to_numpy(),
+                    "shortfall": pd.to_numeric(areas["shortfall"], errors="coerce")
+                    .round(0)
+                    .to_numpy(),
                 }
             )
             ui.table(
