@@ -29,7 +29,7 @@ from pathlib import Path
 import folium
 
 from .assets import standalone_html
-from .maps import safe_text
+from .maps import safe_text, stable_ids
 from .privacy import PHONE_PATTERN
 
 __all__ = ["ExportError", "check_export_html", "map_html", "write_map_html"]
@@ -67,7 +67,7 @@ def map_html(m: folium.Map, *, title: str | None = None) -> str:
     """
     if title is not None:
         m.get_root().title = safe_text(title)
-    html = standalone_html(m)
+    html = standalone_html(stable_ids(m))
     check_export_html(html)
     return html
 

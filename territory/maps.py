@@ -47,7 +47,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import MacroElement
+from branca.element import Element, MacroElement
+from folium.elements import ElementAddToElement
 from folium.map import Layer
 from folium.template import Template
 
@@ -77,6 +78,7 @@ __all__ = [
     "hex_counts",
     "safe_text",
     "sites_map",
+    "stable_ids",
     "whitespace_map",
 ]
 
@@ -261,7 +263,7 @@ def _tolerance_m(lat: float, ms: MapSettings) -> float:
 _RUNTIME_JS = r"""
 (function () {
   if (window.territory && window.territory.version === 2) { return; }
-  var T = window.territory = {version: 2};
+  var T = window.territory = {version: 2, layers: []};
   var css = [
     '.territory-legend{background:rgba(255,255,255,.94);padding:8px 10px;border-radius:6px;',
     'box-shadow:0 1px 4px rgba(0,0,0,.3);font:12px/1.5 system-ui,-apple-system,"PingFang SC","Microsoft YaHei","Noto Sans CJK SC",sans-serif;color:#222;max-width:230px}',
@@ -316,39 +318,242 @@ _RUNTIME_JS = r"""
     }
     return h + '</table></div>';
   };
+  // One tooltip, one popup and one hover handler per layer group, not per shape:
+  // thousands of zones stay cheap to create. Each shape carries its row in _i.
+  T.interact = function (group, d, hover) {
+    if (d.tip) {
+      group.bindTooltip(function (layer) { return d.p[d.tip][layer._i]; }, {sticky: true});
+    } else if (d.cols && !d.click) {
+      group.bindTooltip(function (layer) { return T.card(d, layer._i); });
+    }
+    if (d.cols && d.click) {
+      group.bindPopup(function (layer) { return T.card(d, layer._i); }, {maxWidth: 360});
+    }
+    if (hover) {
+      group.on('mouseover', function (e) { e.layer.setStyle({weight: hover + 1.5}); });
+      group.on('mouseout', function (e) { e.layer.setStyle({weight: hover}); });
+    }
+  };
   T.polygons = function (d) {
-    var group = L.featureGroup(), s = d.style;
+    var group = L.featureGroup(), s = d.style, interactive = s.interactive !== false;
     for (var i = 0; i < d.g.length; i++) {
       var shape = d.g[i].map(function (poly) { return poly.map(function (r) { return T.decode(r, d.q); }); });
       var cls = d.k ? d.k[i] : 0, fill = d.pal[cls];
       var layer = L.polygon(shape, {color: s.color || fill, weight: s.weight, opacity: s.opacity,
         fillColor: fill, fillOpacity: s.fills ? s.fills[cls] : s.fill, dashArray: s.dash || null,
-        interactive: s.interactive !== false});
-      layer._territoryWeight = s.weight;
-      if (d.tipfix) {
-        layer.bindTooltip(d.tipfix[0] + Number(d.p[d.tip][i]).toLocaleString('en-US') + d.tipfix[1], {sticky: true});
-      } else if (d.tip) { layer.bindTooltip(d.p[d.tip][i], {sticky: true}); }
-      if (d.cols) { layer.bindPopup(T.card.bind(null, d, i), {maxWidth: 360}); }
-      if (s.interactive !== false) {
-        layer.on('mouseover', function (e) { e.target.setStyle({weight: e.target._territoryWeight + 1.5}); });
-        layer.on('mouseout', function (e) { e.target.setStyle({weight: e.target._territoryWeight}); });
-      }
+        interactive: interactive});
+      layer._i = i;
       group.addLayer(layer);
     }
+    if (interactive) { T.interact(group, d, s.weight); }
+    T.layers.push(group);
     return group;
   };
-  T.points = function (d) {
-    var group = L.featureGroup(), pts = T.decode(d.xy, d.q), s = d.style;
+  // --- Big layers (zones, hexagons, bubbles) on the canvas in one path per colour --------
+  // Vertices are kept as Web Mercator metres; drawing converts them with two multiplications,
+  // skips shapes outside the view and vertices closer than a pixel, and fills every shape of
+  // one colour with a single fill. Hit testing uses a grid of bounding boxes.
+  var R = 6378137, K = 0.5 / (Math.PI * R), D = Math.PI / 180;
+  T.mercator = function (pts, X, Y) {
     for (var i = 0; i < pts.length; i++) {
-      var fill = d.pal[d.k ? d.k[i] : 0];
-      var m = L.circleMarker(pts[i], {radius: d.r ? d.r[i] : s.radius, color: s.color || fill,
-        weight: s.weight, opacity: 0.9, fillColor: fill, fillOpacity: s.fill});
-      if (d.cols) { m.bindTooltip(T.card.bind(null, d, i)); }
-      else if (d.tip) { m.bindTooltip(d.p[d.tip][i]); }
-      group.addLayer(m);
+      var lat = Math.max(Math.min(85.0511287798, pts[i][0]), -85.0511287798), sn = Math.sin(lat * D);
+      X.push(R * pts[i][1] * D);
+      Y.push(R * Math.log((1 + sn) / (1 - sn)) / 2);
     }
-    return group;
   };
+  T.unproject = function (x, y) {
+    return [(2 * Math.atan(Math.exp(y / R)) - Math.PI / 2) / D, x / R / D];
+  };
+  T.grid = function (box, n) {
+    var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity, i;
+    for (i = 0; i < n; i++) {
+      x0 = Math.min(x0, box[4 * i]); y0 = Math.min(y0, box[4 * i + 1]);
+      x1 = Math.max(x1, box[4 * i + 2]); y1 = Math.max(y1, box[4 * i + 3]);
+    }
+    var size = Math.max(Math.sqrt(Math.max((x1 - x0) * (y1 - y0), 1) / Math.max(n, 1)), 1);
+    var nx = Math.max(1, Math.ceil((x1 - x0) / size) + 1), ny = Math.max(1, Math.ceil((y1 - y0) / size) + 1);
+    var cells = new Array(nx * ny);
+    for (i = 0; i < n; i++) {
+      var a = Math.floor((box[4 * i] - x0) / size), b = Math.floor((box[4 * i + 1] - y0) / size);
+      var c = Math.floor((box[4 * i + 2] - x0) / size), e = Math.floor((box[4 * i + 3] - y0) / size);
+      for (var gy = b; gy <= e; gy++) {
+        for (var gx = a; gx <= c; gx++) {
+          var k = gy * nx + gx;
+          (cells[k] || (cells[k] = [])).push(i);
+        }
+      }
+    }
+    return {x0: x0, y0: y0, x1: x1, y1: y1, size: size, nx: nx, ny: ny, cells: cells};
+  };
+  T.Shapes = L.Path.extend({
+    initialize: function (d, dots) {
+      L.setOptions(this, {interactive: d.style.interactive !== false, bubblingMouseEvents: true});
+      this.d = d; this.dots = !!dots; this._hit = -1; this._shown = -1;
+      var X = [], Y = [], ring = [0], feat = [0], box = [], i, n;
+      if (dots) {
+        T.mercator(T.decode(d.xy, d.q), X, Y);
+        n = X.length;
+        for (i = 0; i < n; i++) { box.push(X[i], Y[i], X[i], Y[i]); }
+      } else {
+        n = d.g.length;
+        for (i = 0; i < n; i++) {
+          var first = X.length;
+          for (var p = 0; p < d.g[i].length; p++) {
+            for (var r = 0; r < d.g[i][p].length; r++) {
+              T.mercator(T.decode(d.g[i][p][r], d.q), X, Y);
+              ring.push(X.length);
+            }
+          }
+          feat.push(ring.length - 1);
+          var bx0 = Infinity, by0 = Infinity, bx1 = -Infinity, by1 = -Infinity;
+          for (var v = first; v < X.length; v++) {
+            if (X[v] < bx0) { bx0 = X[v]; } if (X[v] > bx1) { bx1 = X[v]; }
+            if (Y[v] < by0) { by0 = Y[v]; } if (Y[v] > by1) { by1 = Y[v]; }
+          }
+          box.push(bx0, by0, bx1, by1);
+        }
+      }
+      this._X = X; this._Y = Y; this._ring = ring; this._feat = feat; this._box = box; this._n = n;
+      this._grid = T.grid(box, n);
+      var classes = [];
+      for (i = 0; i < n; i++) { var c = d.k ? d.k[i] : 0; (classes[c] || (classes[c] = [])).push(i); }
+      this._classes = classes;
+    },
+    _empty: function () { return !this._n; },
+    _project: function () {
+      var map = this._map, o = map.getPixelOrigin();
+      this._sc = 256 * Math.pow(2, map.getZoom()); this._ox = o.x; this._oy = o.y;
+      var g = this._grid, pad = this.dots ? 40 : 2;
+      this._pxBounds = L.bounds(
+        [this._sc * (K * g.x0 + 0.5) - this._ox - pad, this._sc * (-K * g.y1 + 0.5) - this._oy - pad],
+        [this._sc * (K * g.x1 + 0.5) - this._ox + pad, this._sc * (-K * g.y0 + 0.5) - this._oy + pad]);
+    },
+    _update: function () {},
+    _toMercator: function (px, py) {
+      return [((px + this._ox) / this._sc - 0.5) / K, -((py + this._oy) / this._sc - 0.5) / K];
+    },
+    _updatePath: function () {
+      // One small path per shape: Chromium builds a path with many sub-paths in more than linear
+      // time, while thousands of small paths fill in milliseconds.
+      var ren = this._renderer, ctx = ren._ctx, d = this.d, s = d.style;
+      var sc = this._sc, ox = this._ox, oy = this._oy, X = this._X, Y = this._Y, box = this._box;
+      var rb = ren._redrawBounds || ren._bounds, m = this.dots ? 40 : 0;
+      var lo = this._toMercator(rb.min.x - m, rb.max.y + m), hi = this._toMercator(rb.max.x + m, rb.min.y - m);
+      var stroke = s.weight > 0, alpha = s.opacity === undefined ? 1 : s.opacity;
+      ctx.setLineDash([]); ctx.lineJoin = 'round'; ctx.lineCap = 'round'; ctx.lineWidth = s.weight;
+      for (var c = 0; c < this._classes.length; c++) {
+        var list = this._classes[c];
+        if (!list) { continue; }
+        var fill = s.fills ? s.fills[c] : s.fill;
+        ctx.fillStyle = d.pal[c]; ctx.strokeStyle = s.color || d.pal[c];
+        for (var j = 0; j < list.length; j++) {
+          var i = list[j], b = 4 * i;
+          if (box[b] > hi[0] || box[b + 2] < lo[0] || box[b + 1] > hi[1] || box[b + 3] < lo[1]) { continue; }
+          ctx.beginPath();
+          if (this.dots) {
+            var rad = d.r ? d.r[i] : s.radius;
+            if (!(rad > 0)) { continue; }
+            ctx.arc(sc * (K * X[i] + 0.5) - ox, sc * (-K * Y[i] + 0.5) - oy, rad, 0, 2 * Math.PI);
+          } else {
+            for (var r = this._feat[i]; r < this._feat[i + 1]; r++) {
+              var a = this._ring[r], e = this._ring[r + 1];
+              var px = sc * (K * X[a] + 0.5) - ox, py = sc * (-K * Y[a] + 0.5) - oy;
+              ctx.moveTo(px, py);
+              for (var v = a + 1; v < e; v++) {
+                var qx = sc * (K * X[v] + 0.5) - ox, qy = sc * (-K * Y[v] + 0.5) - oy;
+                if (v === e - 1 || Math.abs(qx - px) + Math.abs(qy - py) > 0.8) { ctx.lineTo(qx, qy); px = qx; py = qy; }
+              }
+              ctx.closePath();
+            }
+          }
+          if (fill > 0) { ctx.globalAlpha = fill; ctx.fill('evenodd'); }
+          if (stroke) { ctx.globalAlpha = alpha; ctx.stroke(); }
+        }
+      }
+      ctx.globalAlpha = 1;
+    },
+    _containsPoint: function (p) {
+      var xy = this._toMercator(p.x, p.y);
+      this._hit = this.dots ? this._findDot(p) : this._find(xy[0], xy[1]);
+      return this._hit >= 0;
+    },
+    _find: function (x, y) {
+      var g = this._grid, gx = Math.floor((x - g.x0) / g.size), gy = Math.floor((y - g.y0) / g.size);
+      if (gx < 0 || gy < 0 || gx >= g.nx || gy >= g.ny) { return -1; }
+      var cell = g.cells[gy * g.nx + gx] || [], box = this._box;
+      for (var j = cell.length - 1; j >= 0; j--) {
+        var i = cell[j], b = 4 * i;
+        if (x < box[b] || x > box[b + 2] || y < box[b + 1] || y > box[b + 3]) { continue; }
+        if (this._inside(i, x, y)) { return i; }
+      }
+      return -1;
+    },
+    _inside: function (i, x, y) {
+      var X = this._X, Y = this._Y, inside = false;
+      for (var r = this._feat[i]; r < this._feat[i + 1]; r++) {
+        var a = this._ring[r], e = this._ring[r + 1];
+        for (var v = a, w = e - 1; v < e; w = v++) {
+          if ((Y[v] > y) !== (Y[w] > y) && x < (X[w] - X[v]) * (y - Y[v]) / (Y[w] - Y[v]) + X[v]) { inside = !inside; }
+        }
+      }
+      return inside;
+    },
+    _findDot: function (p) {
+      var best = -1, bestD = Infinity, X = this._X, Y = this._Y, d = this.d;
+      for (var i = 0; i < this._n; i++) {
+        var rad = (d.r ? d.r[i] : d.style.radius) + 2;
+        var dx = this._sc * (K * X[i] + 0.5) - this._ox - p.x, dy = this._sc * (-K * Y[i] + 0.5) - this._oy - p.y;
+        var dd = dx * dx + dy * dy;
+        if (dd <= rad * rad && dd < bestD) { best = i; bestD = dd; }
+      }
+      return best;
+    },
+    _latlngs: function (i) {
+      var out = [];
+      for (var r = this._feat[i]; r < this._feat[i + 1]; r++) {
+        var ring = [];
+        for (var v = this._ring[r]; v < this._ring[r + 1]; v++) { ring.push(T.unproject(this._X[v], this._Y[v])); }
+        out.push(ring);
+      }
+      return out;
+    },
+    _highlight: function () {
+      if (this._lit) { this._lit.remove(); this._lit = null; }
+      if (this.dots || this._shown < 0 || !this._map) { return; }
+      this._lit = L.polygon(this._latlngs(this._shown), {color: '#111', weight: 2.2, fill: false,
+        interactive: false, renderer: this._renderer}).addTo(this._map);
+    },
+    openFeature: function (i) {
+      var b = 4 * i, c = T.unproject((this._box[b] + this._box[b + 2]) / 2, (this._box[b + 1] + this._box[b + 3]) / 2);
+      this._hit = i;
+      if (this.getPopup()) { this.openPopup(c); }
+      if (this.getTooltip()) { this.openTooltip(c); }
+    }
+  });
+  T.shapes = function (d, dots) {
+    var layer = new T.Shapes(d, dots);
+    if (layer.options.interactive) {
+      var text = function (i) { return d.cols && !d.click ? T.card(d, i) : d.p[d.tip][i]; };
+      if (d.tip || (d.cols && !d.click)) {
+        layer.bindTooltip(function (l) { return text(l._hit); }, {sticky: true});
+      }
+      if (d.cols && d.click) {
+        layer.bindPopup(function (l) { return T.card(d, l._hit); }, {maxWidth: 360});
+      }
+      layer.on('mouseover mousemove', function () {
+        if (layer._hit !== layer._shown && layer._hit >= 0) {
+          layer._shown = layer._hit;
+          if (layer.getTooltip()) { layer.setTooltipContent(text(layer._hit)); }
+          layer._highlight();
+        }
+      });
+      layer.on('mouseout', function () { layer._shown = -1; layer._highlight(); });
+      layer.on('remove', function () { layer._shown = -1; layer._highlight(); });
+    }
+    T.layers.push(layer);
+    return layer;
+  };
+  T.dots = function (d) { return T.shapes(d, true); };
   T.labels = function (d) {
     var group = L.layerGroup(), pts = T.decode(d.xy, d.q);
     for (var i = 0; i < pts.length; i++) {
@@ -415,6 +620,18 @@ class _Runtime(MacroElement):
         self.code = _RUNTIME_JS
 
 
+class _Raw(Element):
+    """Script text added to the figure as it is: branca would compile it as a Jinja template."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__("")
+        self.text = text
+
+    def render(self, **kwargs) -> str:
+        """Return the text."""
+        return self.text
+
+
 class _DataLayer(Layer):
     """A layer the browser builds from a compact payload with ``territory.<kind>``."""
 
@@ -430,7 +647,25 @@ class _DataLayer(Layer):
         super().__init__(name=name, overlay=True, control=control, show=show)
         self._name = "TerritoryLayer"
         self.kind = kind
-        self.payload = _js(payload)
+        # JSON.parse of a string literal is parsed faster than the same object literal.
+        text = _js(payload).replace("\\", "\\\\").replace("'", "\\'")
+        self.payload = f"JSON.parse('{text}')"
+
+    def render(self, **kwargs) -> None:
+        """Add the layer's script to the figure without compiling it (it can be megabytes)."""
+        if self.show:
+            self.add_child(
+                ElementAddToElement(
+                    element_name=self.get_name(), element_parent_name=self._parent.get_name()
+                ),
+                name=self.get_name() + "_add",
+            )
+        figure = self.get_root()
+        figure.script.add_child(
+            _Raw(self._template.module.script(self, kwargs)), name=self.get_name()
+        )
+        for child in self._children.values():
+            child.render(**kwargs)
 
 
 class _Legend(MacroElement):
@@ -444,6 +679,21 @@ class _Legend(MacroElement):
         super().__init__()
         self._name = "TerritoryLegend"
         self.payload = _js(payload)
+
+
+class _Fit(MacroElement):
+    """Fit the map to bounds at once (folium's FitBounds animates a pan, which redraws everything)."""
+
+    _template = Template(
+        "{% macro script(this, kwargs) %}"
+        "{{ this._parent.get_name() }}.fitBounds({{ this.bounds|tojson }}, {animate: false});"
+        "{% endmacro %}"
+    )
+
+    def __init__(self, bounds: list[list[float]]) -> None:
+        super().__init__()
+        self._name = "TerritoryFit"
+        self.bounds = bounds
 
 
 class _Ready(MacroElement):
@@ -539,21 +789,57 @@ def base_map(
         x, y = _to_display(m, [lon], [lat])
         dlat = radius_km / 110.574
         dlon = radius_km / (111.320 * math.cos(math.radians(lat)))
-        m.fit_bounds(
-            [
-                [round(float(y[0] - dlat), 6), round(float(x[0] - dlon), 6)],
-                [round(float(y[0] + dlat), 6), round(float(x[0] + dlon), 6)],
-            ]
+        m.add_child(
+            _Fit(
+                [
+                    [round(float(y[0] - dlat), 6), round(float(x[0] - dlon), 6)],
+                    [round(float(y[0] + dlat), 6), round(float(x[0] + dlon), 6)],
+                ]
+            ),
+            name="territory_fit",
         )
     return m
 
 
 def finish_map(m: folium.Map, *, layer_control: bool = True) -> folium.Map:
-    """Add the layer switcher and the ready flag (``window.territoryMapReady``); return ``m``."""
+    """Add the layer switcher and the ready flag (``window.territoryMapReady``); return ``m``.
+
+    Also gives every element a letters-only id (:func:`stable_ids`).
+    """
     if layer_control:
         folium.LayerControl(collapsed=True, position="topright").add_to(m)
     background = "#f3f4f6" if getattr(m, "territory_tiles", "none") == "none" else None
     m.add_child(_Ready(background), name="territory_ready")
+    return stable_ids(m)
+
+
+def _letters(i: int) -> str:
+    out = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        out = chr(97 + r) + out
+    return out
+
+
+def stable_ids(m: folium.Map) -> folium.Map:
+    """Replace folium's random hexadecimal element ids with short letters-only ids.
+
+    Random ids such as ``ccdf3e125e4cc779a4143953609275e6`` can hold a run of
+    digits that looks like a mobile number (``14395360927``) and differ on
+    every render; letters-only ids cannot and do not. Returns ``m``.
+    """
+    stack = [m.get_root(), m]
+    seen: set[int] = set()
+    n = 0
+    while stack:
+        element = stack.pop()
+        if id(element) in seen:
+            continue
+        seen.add(id(element))
+        element._id = "t" + _letters(n)
+        n += 1
+        stack.extend(getattr(element, "_children", {}).values())
     return m
 
 
@@ -641,13 +927,28 @@ def _column(values: Sequence | pd.Series, *, digits: int | None = None) -> list:
     return [None if not np.isfinite(v) else round(float(v), digits) for v in numeric]
 
 
-def _quantile_classes(values: np.ndarray, n: int = 5) -> tuple[np.ndarray, list[float]]:
-    """Class of each positive count (0..n-1) with integer-ish quantile edges."""
+def _nice(value: float) -> float:
+    """Round to 1, 2, 3 or 5 times a power of ten."""
+    if value <= 1:
+        return 1.0
+    power = 10 ** math.floor(math.log10(value))
+    return min((m * power for m in (1, 2, 3, 5, 10)), key=lambda c: abs(math.log(c / value)))
+
+
+def _count_classes(values: np.ndarray, n: int = 5) -> tuple[np.ndarray, list[float]]:
+    """Class (0..n-1) of each count on a log scale between 1 and the largest count.
+
+    Counts are heavy-tailed (a few cells hold hundreds), so equal steps in
+    log space (rounded to 1-2-3-5 numbers) separate the empty edges, the
+    suburbs and the dense core.
+    """
     finite = values[np.isfinite(values)]
-    if not len(finite):
+    if not len(finite) or finite.max() <= 1:
         return np.zeros(len(values), dtype=int), []
-    edges = np.unique(np.ceil(np.quantile(finite, np.linspace(0, 1, n + 1)[1:-1])))
-    return np.searchsorted(edges, values, side="left"), edges.tolist()
+    top = float(finite.max())
+    edges = sorted({_nice(top ** (i / n)) for i in range(1, n)})
+    edges = [e for e in edges if e < top]
+    return np.searchsorted(np.asarray(edges), values, side="left"), edges
 
 
 # --------------------------------------------------------------------------- zones
@@ -805,12 +1106,11 @@ def add_zones(
         "title": "name",
         "tip": "name",
         "cols": cols,
+        "click": True,
         "lut": lut,
         "style": {"color": "#ffffff", "weight": 0.6, "opacity": 0.9, "fill": fill},
     }
-    m.add_child(
-        _DataLayer("polygons", payload, name=safe_text(name or t("maps.layer.zones", lang)))
-    )
+    m.add_child(_DataLayer("shapes", payload, name=safe_text(name or t("maps.layer.zones", lang))))
     if legend:
         _legend(m, title, items, pos=legend_position)
     return m
@@ -1010,7 +1310,7 @@ def add_customers(
         return m
     import h3
 
-    k, edges = _quantile_classes(counts)
+    k, edges = _count_classes(counts)
     boundaries = [h3.cell_to_boundary(c) for c in hexes["cell"]]
     g = []
     precision = _ms(m).precision
@@ -1025,12 +1325,16 @@ def add_customers(
         "q": precision,
         "k": [int(v) for v in k],
         "pal": [_HEX_COLOUR] * len(_HEX_OPACITY),
-        "p": {"n": [int(c) for c in counts]},
-        "tip": "n",
-        "tipfix": [safe_text(part) for part in t("maps.hex_tip", lang, n="\x00").split("\x00")],
-        "style": {"color": _HEX_COLOUR, "weight": 0.4, "opacity": 0.35, "fills": _HEX_OPACITY},
+        # Not interactive: a click goes through to the zone underneath (its card has the count).
+        "style": {
+            "color": _HEX_COLOUR,
+            "weight": 0.4,
+            "opacity": 0.35,
+            "fills": _HEX_OPACITY,
+            "interactive": False,
+        },
     }
-    m.add_child(_DataLayer("polygons", payload, name=name, show=show))
+    m.add_child(_DataLayer("shapes", payload, name=name, show=show))
     lows = [1, *[int(e) + 1 for e in edges]]
     highs = [*[int(e) for e in edges], int(counts.max())]
     items = [
@@ -1096,7 +1400,7 @@ def add_cards(
             "cols": cols,
             "style": {"color": "#ffffff", "weight": 0.8, "fill": 0.75},
         }
-        m.add_child(_DataLayer("points", payload, name=safe_text(t(layer_key, lang)), show=show))
+        m.add_child(_DataLayer("dots", payload, name=safe_text(t(layer_key, lang)), show=show))
     _legend(
         m,
         t("maps.legend.cards", lang),
@@ -1146,9 +1450,7 @@ def add_pois(
         "lut": {"type": type_labels},
         "style": {"color": "#ffffff", "weight": 1.2, "fill": 0.95, "radius": 5},
     }
-    m.add_child(
-        _DataLayer("points", payload, name=safe_text(t("maps.layer.pois", lang)), show=show)
-    )
+    m.add_child(_DataLayer("dots", payload, name=safe_text(t("maps.layer.pois", lang)), show=show))
     present = sorted(set(k))
     note = (
         t("maps.legend.pois_capped", lang, shown=limit, total=len(located))
@@ -1215,6 +1517,7 @@ def add_areas(
         "title": "title",
         "tip": "title",
         "cols": cols,
+        "click": True,
         "style": {"color": "#6a3d9a", "weight": 2.5, "opacity": 1.0, "fill": 0.12, "dash": "6 4"},
     }
     m.add_child(_DataLayer("polygons", payload, name=safe_text(t("maps.layer.areas", lang))))
@@ -1498,6 +1801,7 @@ def choropleth_map(
         "title": "name",
         "tip": "name",
         "cols": cols,
+        "click": True,
         "style": {"color": "#555555", "weight": 0.8, "opacity": 0.8, "fill": 0.75},
     }
     m.add_child(_DataLayer("polygons", payload, name=safe_text(t(f"maps.layer.{column}", lang))))

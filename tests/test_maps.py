@@ -47,10 +47,10 @@ def decode_polyline(text: str, precision: int = 5) -> list[tuple[float, float]]:
 
 
 def payloads(html: str, kind: str) -> list[dict]:
-    """The JSON payloads of every ``territory.<kind>(...)`` layer in a rendered map."""
+    """The JSON payloads of every ``territory.<kind>(JSON.parse('...'))`` layer in a rendered map."""
     out = []
-    for match in re.finditer(rf"territory\.{kind}\((\{{.*?\}})\);", html):
-        text = match.group(1).replace("\\u007b", "{")
+    for match in re.finditer(rf"territory\.{kind}\(JSON\.parse\('(.*?)'\)\);", html):
+        text = re.sub(r"\\(.)", r"\1", match.group(1))  # the JavaScript string's escapes
         out.append(json.loads(text))
     return out
 
@@ -102,7 +102,7 @@ def test_zone_layer_embeds_only_whitelisted_escaped_columns():
     assert EVIL not in html and "onerror=" not in html.replace("i.onerror=", "")
     assert "${alert" not in html and "`{{7" not in html
     assert "phone_column" not in html and "13812341234" not in html and "13900001111" not in html
-    (payload,) = payloads(html, "polygons")
+    (payload,) = payloads(html, "shapes")
     assert set(payload["p"]) == {
         "name",
         "district",
@@ -154,8 +154,7 @@ def test_amap_tiles_shift_every_layer_to_gcj02():
     html_plain, html_amap = plain.get_root().render(), amap.get_root().render()
     assert "autonavi.com" in html_amap and "autonavi.com" not in html_plain
     first = [
-        decode_polyline(payloads(h, "polygons")[0]["g"][0][0][0])[0]
-        for h in (html_plain, html_amap)
+        decode_polyline(payloads(h, "shapes")[0]["g"][0][0][0])[0] for h in (html_plain, html_amap)
     ]
     gx, gy = from_wgs84(first[0][1], first[0][0], "gcj02")
     assert first[1] == pytest.approx((gy, gx), abs=1e-5)
@@ -252,7 +251,7 @@ def test_demo_environment_map_stays_small(demo_ws):
     html = localise(m, base_url="../vendor/").get_root().render()
     assert len(html.encode()) < 3_000_000
     assert not PHONE_PATTERN.search(map_html(m))
-    zones = payloads(html, "polygons")[0]
+    zones = payloads(html, "shapes")[0]
     assert len(zones["g"]) == len(ws.zones)
 
 

@@ -61,6 +61,7 @@ __all__ = [
     "ready",
     "recommendation",
     "save",
+    "save_lang",
     "set_pref",
     "site_date",
     "stage_files",
@@ -266,6 +267,19 @@ def bind(name: str, *, value: Any = None) -> str:
 def save(name: str) -> None:
     """Widget callback: save the widget's new value as preference ``name``."""
     set_pref(name, st.session_state[f"w_{name}"])
+
+
+def save_lang() -> None:
+    """Callback of the language switch: save it and let every other widget start afresh.
+
+    Widgets whose labels are translated (``format_func``) would otherwise keep
+    the label of the old language as their value; they are rebuilt from the
+    saved preferences instead.
+    """
+    set_pref("lang", st.session_state["w_lang"])
+    for key in list(st.session_state.keys()):
+        if str(key).startswith("w_") and key != "w_lang":
+            del st.session_state[key]
 
 
 def lang() -> str:
