@@ -69,8 +69,7 @@ with st.sidebar:
         LANGS,
         format_func=lambda code: t("lang.name", code),
         key=state.bind("lang"),
-        on_change=state.save,
-        args=("lang",),
+        on_change=state.save_lang,
         required=True,
     )
     st.markdown(f"**{components.md(ws.dealer.name)}**")
