@@ -95,7 +95,9 @@ def load_in_browser(paths: dict[str, Path], runs: int) -> dict[str, dict[str, fl
 
         def open_once(browser, path: Path) -> None:
             page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.route("**/*", lambda r: r.continue_() if r.request.url.startswith("file:") else r.abort())
+            page.route(
+                "**/*", lambda r: r.continue_() if r.request.url.startswith("file:") else r.abort()
+            )
             page.goto(path.as_uri(), wait_until="load")
             page.wait_for_function("document.querySelector('.leaflet-container') !== null")
             page.evaluate(DRAWN)
@@ -109,7 +111,7 @@ def load_in_browser(paths: dict[str, Path], runs: int) -> dict[str, dict[str, fl
                 browser.close()
                 cold[name].append(time.perf_counter() - start)
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        for name, path in paths.items():  # warm-up
+        for path in paths.values():  # warm-up
             open_once(browser, path)
         for _ in range(runs):
             for name, path in paths.items():
@@ -168,7 +170,11 @@ def bench_workspace(label: str, folder: Path, *, runs: int, browser: bool, out: 
             f"{variant}: built in {t_build:.2f} s; iframe payload {mb(size_page)}, "
             f"self-contained export {mb(size_export)} (budget {mb(BUDGET_HTML)}: {ok})"
         )
-        results[variant] = {"build_s": t_build, "page_bytes": size_page, "export_bytes": size_export}
+        results[variant] = {
+            "build_s": t_build,
+            "page_bytes": size_page,
+            "export_bytes": size_export,
+        }
         files[variant] = export
     if browser:
         empty = write_standalone_html(folium.Map(tiles=None), out / "empty-folium-map.html")

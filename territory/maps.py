@@ -1739,8 +1739,13 @@ def choropleth_map(
     tiles: str = "none",
     lang: str = "zh",
     settings: Settings | None = None,
+    bounds: Sequence[float] | None = None,
 ) -> folium.Map:
     """One coverage measure per district polygon (``coverage.choropleth_frames``).
+
+    ``bounds`` (min lon, min lat, max lon, max lat, WGS-84), e.g. of the
+    dealer's market, sets the opening view; otherwise ``radius_km`` around
+    ``lon``/``lat`` does.
 
     ``column`` is ``"a_cards_per_10k"`` or ``"deposit_rate"``; five quantile
     classes, a legend, and a card with A-cards, deposit cards, the rate and
@@ -1749,7 +1754,25 @@ def choropleth_map(
     lang = check_lang(lang)
     if column not in ("a_cards_per_10k", "deposit_rate"):
         raise ValueError(f"unknown coverage column {column!r}; use a_cards_per_10k or deposit_rate")
-    m = base_map(lon=lon, lat=lat, radius_km=radius_km, tiles=tiles, lang=lang, settings=settings)
+    m = base_map(
+        lon=lon,
+        lat=lat,
+        radius_km=None if bounds is not None else radius_km,
+        tiles=tiles,
+        lang=lang,
+        settings=settings,
+    )
+    if bounds is not None:
+        x, y = _to_display(m, [bounds[0], bounds[2]], [bounds[1], bounds[3]])
+        m.add_child(
+            _Fit(
+                [
+                    [round(float(y[0]), 6), round(float(x[0]), 6)],
+                    [round(float(y[1]), 6), round(float(x[1]), 6)],
+                ]
+            ),
+            name="territory_fit",
+        )
     values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64")
     finite = values[np.isfinite(values)]
     palette = (

@@ -226,3 +226,36 @@ def test_user_strings_show_as_text_in_tables(tmp_path, monkeypatch):
     assert EVIL in at.selectbox(key="w_site").options[0]
     # In Markdown the name is escaped, so it renders as text, never as an <img>.
     assert "\\<img src=x onerror=alert\\(1\\)\\>" in texts(at)
+
+
+def test_every_message_the_app_uses_exists_in_both_languages():
+    import re
+
+    from territory import maps
+    from territory.i18n import catalogue
+    from territory.ui import state
+
+    root = Path(APP).parent
+    sources = [
+        Path(APP),
+        *sorted((root / "territory" / "ui").rglob("*.py")),
+        root / "territory" / "maps.py",
+    ]
+    literal = re.compile(r"""["']((?:ui|maps)\.[a-z0-9_.]+)["']""")
+    keys = {k for path in sources for k in literal.findall(path.read_text(encoding="utf-8"))}
+    keys = {k for k in keys if not k.endswith(".")}
+    # Keys built with f-strings, from the values they take.
+    keys |= {f"ui.map.colour.{c}" for c in maps.COLOUR_BY}
+    keys |= {f"ui.map.customer_style.{c}" for c in maps.CUSTOMER_STYLES}
+    keys |= {f"ui.layer.{n}" for n in state.LAYER_SUFFIXES}
+    keys |= {f"ui.sites.weight.{k}" for k in state.WEIGHT_KEYS}
+    keys |= {f"ui.weekday.{d}" for d in range(7)} | {"ui.severity.error", "ui.severity.notice"}
+    keys |= {f"ui.profile.recency.{r}" for r in ("<3m", "3-12m", "1-3y", "3y+")}
+    keys |= {f"maps.tiles.{c}" for c in maps.TILES}
+    keys |= {f"maps.layer.{c}" for c in ("a_cards_per_10k", "deposit_rate")}
+    keys |= {f"maps.legend.{c}" for c in (*maps.COLOUR_BY[1:], "a_cards_per_10k", "deposit_rate")}
+    known = catalogue()
+    missing = sorted(k for k in keys if k not in known)
+    assert missing == []
+    assert len(keys) > 150
+    assert all(known[k]["zh"] and known[k]["en"] for k in keys)

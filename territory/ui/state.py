@@ -505,15 +505,18 @@ def _choropleth_map(ws_key, args, options):
     ws = _workspace(root, stamp)
     table = _coverage(root, stamp, radius_km, use_lang, options.get("start"), options.get("end"))
     frame = choropleth_frames(ws.zones, table)
+    market = set(table.loc[table["in_market"], "district"].dropna())
+    shown = frame[frame["district"].isin(market)] if market else frame
     return maps.choropleth_map(
         frame,
         options["column"],
         lon=ws.dealer.lon,
         lat=ws.dealer.lat,
-        radius_km=radius_km * 1.6,
+        radius_km=radius_km,
         tiles=tiles,
         lang=use_lang,
         settings=ws.settings,
+        bounds=tuple(shown.total_bounds) if len(shown) else None,
     )
 
 

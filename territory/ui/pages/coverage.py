@@ -114,7 +114,9 @@ with state.guard():
         alt.Chart(bars, title=tr("ui.coverage.chart_title"))
         .mark_bar()
         .encode(
-            x=alt.X("label:N", sort=order, title=None, axis=alt.Axis(labelAngle=-40)),
+            x=alt.X(
+                "label:N", sort=order, title=None, axis=alt.Axis(labelAngle=-45, labelOverlap=False)
+            ),
             xOffset=alt.XOffset("series_label:N"),
             y=alt.Y("count:Q", title=tr("ui.coverage.chart_y")),
             color=alt.Color(

@@ -26,7 +26,7 @@ with state.guard():
     areas = analysis.areas
     names = dict(zip(ws.zones["zone_id"].astype(str), ws.zones["name"].astype(str), strict=True))
     sep = "、" if lang == "zh" else ", "
-    left, right = st.columns([3, 2])
+    left, right = st.columns([1, 1])
     with left:
         with st.spinner(tr("ui.spinner.map")):
             m = state.cached_map("whitespace")
