@@ -1740,8 +1740,14 @@ def choropleth_map(
     lang: str = "zh",
     settings: Settings | None = None,
     bounds: Sequence[float] | None = None,
+    dealer_name: str | None = None,
+    rings: gpd.GeoDataFrame | None = None,
+    labels: bool = True,
 ) -> folium.Map:
     """One coverage measure per district polygon (``coverage.choropleth_frames``).
+
+    With ``dealer_name`` the dealer (at ``lon``/``lat``) and its ``rings``
+    are drawn too; ``labels`` writes each district's name on it.
 
     ``bounds`` (min lon, min lat, max lon, max lat, WGS-84), e.g. of the
     dealer's market, sets the opening view; otherwise ``radius_km`` around
@@ -1828,5 +1834,21 @@ def choropleth_map(
         "style": {"color": "#555555", "weight": 0.8, "opacity": 0.8, "fill": 0.75},
     }
     m.add_child(_DataLayer("polygons", payload, name=safe_text(t(f"maps.layer.{column}", lang))))
+    if labels and len(frame):
+        centres = frame.geometry.representative_point()
+        m.add_child(
+            _DataLayer(
+                "labels",
+                {
+                    "xy": _encode_points(m, centres.x, centres.y),
+                    "q": _ms(m).precision,
+                    "text": p["name"],
+                },
+                name=safe_text(t("maps.layer.area_labels", lang)),
+                control=False,
+            )
+        )
+    if dealer_name is not None:
+        add_dealer(m, lon=lon, lat=lat, name=dealer_name, rings=rings, lang=lang)
     _legend(m, t(f"maps.legend.{column}", lang), items, pos="bottomright")
     return finish_map(m, layer_control=False)

@@ -499,6 +499,7 @@ def _zones_map(ws_key, args, options):
 def _choropleth_map(ws_key, args, options):
     from .. import maps
     from ..coverage import choropleth_frames
+    from ..influence import influence_rings
 
     root, stamp = ws_key
     _, radius_km, use_lang, tiles = args
@@ -517,6 +518,10 @@ def _choropleth_map(ws_key, args, options):
         lang=use_lang,
         settings=ws.settings,
         bounds=tuple(shown.total_bounds) if len(shown) else None,
+        dealer_name=ws.dealer.name,
+        rings=influence_rings(
+            lon=ws.dealer.lon, lat=ws.dealer.lat, rings_km=(), radius_km=radius_km
+        ),
     )
 
 

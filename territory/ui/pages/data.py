@@ -7,6 +7,7 @@ anything is saved into the workspace.
 A Streamlit page script, run by ``app.py``'s navigation (not imported).
 """
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -99,15 +100,12 @@ with state.guard():
         layers = list(state.LAYER_SUFFIXES)
         chosen: dict[str, tuple[str, bytes]] = {}
         for i, upload in enumerate(uploads):
-            a, b = st.columns([3, 2])
-            a.markdown(f"`{ui.md(upload.name)}` · {upload.size / 1024:,.0f} KB")
-            layer = b.selectbox(
+            layer = st.selectbox(
                 tr("ui.data.layer_for", file=upload.name),
                 layers,
                 index=layers.index(_guess(upload.name)),
                 format_func=lambda name: tr(f"ui.layer.{name}"),
                 key=f"upload_layer_{i}",
-                label_visibility="collapsed",
             )
             chosen[layer] = (upload.name, upload.getvalue())
         if st.button(tr("ui.data.check"), type="primary", key="check_uploads"):
@@ -124,7 +122,14 @@ with state.guard():
                     st.session_state["staged_notices"] = staged.notices
                     st.session_state["staged_summary"] = summary(staged)
                 except LayerError as exc:
-                    st.session_state["staged_problems"] = exc.problems
+                    # Name the files as the user uploaded them, not as they were staged.
+                    names = {
+                        f"{layer}{Path(original).suffix.lower()}": original
+                        for layer, (original, _) in chosen.items()
+                    }
+                    st.session_state["staged_problems"] = [
+                        dataclasses.replace(p, file=names.get(p.file, p.file)) for p in exc.problems
+                    ]
     staging = st.session_state.get("staging")
     if staging and Path(staging).exists():
         problems = st.session_state.get("staged_problems")
