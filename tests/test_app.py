@@ -7,6 +7,7 @@ before each test.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import sqlite3
 from pathlib import Path
@@ -211,7 +212,7 @@ def test_uploads_are_checked_before_saving(app, demo_folder, tmp_path):
 def test_user_strings_show_as_text_in_tables(tmp_path, monkeypatch):
     from conftest import make_workspace, zones_geojson
 
-    zones = zones_geojson()
+    zones = copy.deepcopy(zones_geojson())  # the fixture shares its property dicts
     for feature in zones["features"]:
         feature["properties"]["name"] = EVIL
     folder = make_workspace(tmp_path / "evil", zones=zones)

@@ -12,6 +12,7 @@ tooltip and never runs it. Screenshots go to ``tests/artifacts/``.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import os
 import socket
@@ -214,7 +215,7 @@ def test_exported_map_shows_hostile_names_as_text(tmp_path, browser):
     from territory.maps import environment_map
     from territory.workspace import load_workspace
 
-    zones = zones_geojson()
+    zones = copy.deepcopy(zones_geojson())  # the fixture shares its property dicts
     for feature in zones["features"]:
         feature["properties"]["name"] = EVIL
     ws = load_workspace(make_workspace(tmp_path / "evil", zones=zones), use_store=False)

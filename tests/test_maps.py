@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 
@@ -223,7 +224,7 @@ def test_choropleth_map_of_coverage(tiny_ws):
 
 
 def test_html_export_is_self_contained_and_escaped(tmp_path):
-    zones = zones_geojson()
+    zones = copy.deepcopy(zones_geojson())  # the fixture shares its property dicts
     zones["features"][0]["properties"]["name"] = EVIL
     zones["features"][1]["properties"]["name"] = TEMPLATE
     zones["features"][2]["properties"]["name"] = "<script>alert(3)</script> 13812345678"
