@@ -73,7 +73,7 @@ with st.sidebar:
         required=True,
     )
     st.markdown(f"**{components.md(ws.dealer.name)}**")
-    st.caption(tr("ui.sidebar.folder", path=str(state.folder())))
+    st.caption(tr("ui.sidebar.folder", path=components.md(state.folder())))
     models = [m.name for m in ws.dealer.models]
     prices = {m.name: m.price for m in ws.dealer.models}
     st.selectbox(

@@ -140,7 +140,7 @@ def open_folder_form(*, key: str = "open") -> None:
 def recovery_form() -> None:
     """Shown when the workspace cannot be opened: open another folder, or the demo."""
     st.title(state.tr("ui.recovery.title"))
-    st.caption(state.tr("ui.recovery.caption", path=str(state.folder())))
+    st.caption(state.tr("ui.recovery.caption", path=md(state.folder())))
     open_folder_form(key="recover")
     if st.button(state.tr("ui.recovery.demo"), key="recover_demo"):
         state.use_demo()

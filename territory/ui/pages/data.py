@@ -47,11 +47,10 @@ with state.guard():
     c1, c2 = st.columns([3, 2])
     with c1:
         st.markdown(f"**{ui.md(ws.dealer.name)}**")
-        st.caption(tr("ui.sidebar.folder", path=str(state.folder())))
-        models = (
-            "、".join(f"{m.name}（{m.price:,.0f} 元）" for m in ws.dealer.models)
-            if state.lang() == "zh"
-            else ", ".join(f"{m.name} (CNY {m.price:,.0f})" for m in ws.dealer.models)
+        st.caption(tr("ui.sidebar.folder", path=ui.md(state.folder())))
+        sep = "、" if state.lang() == "zh" else ", "
+        models = sep.join(
+            f"{ui.md(m.name)} ({tr('ui.money', value=f'{m.price:,.0f}')})" for m in ws.dealer.models
         )
         st.caption(tr("ui.data.models", models=models))
     with c2:
