@@ -209,6 +209,20 @@ def test_uploads_are_checked_before_saving(app, demo_folder, tmp_path):
         state.stage_files({"zones": ("zones.csv", b"x")}, base=demo_folder)
 
 
+def test_checked_files_are_saved_into_the_workspace(tiny_ws):
+    from territory.ui import state
+
+    before = load_workspace(tiny_ws, save_store=True)
+    assert len(before.events) == 1
+    events = (tiny_ws / "events.csv").read_text(encoding="utf-8")
+    events += "E2,2026-04-11,002,flyers,1500,60,2\n"
+    staging = state.stage_files({"events": ("活动.xlsx.csv", events.encode())}, base=tiny_ws)
+    state.store_files(staging, ["events"], root=tiny_ws)
+    after = store.read_store(tiny_ws)
+    assert sorted(after.events["event_id"]) == ["E1", "E2"]
+    assert store.read_store_if_fresh(tiny_ws) is not None  # the store matches the new files
+
+
 def test_user_strings_show_as_text_in_tables(tmp_path, monkeypatch):
     from conftest import make_workspace, zones_geojson
 

@@ -655,9 +655,12 @@ def _layer_files(root: Path, layer: str) -> list[Path]:
     ]
 
 
-def store_files(staging: Path, layers: list[str]) -> None:
-    """Copy the staged files of ``layers`` into the session's workspace and rebuild its store."""
-    root = folder()
+def store_files(staging: Path, layers: list[str], *, root: Path | None = None) -> None:
+    """Copy the staged files of ``layers`` into the workspace and rebuild its store.
+
+    ``root`` defaults to the session's workspace folder.
+    """
+    root = Path(root) if root is not None else folder()
     for layer in layers:
         for old in _layer_files(root, layer):
             old.unlink()
