@@ -160,6 +160,7 @@ _POI_COLOURS = {
     "residential": "#4e79a7",
 }
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+_STABLE_ID = re.compile(r"^t[a-z]+$")
 _ENTITIES = str.maketrans(
     {"=": "&#61;", "$": "&#36;", "`": "&#96;", "\\": "&#92;", "{": "&#123;", "}": "&#125;"}
 )
@@ -654,12 +655,17 @@ class _DataLayer(Layer):
     def render(self, **kwargs) -> None:
         """Add the layer's script to the figure without compiling it (it can be megabytes)."""
         if self.show:
-            self.add_child(
-                ElementAddToElement(
+            # One "add to map" element for good (folium makes a new one, with a new name, on
+            # every render, so a map rendered twice would add the layer twice).
+            adder = getattr(self, "_adder", None)
+            if adder is None:
+                adder = self._adder = ElementAddToElement(
                     element_name=self.get_name(), element_parent_name=self._parent.get_name()
-                ),
-                name=self.get_name() + "_add",
-            )
+                )
+            adder._id = f"{self._id}add"  # named after the layer: the same on every render
+            adder.element_name = self.get_name()
+            adder.element_parent_name = self._parent.get_name()
+            self.add_child(adder, name="territory_add")
         figure = self.get_root()
         figure.script.add_child(
             _Raw(self._template.module.script(self, kwargs)), name=self.get_name()
@@ -827,19 +833,30 @@ def stable_ids(m: folium.Map) -> folium.Map:
 
     Random ids such as ``ccdf3e125e4cc779a4143953609275e6`` can hold a run of
     digits that looks like a mobile number (``14395360927``) and differ on
-    every render; letters-only ids cannot and do not. Returns ``m``.
+    every render; letters-only ids cannot and do not. Idempotent: elements
+    that already have such an id keep it (a map rendered before keeps its
+    variable names, so rendering it again replaces its scripts instead of
+    adding a second, differently named copy). Returns ``m``.
     """
+    elements = []
     stack = [m.get_root(), m]
     seen: set[int] = set()
-    n = 0
     while stack:
         element = stack.pop()
         if id(element) in seen:
             continue
         seen.add(id(element))
-        element._id = "t" + _letters(n)
-        n += 1
+        elements.append(element)
         stack.extend(getattr(element, "_children", {}).values())
+    used = {e._id for e in elements if _STABLE_ID.match(str(e._id))}
+    n = 0
+    for element in elements:
+        if _STABLE_ID.match(str(element._id)):
+            continue
+        while "t" + _letters(n) in used:
+            n += 1
+        element._id = "t" + _letters(n)
+        used.add(element._id)
     return m
 
 

@@ -219,9 +219,13 @@ def test_exported_map_shows_hostile_names_as_text(tmp_path, browser):
     for feature in zones["features"]:
         feature["properties"]["name"] = EVIL
     ws = load_workspace(make_workspace(tmp_path / "evil", zones=zones), use_store=False)
-    path = write_map_html(environment_map(ws, analyse(ws)), tmp_path / "map.html")
+    m = environment_map(ws, analyse(ws), cards=True)
+    m.get_root().render()  # rendered once already (as on a page), then exported
+    path = write_map_html(m, tmp_path / "map.html")
     page = browser.new_page(viewport={"width": 900, "height": 700})
     outside = Outside(page, allowed=(path.as_uri(),))
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
     try:
         page.goto(path.as_uri())
         page.wait_for_function("window.territoryMapReady === true", timeout=30_000)
@@ -236,6 +240,7 @@ def test_exported_map_shows_hostile_names_as_text(tmp_path, browser):
         page.screenshot(path=str(ARTIFACTS / "export_hostile_name.png"))
     finally:
         page.close()
+    assert errors == []
     assert title == EVIL and tooltip == EVIL
     assert images == 0
     assert outside.dialogs == [] and outside.blocked == []

@@ -240,6 +240,17 @@ def test_html_export_is_self_contained_and_escaped(tmp_path):
     assert len(html.encode()) < 1_000_000  # Leaflet only: a bare folium export is about 1.4 MB
 
 
+def test_rendering_again_keeps_the_same_scripts(tiny_ws):
+    ws = load_workspace(tiny_ws, use_store=False)
+    m = maps.environment_map(ws, analyse(ws), cards=True)
+    first = m.get_root().render()
+    maps.stable_ids(m)
+    second = m.get_root().render()
+    assert first == second  # same names, so the second render replaced the first's scripts
+    assert second.count("var map_") == 1 and second.count("L.control.layers(") == 1
+    assert not re.search(r"_[0-9a-f]{32}", second)  # no random folium ids left
+
+
 def test_export_refuses_phone_numbers():
     with pytest.raises(ExportError, match="phone number"):
         check_export_html("<p>13812341234</p>")
