@@ -1,68 +1,112 @@
-"""Territory's Streamlit entry point (provisional: the demo on one map).
+"""Territory's Streamlit entry point: the sidebar and the routes to the pages.
 
-Run with ``uv run streamlit run app.py``. The full app (pages for data,
-map, white space, sites, coverage and printing) replaces this page.
+Run with ``uv run streamlit run app.py``. The pages live in
+``territory/ui/pages/``; session state and caches in ``territory/ui/state.py``.
+The demo workspace opens by default (copied to ``$TERRITORY_HOME/demo``, by
+default ``~/.territory/demo``); ``TERRITORY_WORKSPACE=/path`` opens another.
 """
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
-import folium
 import streamlit as st
-from streamlit_folium import st_folium
 
-from territory.demo import write_demo
-from territory.i18n import t
-from territory.vocab import ZONE_TYPES, label
-from territory.workspace import load_workspace
+from territory.i18n import LANGS, t
+from territory.maps import TILES
+from territory.ui import PAGES_DIR, components, state
 
-ZONE_COLOURS = {
-    "residential": "#4e79a7",
-    "commercial": "#f28e2b",
-    "enterprise": "#76b7b2",
-    "township": "#59a14f",
-    "market": "#edc948",
-    "driving_school": "#b07aa1",
-    "other": "#bab0ac",
-}
+st.set_page_config(
+    page_title=t("app.title", state.lang()),
+    page_icon="🗺️",
+    layout="wide",
+    initial_sidebar_state="expanded",
+)
 
+with state.guard(), st.spinner(t("ui.spinner.workspace", state.lang())):
+    state.init()
+if not state.ready():
+    components.recovery_form()
+    st.stop()
 
-def workspace_folder() -> Path:
-    """The workspace to open: $TERRITORY_WORKSPACE, else a copy of the demo."""
-    chosen = os.environ.get("TERRITORY_WORKSPACE")
-    if chosen:
-        return Path(chosen)
-    home = Path(os.environ.get("TERRITORY_HOME", Path.home() / ".territory"))
-    demo = home / "demo"
-    if not (demo / "dealer.toml").exists():
-        write_demo(demo)
-    return demo
+tr = state.tr
+pages = [
+    st.Page(
+        PAGES_DIR / "data.py",
+        title=tr("ui.nav.data"),
+        icon=":material/folder_open:",
+        url_path="data",
+    ),
+    st.Page(
+        PAGES_DIR / "environment.py", title=tr("ui.nav.map"), icon=":material/map:", default=True
+    ),
+    st.Page(
+        PAGES_DIR / "whitespace.py",
+        title=tr("ui.nav.whitespace"),
+        icon=":material/travel_explore:",
+        url_path="whitespace",
+    ),
+    st.Page(
+        PAGES_DIR / "sites.py", title=tr("ui.nav.sites"), icon=":material/flag:", url_path="sites"
+    ),
+    st.Page(
+        PAGES_DIR / "coverage.py",
+        title=tr("ui.nav.coverage"),
+        icon=":material/bar_chart:",
+        url_path="coverage",
+    ),
+    st.Page(
+        PAGES_DIR / "exports.py",
+        title=tr("ui.nav.print"),
+        icon=":material/print:",
+        url_path="print",
+    ),
+]
+page = st.navigation(pages)
 
+with st.sidebar:
+    ws = state.workspace()
+    st.segmented_control(
+        tr("ui.sidebar.language"),
+        LANGS,
+        format_func=lambda code: t("lang.name", code),
+        key=state.bind("lang"),
+        on_change=state.save_lang,
+        required=True,
+    )
+    st.markdown(f"**{components.md(ws.dealer.name)}**")
+    st.caption(tr("ui.sidebar.folder", path=components.md(state.folder())))
+    models = [m.name for m in ws.dealer.models]
+    prices = {m.name: m.price for m in ws.dealer.models}
+    st.selectbox(
+        tr("ui.sidebar.model"),
+        models,
+        format_func=lambda name: tr(
+            "ui.sidebar.model_option", name=name, wan=prices[name] / 10_000, price=prices[name]
+        ),
+        key=state.bind("model"),
+        on_change=state.save,
+        args=("model",),
+    )
+    st.slider(
+        tr("ui.sidebar.radius"),
+        min_value=3.0,
+        max_value=50.0,
+        step=1.0,
+        format="%.0f km",
+        key=state.bind("radius_km"),
+        on_change=state.save,
+        args=("radius_km",),
+        help=tr("ui.sidebar.radius_help"),
+    )
+    st.selectbox(
+        tr("ui.sidebar.tiles"),
+        list(TILES),
+        format_func=lambda code: t(f"maps.tiles.{code}", state.lang()),
+        key=state.bind("tiles"),
+        on_change=state.save,
+        args=("tiles",),
+        help=tr("ui.sidebar.tiles_help"),
+    )
+    if state.prefs_unsaved():
+        st.caption(tr("ui.sidebar.unsaved"))
 
-@st.cache_resource(show_spinner=False)
-def _workspace(folder: str):
-    return load_workspace(folder, save_store=True)
-
-
-st.set_page_config(page_title=t("app.title", "zh"), layout="wide")
-ws = _workspace(str(workspace_folder()))
-st.title(t("app.title", "zh"))
-st.caption(f"{ws.dealer.name} · {len(ws.zones)} 个区域 · {len(ws.customers)} 位保有客户")
-
-m = folium.Map(location=[ws.dealer.lat, ws.dealer.lon], zoom_start=10, tiles=None)
-zones = ws.zones[["zone_id", "name", "district", "zone_type", "population", "geometry"]].copy()
-zones["type_label"] = zones["zone_type"].map(lambda c: label(c, ZONE_TYPES, "zh"))
-folium.GeoJson(
-    zones.to_json(),
-    style_function=lambda f: {
-        "fillColor": ZONE_COLOURS.get(f["properties"]["zone_type"], "#999"),
-        "color": "#555",
-        "weight": 0.5,
-        "fillOpacity": 0.5,
-    },
-    tooltip=folium.GeoJsonTooltip(fields=["name", "district", "type_label", "population"]),
-).add_to(m)
-folium.Marker([ws.dealer.lat, ws.dealer.lon], tooltip=ws.dealer.name).add_to(m)
-st_folium(m, height=640, use_container_width=True, returned_objects=[])
+page.run()

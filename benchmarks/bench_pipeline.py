@@ -41,6 +41,7 @@ from synthetic_city import write_city
 from territory.analysis import zone_metrics
 from territory.dealer import read_dealer
 from territory.store import STORE_FILE, _restore_types, read_point_coordinates
+from territory.workspace import load_workspace
 from territory.zone_index import ZoneIndex
 
 
@@ -157,7 +158,8 @@ def main() -> None:
     folder = args.folder or Path(tempfile.mkdtemp(prefix="territory-city-"))
     if not (folder / STORE_FILE).exists():
         t = time.perf_counter()
-        write_city(folder, zones=args.zones, customers=args.customers, cards=args.cards)
+        write_city(folder, n_zones=args.zones, n_customers=args.customers, n_cards=args.cards)
+        load_workspace(folder, use_store=False, save_store=True)
         print(
             f"synthetic city written to {folder} in {time.perf_counter() - t:.1f} s (SYNTHETIC data)"
         )

@@ -64,9 +64,21 @@ class EventHistory:
         self.settings = settings or HistorySettings()
         usable = events[events["format"].notna()] if len(events) else events
         self._by_format = {str(k): g for k, g in usable.groupby("format")} if len(usable) else {}
+        # Memos: ranking asks the same (format, zone type) and zone thousands of times.
+        self._stats: dict[tuple[str, str], FormatStats] = {}
+        self._zone_factors: dict[str, float] = {}
+        self._by_zone = (
+            {str(k): g for k, g in pd.DataFrame(events).groupby("zone_id")} if len(events) else {}
+        )
 
     def format_stats(self, fmt: str, zone_type: str) -> FormatStats:
         """Expected per-event figures of ``fmt`` used in a zone of ``zone_type``."""
+        key = (fmt, zone_type)
+        if key not in self._stats:
+            self._stats[key] = self._format_stats(fmt, zone_type)
+        return self._stats[key]
+
+    def _format_stats(self, fmt: str, zone_type: str) -> FormatStats:
         prior = self.playbook.prior(zone_type)
         m = self.settings.prior_events
         group = self._by_format.get(fmt)
@@ -110,9 +122,14 @@ class EventHistory:
         1.0 with no history; a zone whose events brought twice the leads of
         their format's average gets up to ``max_zone_factor``.
         """
-        if not len(self.events):
+        if str(zone_id) not in self._by_zone:
             return 1.0
-        own = self.events[self.events["zone_id"] == zone_id]
+        if zone_id not in self._zone_factors:
+            self._zone_factors[zone_id] = self._zone_factor(zone_id)
+        return self._zone_factors[zone_id]
+
+    def _zone_factor(self, zone_id: str) -> float:
+        own = self._by_zone[str(zone_id)]
         if own.empty or own["leads"].isna().all():
             return 1.0
         ratios = []

@@ -31,7 +31,13 @@ from .analysis import Analysis, analyse
 from .history import EventHistory
 from .i18n import t
 from .playbook import Playbook, load_playbook
-from .ranking import _ordered_formats, _owner_xy, site_slots, site_talking_points
+from .ranking import (
+    _ordered_formats,
+    _owner_lonlat,
+    _owners_near,
+    site_slots,
+    site_talking_points,
+)
 from .settings import Settings
 from .vocab import FORMATS, TOOLS, ZONE_TYPES, label
 
@@ -140,17 +146,9 @@ def build_plan(
 
     crs = coords.local_crs(ws.dealer.lon, ws.dealer.lat)
     centre = zones.loc[[match[0]]].geometry.to_crs(crs).representative_point().iloc[0]
-    owners_xy = _owner_xy(ws, crs)
-    nearby = (
-        int(
-            (
-                np.hypot(owners_xy[:, 0] - centre.x, owners_xy[:, 1] - centre.y)
-                <= s.after_sales_km * 1000
-            ).sum()
-        )
-        if len(owners_xy)
-        else 0
-    )
+    nearby = _owners_near(
+        _owner_lonlat(ws), crs, np.array([[centre.x, centre.y]]), s.after_sales_km * 1000
+    )[0]
 
     k = pb.kpi
     invited = int(min(k["invite_cap"], round(nearby * k["invite_share_of_owners"])))

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from . import coords
 from .analysis import Analysis, analyse
@@ -175,18 +176,20 @@ def site_scores(
     pool["term_distance"] = (1 - pool["distance_km"] / radius).clip(0, 1)
 
     best_format, cpl, leads, cost, n_events = [], [], [], [], []
-    for _, z in pool.iterrows():
+    for zone_type, owners, zone_id in zip(
+        pool["zone_type"], pool["customers"], pool["zone_id"], strict=True
+    ):
         order = _ordered_formats(
             playbook,
             history,
-            z["zone_type"],
+            zone_type,
             date,
-            owners=int(z["customers"]),
+            owners=int(owners),
             owner_min=s.owner_service_min,
         )
         if order:
-            stats = history.format_stats(order[0], z["zone_type"])
-            factor = history.zone_factor(z["zone_id"])
+            stats = history.format_stats(order[0], zone_type)
+            factor = history.zone_factor(zone_id)
             best_format.append(order[0])
             cpl.append(stats.cost_per_lead / factor)
             leads.append(stats.leads_per_event * factor)
@@ -307,7 +310,7 @@ def recommend(
 
     rows = []
     radius_m = s.after_sales_km * 1000.0
-    owners_xy = _owner_xy(ws, crs)
+    nearby = _owners_near(_owner_lonlat(ws), crs, xy[chosen], radius_m)
     for rank, i in enumerate(chosen, start=1):
         z = scores.iloc[i]
         rows.append(
@@ -315,8 +318,7 @@ def recommend(
                 rank,
                 z,
                 xy[i],
-                owners_xy,
-                radius_m,
+                nearby[rank - 1],
                 analysis,
                 history,
                 playbook,
@@ -340,9 +342,41 @@ def _owner_xy(ws, crs) -> np.ndarray:
     return np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
 
 
-def _site_row(
-    rank, z, xy, owners_xy, radius_m, analysis, history, pb, settings, date, lang
-) -> dict:
+def _owner_lonlat(ws) -> np.ndarray:
+    """WGS-84 lon/lat of every located existing customer, shape (n, 2)."""
+    geoms = ws.customers.geometry.values
+    return shapely.get_coordinates(geoms[~shapely.is_missing(geoms)])
+
+
+def _owners_near(
+    owners_lonlat: np.ndarray, crs, centres_xy: np.ndarray, radius_m: float
+) -> list[int]:
+    """Owners within ``radius_m`` (in ``crs``) of each centre; same counts as with :func:`_owner_xy`.
+
+    Only owners inside a generous lon/lat box around each centre are
+    projected, so a million customers cost milliseconds, not seconds.
+    """
+    if not len(owners_lonlat):
+        return [0] * len(centres_xy)
+    from pyproj import Transformer
+
+    to_lonlat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+    to_xy = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+    counts = []
+    for x, y in np.asarray(centres_xy, dtype="float64").reshape(-1, 2):
+        lon, lat = to_lonlat.transform(x, y)
+        dlat = 1.5 * radius_m / 110_574.0
+        dlon = 1.5 * radius_m / (111_320.0 * max(np.cos(np.radians(lat)), 0.01))
+        box = (np.abs(owners_lonlat[:, 0] - lon) <= dlon) & (
+            np.abs(owners_lonlat[:, 1] - lat) <= dlat
+        )
+        near = owners_lonlat[box]
+        px, py = to_xy.transform(near[:, 0], near[:, 1])
+        counts.append(int((np.hypot(np.asarray(px) - x, np.asarray(py) - y) <= radius_m).sum()))
+    return counts
+
+
+def _site_row(rank, z, xy, nearby, analysis, history, pb, settings, date, lang) -> dict:
     s = settings.ranking
     zone_type = z["zone_type"]
     owners = int(z["customers"])
@@ -350,7 +384,6 @@ def _site_row(
         pb, history, zone_type, date, owners=owners, owner_min=s.owner_service_min
     )
     slots = site_slots(pb, zone_type, date, analysis.profile)
-    nearby = int((np.hypot(*(owners_xy - xy).T) <= radius_m).sum()) if len(owners_xy) else 0
     point = z.geometry.representative_point()
     reasons = _reasons(z, formats, slots, nearby, analysis, history, settings, date, lang)
     return {

@@ -32,6 +32,7 @@ __all__ = [
     "HistorySettings",
     "InfluenceSettings",
     "LoadSettings",
+    "MapSettings",
     "PrintSettings",
     "ProfileSettings",
     "RankingSettings",
@@ -248,6 +249,31 @@ class PrintSettings:
 
 
 @dataclass(frozen=True)
+class MapSettings:
+    """Interactive maps: how much detail they carry (the page must stay small and fast)."""
+
+    #: Zone outlines are simplified so that no vertex moves more than this many screen pixels
+    #: at ``detail_zoom`` (tolerance in metres = px × metres per pixel at that zoom).
+    simplify_px: float = 1.0
+    #: The zoom level whose pixel size sets the simplification tolerance (14 ≈ a few streets).
+    detail_zoom: int = 14
+    #: Coordinates sent to the browser are rounded to 10^-precision degrees (5 ≈ 1 m).
+    precision: int = 5
+    #: Most hexagons drawn for existing customers; the H3 resolution coarsens to stay under it.
+    max_hexagons: int = 6000
+    #: Finest H3 resolution for existing customers (9 ≈ 0.1 km² per hexagon).
+    finest_hex_resolution: int = 9
+    #: Coarsest H3 resolution (5 ≈ 250 km² per hexagon).
+    coarsest_hex_resolution: int = 5
+    #: Five R-value colour bands: multiples of target_r between them (≈ target in the middle).
+    r_band_factors: tuple[float, ...] = (0.7, 0.86, 1.16, 1.42)
+    #: Most points of interest drawn one by one (the rest are left out and the legend says so).
+    max_pois: int = 2000
+    #: Radius (px) of the largest card bubble; bubbles scale with the square root of the count.
+    max_bubble_px: float = 16.0
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings, grouped by the area of the product that reads them."""
 
@@ -260,6 +286,7 @@ class Settings:
     history: HistorySettings = field(default_factory=HistorySettings)
     coverage: CoverageSettings = field(default_factory=CoverageSettings)
     print: PrintSettings = field(default_factory=PrintSettings)
+    maps: MapSettings = field(default_factory=MapSettings)
 
     def merged(self, overrides: dict[str, Any] | None) -> Settings:
         """Return a copy with ``overrides`` (``{section: {key: value}}``) applied.

@@ -1,0 +1,147 @@
+"""Display helpers shared by the pages: headers, tables, maps, problem reports.
+
+Tables go through ``st.dataframe`` (cells are text, never HTML); free text
+with user data goes through :func:`md` (Markdown special characters
+escaped), so a zone called ``<img src=x onerror=alert(1)>`` shows as text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+import pandas as pd
+import streamlit as st
+
+from .._errors import ERROR, Problem
+from . import state
+
+__all__ = [
+    "header",
+    "md",
+    "open_folder_form",
+    "problems_table",
+    "recovery_form",
+    "show_map",
+    "table",
+]
+
+_MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!<>|~$:])")
+
+
+def md(text: object) -> str:
+    """``text`` with every Markdown (and HTML) special character escaped."""
+    return _MARKDOWN.sub(r"\\\1", str(text))
+
+
+def header(title_key: str, caption_key: str | None = None) -> None:
+    """The page title and a one-line explanation, from the catalogue."""
+    st.title(state.tr(title_key))
+    if caption_key:
+        st.caption(state.tr(caption_key))
+
+
+def table(
+    frame: pd.DataFrame,
+    columns: Mapping[str, str],
+    *,
+    key: str | None = None,
+    height: int | str = "auto",
+    formats: Mapping[str, str] | None = None,
+) -> None:
+    """Show ``frame``'s ``columns`` (name -> catalogue key of the header) as a table."""
+    shown = frame[[c for c in columns if c in frame.columns]].copy()
+    config = {}
+    for column, key_ in columns.items():
+        if column not in shown.columns:
+            continue
+        fmt = (formats or {}).get(column)
+        if fmt:
+            config[column] = st.column_config.NumberColumn(state.tr(key_), format=fmt)
+        else:
+            config[column] = st.column_config.Column(state.tr(key_))
+    st.dataframe(
+        shown,
+        hide_index=True,
+        column_config=config,
+        key=key,
+        height=height,
+        width="stretch",
+        placeholder="—",
+    )
+
+
+def problems_table(problems: Iterable[Problem], *, key: str = "problems") -> None:
+    """The validation report: severity, file, row, column, message and fix, errors first."""
+    lang = state.lang()
+    rows = []
+    for p in sorted(problems, key=lambda p: p.severity != ERROR):
+        d = p.to_dict(lang)
+        rows.append(
+            {
+                "severity": state.tr(f"ui.severity.{d['severity']}"),
+                "file": d["file"],
+                "row": _rows_text(d["rows"]),
+                "column": d["column"] or "",
+                "message": d["message"],
+                "fix": d["fix"],
+            }
+        )
+    frame = pd.DataFrame(rows, columns=["severity", "file", "row", "column", "message", "fix"])
+    table(
+        frame,
+        {
+            "severity": "ui.problems.severity",
+            "file": "ui.problems.file",
+            "row": "ui.problems.row",
+            "column": "ui.problems.column",
+            "message": "ui.problems.message",
+            "fix": "ui.problems.fix",
+        },
+        key=key,
+    )
+
+
+def _rows_text(rows: list[int]) -> str:
+    if not rows:
+        return ""
+    shown = ", ".join(str(r) for r in rows[:5])
+    return shown + (state.tr("ui.problems.more_rows", n=len(rows) - 5) if len(rows) > 5 else "")
+
+
+def show_map(m, *, height: int = 600, key: str | None = None) -> None:
+    """Draw a map of :mod:`territory.maps` with every asset served by the app itself."""
+    from streamlit_folium import st_folium
+
+    from ..assets import localise, streamlit_base_url
+
+    st_folium(
+        localise(m, base_url=streamlit_base_url()),
+        height=height,
+        use_container_width=True,
+        returned_objects=[],
+        key=key,
+    )
+
+
+def open_folder_form(*, key: str = "open") -> None:
+    """A folder path and an Open button; on success the session switches workspace."""
+    path = st.text_input(
+        state.tr("ui.data.folder_input"),
+        key=f"{key}_path",
+        placeholder=state.tr("ui.data.folder_placeholder"),
+    )
+    if st.button(state.tr("ui.data.open"), key=f"{key}_button", type="primary"):
+        with state.guard(), st.spinner(state.tr("ui.spinner.workspace")):
+            state.open_folder(path)
+            st.rerun()
+
+
+def recovery_form() -> None:
+    """Shown when the workspace cannot be opened: open another folder, or the demo."""
+    st.title(state.tr("ui.recovery.title"))
+    st.caption(state.tr("ui.recovery.caption", path=md(state.folder())))
+    open_folder_form(key="recover")
+    if st.button(state.tr("ui.recovery.demo"), key="recover_demo"):
+        state.use_demo()
+        st.rerun()

@@ -1,0 +1,720 @@
+"""Session state, saved preferences and caches of the app.
+
+This is the only module of Territory with ``st.cache_*``: the package's
+functions stay plain. Caches are keyed by the workspace folder and a stamp of
+its files, so saving new files invalidates them; the analysis is cached per
+model, radius and language, so moving a weight slider or the date only reruns
+:func:`territory.ranking.recommend` with the precomputed ``analysis=``.
+
+The user's choices (language, model, radius, date, weights, rotation, ...)
+are saved in the workspace store (:func:`territory.store.save_ui_settings`)
+as soon as a widget changes, and read back when a session starts, so they
+survive a browser refresh.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import datetime as dt
+import json
+import logging
+import os
+import shutil
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+
+from .. import store
+from .._errors import LayerError
+from ..i18n import check_lang, t
+from ..layers import LAYERS, TABLE_SUFFIXES, ZONE_SUFFIXES
+from ..settings import SettingsError
+
+__all__ = [
+    "LAYER_SUFFIXES",
+    "PREF_DEFAULTS",
+    "WEIGHT_KEYS",
+    "analysis",
+    "bind",
+    "cached_map",
+    "coverage",
+    "default_folder",
+    "folder",
+    "guard",
+    "hexes",
+    "home",
+    "init",
+    "lang",
+    "open_folder",
+    "overrides",
+    "plan",
+    "plans_xlsx",
+    "pref",
+    "prefs_unsaved",
+    "print_pdf",
+    "ready",
+    "recommendation",
+    "save",
+    "save_lang",
+    "set_pref",
+    "site_date",
+    "stage_files",
+    "store_files",
+    "tr",
+    "use_demo",
+    "workspace",
+]
+
+#: The ranking weights the Sites page offers, in display order.
+WEIGHT_KEYS: tuple[str, ...] = ("whitespace", "r_score", "density", "distance", "history")
+
+#: Preferences that are saved in the workspace, with their defaults (None: from the workspace).
+PREF_DEFAULTS: dict[str, Any] = {
+    "lang": None,
+    "model": None,
+    "radius_km": None,
+    "tiles": "none",
+    "colour_by": "zone_type",
+    "customer_style": "hexagons",
+    "show_cards": False,
+    "show_pois": True,
+    "date": None,
+    "top": 5,
+    "rotation_weeks": None,
+    "coverage_start": None,
+    "coverage_end": None,
+    "paper": "A4",
+    "print_lang": None,
+    "masked_contacts": False,
+    "print_basemap": "none",
+    "print_cards": False,
+    **{f"weight_{k}": None for k in WEIGHT_KEYS},
+}
+
+#: File suffixes accepted per layer on upload.
+LAYER_SUFFIXES: dict[str, tuple[str, ...]] = {
+    "dealer": (".toml",),
+    "zones": tuple(ZONE_SUFFIXES),
+    **{name: tuple(TABLE_SUFFIXES) for name in LAYERS if name != "zones"},
+}
+
+_LOG = logging.getLogger("territory.ui")
+_FOLDER = "territory_folder"
+_PREFS = "territory_prefs"
+_UNSAVED = "territory_prefs_unsaved"
+
+
+# ----------------------------------------------------------------------------- folders
+
+
+def home() -> Path:
+    """Territory's per-user folder: ``$TERRITORY_HOME`` or ``~/.territory``."""
+    return Path(os.environ.get("TERRITORY_HOME") or Path.home() / ".territory")
+
+
+def default_folder() -> Path:
+    """``$TERRITORY_WORKSPACE``, else a copy of the demo in :func:`home` (written once)."""
+    chosen = os.environ.get("TERRITORY_WORKSPACE")
+    if chosen:
+        return Path(chosen)
+    demo = home() / "demo"
+    if not (demo / "dealer.toml").exists():
+        from ..demo import write_demo
+
+        write_demo(demo)
+    return demo
+
+
+def folder() -> Path:
+    """The workspace folder of this session."""
+    if _FOLDER not in st.session_state:
+        st.session_state[_FOLDER] = str(default_folder())
+    return Path(st.session_state[_FOLDER])
+
+
+def _stamp(root: Path) -> str:
+    """Changes whenever a plain file of the workspace changes (cache key)."""
+    return json.dumps(store.source_fingerprints(root), sort_keys=True)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _workspace(root: str, stamp: str):
+    from ..workspace import load_workspace
+
+    return load_workspace(root, save_store=True)
+
+
+def workspace():
+    """The loaded workspace (validated; from its store when fresh)."""
+    root = folder()
+    return _workspace(str(root), _stamp(root))
+
+
+def _key() -> tuple[str, str]:
+    root = folder()
+    return str(root), _stamp(root)
+
+
+def open_folder(path: str | Path) -> None:
+    """Switch this session to the workspace in ``path`` (loads it; raises its problems).
+
+    Raises
+    ------
+    LayerError
+        If the folder's files have problems (the session keeps its workspace).
+    WorkspaceError
+        If ``path`` is not a folder.
+    """
+    from ..workspace import WorkspaceError
+
+    root = Path(str(path).strip()).expanduser()
+    if not str(path).strip() or not root.is_dir():
+        raise WorkspaceError(tr("ui.data.not_folder", path=str(path)))
+    _workspace(str(root), _stamp(root))
+    st.session_state[_FOLDER] = str(root)
+    _reset_prefs()
+
+
+def _reset_prefs() -> None:
+    for key in list(st.session_state.keys()):
+        if str(key).startswith("w_") or key in (_PREFS, _UNSAVED):
+            del st.session_state[key]
+
+
+# ----------------------------------------------------------------------------- preferences
+
+
+def init() -> None:
+    """Load the workspace and its saved preferences once per session."""
+    if _PREFS in st.session_state:
+        return
+    ws = workspace()
+    saved: dict[str, Any] = {}
+    with contextlib.suppress(OSError, ValueError, sqlite3.Error):
+        saved = store.read_ui_settings(folder())
+    prefs = {k: v for k, v in saved.items() if k in PREF_DEFAULTS}
+    defaults = {
+        "lang": check_lang(ws.dealer.language),
+        "model": ws.dealer.models[0].name,
+        "radius_km": float(ws.settings.influence.radius_km),
+        "rotation_weeks": int(ws.settings.ranking.rotation_weeks),
+        "print_lang": check_lang(ws.dealer.language),
+        **{f"weight_{k}": float(ws.settings.ranking.weights.get(k, 0.0)) for k in WEIGHT_KEYS},
+    }
+    merged = {k: v for k, v in PREF_DEFAULTS.items()}
+    merged.update({k: v for k, v in defaults.items()})
+    merged.update(prefs)
+    if merged["model"] not in [m.name for m in ws.dealer.models]:
+        merged["model"] = ws.dealer.models[0].name
+    st.session_state[_PREFS] = merged
+
+
+def ready() -> bool:
+    """Whether :func:`init` succeeded in this session."""
+    return _PREFS in st.session_state
+
+
+def prefs_unsaved() -> bool:
+    """Whether a preference could not be saved (read-only workspace): kept for the session."""
+    return bool(st.session_state.get(_UNSAVED))
+
+
+def use_demo() -> None:
+    """Switch this session back to the demo workspace copy in :func:`home`."""
+    demo = home() / "demo"
+    if not (demo / "dealer.toml").exists():
+        from ..demo import write_demo
+
+        write_demo(demo)
+    st.session_state[_FOLDER] = str(demo)
+    _reset_prefs()
+
+
+def pref(name: str) -> Any:
+    """The current value of preference ``name``."""
+    init()
+    return st.session_state[_PREFS].get(name, PREF_DEFAULTS.get(name))
+
+
+def set_pref(name: str, value: Any) -> None:
+    """Set preference ``name`` and save it in the workspace store."""
+    init()
+    if isinstance(value, dt.date):
+        value = value.isoformat()
+    st.session_state[_PREFS][name] = value
+    try:
+        store.save_ui_settings(folder(), {name: value})
+    except (OSError, sqlite3.Error):
+        st.session_state[_UNSAVED] = True
+
+
+def bind(name: str, *, value: Any = None) -> str:
+    """Session key for the widget of preference ``name``, set from the saved value.
+
+    Pass the key to the widget with ``on_change=state.save, args=(name,)``.
+    ``value`` overrides the saved value (e.g. a date converted for the widget).
+    """
+    key = f"w_{name}"
+    if key not in st.session_state:
+        st.session_state[key] = pref(name) if value is None else value
+    return key
+
+
+def save(name: str) -> None:
+    """Widget callback: save the widget's new value as preference ``name``."""
+    set_pref(name, st.session_state[f"w_{name}"])
+
+
+def save_lang() -> None:
+    """Callback of the language switch: save it and let every other widget start afresh.
+
+    Widgets whose labels are translated (``format_func``) would otherwise keep
+    the label of the old language as their value; they are rebuilt from the
+    saved preferences instead.
+    """
+    set_pref("lang", st.session_state["w_lang"])
+    for key in list(st.session_state.keys()):
+        if str(key).startswith("w_") and key != "w_lang":
+            del st.session_state[key]
+
+
+def lang() -> str:
+    """The language of the app (``zh`` by default)."""
+    if _PREFS not in st.session_state:
+        return check_lang(st.session_state.get("w_lang", "zh"))
+    return check_lang(pref("lang"))
+
+
+def tr(key: str, /, **fields: Any) -> str:
+    """A message of the catalogue in the app's language."""
+    return t(key, lang(), **fields)
+
+
+def overrides() -> dict:
+    """Per-call settings from the preferences: radius, ranking weights and rotation."""
+    return {
+        "influence": {"radius_km": float(pref("radius_km"))},
+        "ranking": {
+            "weights": {k: float(pref(f"weight_{k}")) for k in WEIGHT_KEYS},
+            "rotation_weeks": int(pref("rotation_weeks")),
+        },
+    }
+
+
+# ----------------------------------------------------------------------------- cached computation
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _analysis(root: str, stamp: str, model: str, radius_km: float, lang: str):
+    from ..analysis import analyse
+
+    ws = _workspace(root, stamp)
+    return analyse(ws, model=model, overrides={"influence": {"radius_km": radius_km}}, lang=lang)
+
+
+def analysis():
+    """The zone analysis for the chosen model and radius (cached)."""
+    return _analysis(*_key(), str(pref("model")), float(pref("radius_km")), lang())
+
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _hexes(root: str, stamp: str, max_cells: int, finest: int, coarsest: int) -> pd.DataFrame:
+    from ..maps import hex_counts
+
+    points = _workspace(root, stamp).customers.geometry
+    points = points[points.notna() & ~points.is_empty]
+    return hex_counts(points.x, points.y, max_cells=max_cells, finest=finest, coarsest=coarsest)
+
+
+def hexes() -> pd.DataFrame:
+    """Existing customers counted per H3 hexagon (cached per workspace)."""
+    ms = workspace().settings.maps
+    return _hexes(*_key(), ms.max_hexagons, ms.finest_hex_resolution, ms.coarsest_hex_resolution)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _recommendation(
+    root: str,
+    stamp: str,
+    model: str,
+    radius_km: float,
+    lang: str,
+    date: str,
+    weights: tuple[tuple[str, float], ...],
+    rotation_weeks: int,
+    top: int,
+):
+    from ..ranking import recommend
+
+    ws = _workspace(root, stamp)
+    return recommend(
+        ws,
+        date=dt.date.fromisoformat(date),
+        top=top,
+        model=model,
+        overrides={
+            "influence": {"radius_km": radius_km},
+            "ranking": {"weights": dict(weights), "rotation_weeks": rotation_weeks},
+        },
+        analysis=_analysis(root, stamp, model, radius_km, lang),
+        lang=lang,
+    )
+
+
+def site_date() -> dt.date:
+    """The outreach date: the saved one, or next Saturday when none is saved or it has passed."""
+    from ..ranking import next_saturday
+
+    saved = pref("date")
+    with contextlib.suppress(TypeError, ValueError):
+        day = dt.date.fromisoformat(str(saved))
+        if day >= dt.date.today():
+            return day
+    return next_saturday()
+
+
+def recommendation():
+    """Ranked sites for the saved date, weights, rotation and N (cached)."""
+    o = overrides()["ranking"]
+    return _recommendation(
+        *_key(),
+        str(pref("model")),
+        float(pref("radius_km")),
+        lang(),
+        site_date().isoformat(),
+        tuple(sorted(o["weights"].items())),
+        int(o["rotation_weeks"]),
+        int(pref("top")),
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _plan(root: str, stamp: str, model: str, radius_km: float, lang: str, zone_id: str, date: str):
+    from ..plan import build_plan
+
+    ws = _workspace(root, stamp)
+    return build_plan(
+        ws,
+        zone_id=zone_id,
+        date=dt.date.fromisoformat(date),
+        model=model,
+        lang=lang,
+        settings=ws.settings.merged({"influence": {"radius_km": radius_km}}),
+        analysis=_analysis(root, stamp, model, radius_km, lang),
+    )
+
+
+def plan(zone_id: str, *, plan_lang: str | None = None):
+    """The 13-part plan of a site on the outreach date (cached)."""
+    use = check_lang(plan_lang or lang())
+    return _plan(
+        *_key(), str(pref("model")), float(pref("radius_km")), use, zone_id, site_date().isoformat()
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _coverage(
+    root: str, stamp: str, radius_km: float, lang: str, start: str | None, end: str | None
+):
+    from ..coverage import coverage_table
+    from ..influence import in_influence_area, zone_distance_km
+
+    ws = _workspace(root, stamp)
+    dist = zone_distance_km(ws.zones, lon=ws.dealer.lon, lat=ws.dealer.lat)
+    market = set(ws.zones.loc[in_influence_area(dist, radius_km=radius_km), "district"].dropna())
+    return coverage_table(
+        ws.zones,
+        ws.customers,
+        ws.cards,
+        by="district",
+        start=start,
+        end=end,
+        settings=ws.settings,
+        lang=lang,
+        market=market,
+    )
+
+
+def coverage(start: dt.date | None, end: dt.date | None) -> pd.DataFrame:
+    """A-card vs deposit-card coverage by district for the period (cached)."""
+    return _coverage(
+        *_key(),
+        float(pref("radius_km")),
+        lang(),
+        start.isoformat() if start else None,
+        end.isoformat() if end else None,
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=12)
+def _map(kind: str, ws_key: tuple, args: tuple, options: tuple):
+    return _MAP_BUILDERS[kind](ws_key, args, dict(options))
+
+
+def cached_map(kind: str, **options: Any):
+    """A copy of a cached map (``kind``: zones, environment, whitespace, choropleth).
+
+    ``options`` are the builder's (``colour_by``, ``column``, ...); ``lang``
+    picks a language other than the app's.
+
+    The copy can be changed and handed to ``st_folium`` (which renames the
+    map's elements) without touching the cached original.
+    """
+    use_lang = check_lang(options.pop("lang", None) or lang())
+    args = (str(pref("model")), float(pref("radius_km")), use_lang, str(pref("tiles")))
+    return copy.deepcopy(_map(kind, _key(), args, tuple(sorted(options.items()))))
+
+
+def _zones_map(ws_key, args, options):
+    from .. import maps
+
+    root, stamp = ws_key
+    model, radius_km, use_lang, tiles = args
+    ws = _workspace(root, stamp)
+    a = _analysis(root, stamp, model, radius_km, use_lang)
+    m = maps.base_map(
+        lon=ws.dealer.lon,
+        lat=ws.dealer.lat,
+        radius_km=radius_km,
+        tiles=tiles,
+        lang=use_lang,
+        settings=a.settings,
+    )
+    maps.add_zones(
+        m,
+        a.zones,
+        colour_by=options.get("colour_by", "zone_type"),
+        lang=use_lang,
+        settings=a.settings,
+        opacity=options.get("opacity"),
+        legend_position=options.get("legend_position", "bottomright"),
+    )
+    return m
+
+
+def _choropleth_map(ws_key, args, options):
+    from .. import maps
+    from ..coverage import choropleth_frames
+    from ..influence import influence_rings
+
+    root, stamp = ws_key
+    _, radius_km, use_lang, tiles = args
+    ws = _workspace(root, stamp)
+    table = _coverage(root, stamp, radius_km, use_lang, options.get("start"), options.get("end"))
+    frame = choropleth_frames(ws.zones, table)
+    market = set(table.loc[table["in_market"], "district"].dropna())
+    shown = frame[frame["district"].isin(market)] if market else frame
+    return maps.choropleth_map(
+        frame,
+        options["column"],
+        lon=ws.dealer.lon,
+        lat=ws.dealer.lat,
+        radius_km=radius_km,
+        tiles=tiles,
+        lang=use_lang,
+        settings=ws.settings,
+        bounds=tuple(shown.total_bounds) if len(shown) else None,
+        dealer_name=ws.dealer.name,
+        rings=influence_rings(
+            lon=ws.dealer.lon, lat=ws.dealer.lat, rings_km=(), radius_km=radius_km
+        ),
+    )
+
+
+def _environment_map(ws_key, args, options):
+    from .. import maps
+
+    root, stamp = ws_key
+    model, radius_km, use_lang, tiles = args
+    ws = _workspace(root, stamp)
+    ms = ws.settings.maps
+    style = options.get("customer_style", "hexagons")
+    return maps.environment_map(
+        ws,
+        _analysis(root, stamp, model, radius_km, use_lang),
+        colour_by=options.get("colour_by", "zone_type"),
+        tiles=tiles,
+        lang=use_lang,
+        customers=None
+        if style == "off"
+        else _hexes(
+            root, stamp, ms.max_hexagons, ms.finest_hex_resolution, ms.coarsest_hex_resolution
+        ),
+        customer_style=style,
+        cards=bool(options.get("cards")),
+        pois=bool(options.get("pois")),
+    )
+
+
+def _whitespace_map(ws_key, args, options):
+    from .. import maps
+
+    root, stamp = ws_key
+    model, radius_km, use_lang, tiles = args
+    ws = _workspace(root, stamp)
+    return maps.whitespace_map(
+        ws, _analysis(root, stamp, model, radius_km, use_lang), tiles=tiles, lang=use_lang
+    )
+
+
+_MAP_BUILDERS = {
+    "zones": _zones_map,
+    "environment": _environment_map,
+    "whitespace": _whitespace_map,
+    "choropleth": _choropleth_map,
+}
+
+
+# ----------------------------------------------------------------------------- printing, files
+
+
+def print_pdf(
+    zone_ids: list[str], *, paper: str, print_lang: str, contacts: str, basemap: str, cards: bool
+):
+    """Field maps, plans and registration forms of ``zone_ids`` as PDF bytes and the print result.
+
+    Uses the same model, radius, weights, rotation and date as the Sites page,
+    with the analysis cached for the print language.
+    """
+    from ..printing import print_sites
+
+    ws = workspace()
+    model = str(pref("model"))
+    radius_km = float(pref("radius_km"))
+    with tempfile.TemporaryDirectory(prefix="territory-print-") as tmp:
+        result = print_sites(
+            ws,
+            out=Path(tmp) / "field-maps.pdf",
+            sites=list(zone_ids),
+            date=site_date(),
+            paper=paper,
+            lang=print_lang,
+            model=model,
+            cards=cards,
+            contacts=contacts,
+            basemap=basemap,
+            overrides=overrides(),
+            analysis=_analysis(*_key(), model, radius_km, check_lang(print_lang)),
+        )
+        return result.path.read_bytes(), result
+
+
+def plans_xlsx(plans: list) -> bytes:
+    """One plan sheet as XLSX bytes, or a ZIP of one XLSX per plan when there are several.
+
+    Takes finished :class:`territory.plan.Plan` objects (no session state), so it
+    can run as a deferred download.
+    """
+    import io
+    import zipfile
+
+    from ..plansheet import write_plan_xlsx
+
+    with tempfile.TemporaryDirectory(prefix="territory-plan-") as tmp:
+        paths = [
+            write_plan_xlsx(p, Path(tmp) / f"plan-{p.zone_id}-{p.date.isoformat()}.xlsx")
+            for p in plans
+        ]
+        if len(paths) == 1:
+            return paths[0].read_bytes()
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+            for path in paths:
+                archive.write(path, path.name)
+        return buffer.getvalue()
+
+
+def stage_files(files: dict[str, tuple[str, bytes]], *, base: Path | None = None) -> Path:
+    """A temporary copy of the workspace with uploaded files put in place of their layers.
+
+    ``files`` maps a layer name (dealer, zones, customers, cards, events,
+    pois) to ``(original file name, content)``. The copy holds the
+    workspace's plain files (not its store), and each uploaded file is
+    written as ``<layer><suffix>``, replacing any file of that layer.
+
+    Raises
+    ------
+    ValueError
+        If a layer is unknown or a file's suffix does not fit its layer.
+    """
+    staging = Path(tempfile.mkdtemp(prefix="territory-upload-"))
+    source = base if base is not None else folder()
+    for name in LAYER_SUFFIXES:
+        for path in _layer_files(source, name):
+            shutil.copy2(path, staging / path.name)
+    for layer, (original, content) in files.items():
+        if layer not in LAYER_SUFFIXES:
+            raise ValueError(f"unknown layer {layer!r}; use one of {', '.join(LAYER_SUFFIXES)}")
+        suffix = Path(original).suffix.lower()
+        if suffix not in LAYER_SUFFIXES[layer]:
+            raise ValueError(
+                t(
+                    "ui.data.bad_suffix",
+                    lang(),
+                    file=original,
+                    layer=layer,
+                    allowed=", ".join(LAYER_SUFFIXES[layer]),
+                )
+            )
+        for old in _layer_files(staging, layer):
+            old.unlink()
+        (staging / f"{layer}{suffix}").write_bytes(content)
+    return staging
+
+
+def _layer_files(root: Path, layer: str) -> list[Path]:
+    sidecars = (".dbf", ".prj", ".shx", ".cpg") if layer == "zones" else ()
+    return [
+        p
+        for p in sorted(Path(root).iterdir())
+        if p.is_file()
+        and p.stem.lower() == layer
+        and p.suffix.lower() in (*LAYER_SUFFIXES[layer], *sidecars)
+    ]
+
+
+def store_files(staging: Path, layers: list[str], *, root: Path | None = None) -> None:
+    """Copy the staged files of ``layers`` into the workspace and rebuild its store.
+
+    ``root`` defaults to the session's workspace folder.
+    """
+    root = Path(root) if root is not None else folder()
+    for layer in layers:
+        for old in _layer_files(root, layer):
+            old.unlink()
+        for new in _layer_files(staging, layer):
+            shutil.copy2(new, root / new.name)
+    from ..workspace import load_workspace
+
+    load_workspace(root, use_store=False, save_store=True)
+
+
+# ----------------------------------------------------------------------------- errors
+
+
+@contextlib.contextmanager
+def guard() -> Iterator[None]:
+    """Turn errors from the package into a localised ``st.error`` (never a traceback)."""
+    try:
+        yield
+    except LayerError as exc:
+        from .components import problems_table
+
+        st.error(t("problem.header", lang(), n=len(exc.errors)))
+        problems_table(exc.problems)
+    except SettingsError as exc:
+        st.error(tr("ui.error.settings", detail=str(exc)))
+    except (ValueError, KeyError, FileNotFoundError, FileExistsError) as exc:
+        detail = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
+        if callable(getattr(exc, "message", None)):  # PrintError: in the interface's language
+            detail = exc.message(lang())
+        st.error(tr("ui.error.invalid", detail=str(detail)))
+    except Exception as exc:  # the user sees a message, never a traceback; the log keeps it
+        _LOG.exception("internal error in a page")
+        st.error(tr("ui.error.internal", kind=type(exc).__name__, detail=str(exc)[:300]))

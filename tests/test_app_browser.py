@@ -1,0 +1,246 @@
+"""The app in a real browser: Debian's chromium driven by Playwright, no internet.
+
+``streamlit run app.py`` is started on a free 127.0.0.1 port with a temporary
+TERRITORY_HOME. The browser waits for the map, clicks a zone and reads its
+card, switches to English, goes to the Sites page, changes the date and finds
+the top site of the package's own recommendation for that date on the page.
+Every request that would leave 127.0.0.1 is blocked and recorded; there must
+be none. A standalone HTML export with a zone called
+``<img src=x onerror=alert(1)>`` shows the name as text in its popup and
+tooltip and never runs it. Screenshots go to ``tests/artifacts/``.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = Path("/usr/bin/chromium")
+pytestmark = pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="real-browser test needs Debian's chromium at /usr/bin/chromium"
+)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
+IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+EVIL = "<img src=x onerror=alert(1)>"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory):
+    """TERRITORY_HOME with the demo copied and its store built (as the app does on first start)."""
+    from territory.demo import write_demo
+    from territory.workspace import load_workspace
+
+    home = tmp_path_factory.mktemp("territory-home")
+    load_workspace(write_demo(home / "demo"), save_store=True)
+    return home
+
+
+@pytest.fixture(scope="module")
+def app_url(home, tmp_path_factory):
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k != "TERRITORY_WORKSPACE"}
+    env["TERRITORY_HOME"] = str(home)
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        f"--server.port={port}",
+        "--server.address=127.0.0.1",
+        "--server.headless=true",
+        "--server.fileWatcherType=none",
+        "--browser.gatherUsageStats=false",
+    ]
+    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
+    url = f"http://127.0.0.1:{port}"
+    with log_path.open("wb") as log:
+        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+                        if response.read() == b"ok":
+                            break
+                except OSError:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        pytest.fail(f"streamlit did not start on {url}: {log_path.read_text()}")
+                    time.sleep(0.2)
+            yield url
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+class Outside:
+    """Blocks and records every request that leaves the allowed prefixes; records dialogs."""
+
+    def __init__(self, page, allowed: tuple[str, ...]):
+        self.blocked: list[str] = []
+        self.dialogs: list[str] = []
+        self.allowed = allowed
+        page.context.route("**/*", self._route)
+        page.on("dialog", self._dialog)
+
+    def _route(self, route):
+        if route.request.url.startswith(self.allowed):
+            route.continue_()
+        else:
+            self.blocked.append(route.request.url)
+            route.abort()
+
+    def _dialog(self, dialog):
+        self.dialogs.append(dialog.message)
+        dialog.dismiss()
+
+
+def _map_frame(page, index: int = 0):
+    handle = page.locator(IFRAME).nth(index).element_handle(timeout=90_000)
+    frame = handle.content_frame()
+    frame.wait_for_function("window.territoryMapReady === true", timeout=60_000)
+    page.wait_for_function(
+        f"document.querySelectorAll('{IFRAME}')[{index}].getBoundingClientRect().height > 300"
+    )
+    return frame
+
+
+def _idle(page) -> None:
+    page.wait_for_timeout(300)  # let a rerun start before waiting for it to end
+    page.wait_for_selector(IDLE, timeout=120_000)
+
+
+def _nav(page, label: str) -> None:
+    page.locator('[data-testid="stSidebarNav"]').get_by_text(label, exact=True).click()
+    _idle(page)
+
+
+def test_app_in_chromium_offline(app_url, home, browser):
+    from territory.i18n import t
+    from territory.ranking import next_saturday, recommend
+    from territory.workspace import load_workspace
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1440, "height": 1100})
+    outside = Outside(page, allowed=(app_url + "/", "data:", "blob:"))
+    try:
+        page.goto(app_url, wait_until="domcontentloaded")
+        _idle(page)
+        frame = _map_frame(page)
+        assert frame.locator(".territory-legend").count() >= 2
+        assert frame.locator(".leaflet-overlay-pane canvas").count() >= 1
+        # Click a zone near the dealer: its card opens.
+        box = page.locator(IFRAME).first.bounding_box()
+        page.mouse.click(box["x"] + box["width"] / 2 + 90, box["y"] + box["height"] / 2 + 70)
+        frame.wait_for_selector(".territory-card-title", timeout=10_000)
+        card = frame.locator(".territory-card").first.inner_text()
+        assert t("maps.card.r_value", "zh") in card and t("maps.card.formats", "zh") in card
+        page.screenshot(path=str(ARTIFACTS / "app_map_zh.png"))
+
+        page.locator('[data-testid="stSidebar"]').get_by_text("English", exact=True).click()
+        _idle(page)
+        page.get_by_text(t("ui.map.title", "en"), exact=True).wait_for(timeout=30_000)
+        _map_frame(page)
+        page.screenshot(path=str(ARTIFACTS / "app_map_en.png"))
+
+        _nav(page, t("ui.nav.sites", "en"))
+        page.get_by_text(t("ui.sites.title", "en"), exact=True).wait_for(timeout=60_000)
+        _map_frame(page)
+        day = next_saturday() + dt.timedelta(days=14)
+        field = page.locator('[data-testid="stDateInputField"]').first
+        field.locator('[data-type="year"]').click()
+        page.keyboard.type(f"{day:%Y%m%d}", delay=40)  # the year, month and day segments in turn
+        page.keyboard.press("Enter")
+        page.get_by_text(t("ui.sites.title", "en"), exact=True).click()  # leave the field
+        page.get_by_text(f"{day:%A}, {day.isoformat()}").first.wait_for(timeout=60_000)
+        _idle(page)
+        ws = load_workspace(home / "demo")
+        top = recommend(ws, date=day, top=5, lang="en").sites.iloc[0]
+        page.get_by_text(f"1. {top['name']}").first.wait_for(timeout=30_000)
+        _map_frame(page)
+        page.screenshot(path=str(ARTIFACTS / "app_sites_en.png"))
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "app_failure.png"))
+        raise
+    finally:
+        page.close()
+    assert outside.blocked == [], "the app must load nothing from outside 127.0.0.1"
+    assert outside.dialogs == []
+
+
+def test_exported_map_shows_hostile_names_as_text(tmp_path, browser):
+    from conftest import make_workspace, zones_geojson
+
+    from territory.analysis import analyse
+    from territory.export_html import write_map_html
+    from territory.maps import environment_map
+    from territory.workspace import load_workspace
+
+    zones = copy.deepcopy(zones_geojson())  # the fixture shares its property dicts
+    for feature in zones["features"]:
+        feature["properties"]["name"] = EVIL
+    ws = load_workspace(make_workspace(tmp_path / "evil", zones=zones), use_store=False)
+    m = environment_map(ws, analyse(ws), cards=True)
+    m.get_root().render()  # rendered once already (as on a page), then exported
+    path = write_map_html(m, tmp_path / "map.html")
+    page = browser.new_page(viewport={"width": 900, "height": 700})
+    outside = Outside(page, allowed=(path.as_uri(),))
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_function("window.territoryMapReady === true", timeout=30_000)
+        page.evaluate("() => territory.layers[0].openFeature(0)")
+        page.wait_for_selector(".leaflet-popup-content .territory-card-title")
+        title = page.locator(".leaflet-popup-content .territory-card-title").inner_text()
+        tooltip = page.locator(".leaflet-tooltip").first.inner_text()
+        images = page.evaluate(
+            "() => document.querySelectorAll('.leaflet-popup-content img, .leaflet-tooltip img').length"
+        )
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "export_hostile_name.png"))
+    finally:
+        page.close()
+    assert errors == []
+    assert title == EVIL and tooltip == EVIL
+    assert images == 0
+    assert outside.dialogs == [] and outside.blocked == []
