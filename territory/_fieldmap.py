@@ -980,7 +980,10 @@ def _label_neighbours(ctx: _Ctx, view: _MapView, neighbours: list[int]) -> int:
 
 def _attribution(ctx: _Ctx, page: _Page, layout: _Layout, tiles: bool) -> None:
     k = ctx.k
-    text = t("print.attribution", ctx.lang)
+    sources = ctx.settings.print.zone_sources.strip() or t(
+        "print.attribution_sources_unknown", ctx.lang
+    )
+    text = t("print.attribution", ctx.lang, sources=sources)
     zones = ctx.ws.zones
     if "synthetic" in zones.columns and zones["synthetic"].fillna(False).astype(bool).any():
         text += t("print.attribution_demo", ctx.lang)

@@ -246,6 +246,9 @@ class PrintSettings:
     invite_list_max: int = 40
     #: Rows of the blank registration form (one page).
     form_rows: int = 16
+    #: Where the zones' boundaries and population come from, printed in the data line of
+    #: every field map (e.g. "2020 census, city planning bureau"); empty: "the workspace's zones".
+    zone_sources: str = ""
 
 
 @dataclass(frozen=True)

@@ -555,3 +555,20 @@ def test_characters_no_font_has_print_as_question_marks_with_a_notice(tmp_path):
     assert len(result.notices) == 1 and "𠀀" in result.notices[0]
     text = pdf_text(result.path)
     assert "玉林?街道 $x^2$" in text and "𠀀" not in text
+
+
+def test_data_line_names_the_workspace_sources_not_the_demo(tiny, tmp_path):
+    out = tmp_path / "own.pdf"
+    print_sites(tiny, sites=["001"], date=DATE, out=out)
+    first = pdf_text(out, 1)
+    assert "本工作区的区域文件" in first and "cnmaps" not in first and "合成" not in first
+    out = tmp_path / "sourced.pdf"
+    print_sites(
+        tiny,
+        sites=["001"],
+        date=DATE,
+        out=out,
+        lang="en",
+        overrides={"print": {"zone_sources": "Chengdu planning bureau 2025"}},
+    )
+    assert "Chengdu planning bureau 2025" in pdf_text(out, 1)
