@@ -41,11 +41,11 @@ from ._printpages import (
     _Site,
     _table,
     _title,
-    _weekday,
 )
 from ._tiles import TileError, fetch_mosaic
 from .i18n import t
-from .ranking import _ordered_formats
+from .playbook import weekday_label
+from .ranking import ordered_formats
 from .vocab import FORMATS, ZONE_TYPES, label
 
 __all__ = ["map_geometry"]
@@ -466,7 +466,7 @@ def _zones_in(ctx: _Ctx, extent) -> np.ndarray:
 def _first_format(ctx: _Ctx, zone_type: str, owners: int) -> str | None:
     if not ctx.playbook.slots(zone_type, ctx.date):
         return None
-    order = _ordered_formats(
+    order = ordered_formats(
         ctx.playbook,
         ctx.history,
         zone_type,
@@ -641,7 +641,7 @@ def _map_title(ctx: _Ctx, page: _Page, site: _Site) -> None:
         "print.map_subtitle",
         lang,
         date=ctx.date.isoformat(),
-        weekday=_weekday(ctx.date, lang),
+        weekday=weekday_label(ctx.date, lang),
         type=label(site.zone_type, ZONE_TYPES, lang),
         format=label(site.formats[0], FORMATS, lang) if site.formats else "—",
         slots=_join(slots, lang),
@@ -1280,7 +1280,12 @@ def _cover(ctx: _Ctx, sites: list[_Site], first_pages: list[int]) -> _Page:
     top = _title(
         page,
         ctx,
-        t("print.cover_title", lang, date=ctx.date.isoformat(), weekday=_weekday(ctx.date, lang)),
+        t(
+            "print.cover_title",
+            lang,
+            date=ctx.date.isoformat(),
+            weekday=weekday_label(ctx.date, lang),
+        ),
         t(
             "print.cover_subtitle",
             lang,
@@ -1307,7 +1312,7 @@ def _cover(ctx: _Ctx, sites: list[_Site], first_pages: list[int]) -> _Page:
             str(s.rank),
             s.name,
             s.district,
-            f"{ctx.date.isoformat()} {_weekday(ctx.date, lang)}",
+            f"{ctx.date.isoformat()} {weekday_label(ctx.date, lang)}",
             _join([label(f, FORMATS, lang) for f in s.formats], lang),
             _join([sl.label(lang) for sl in s.slots], lang) or t("plan.no_slot", lang),
             f"{s.expected_leads:.0f}",

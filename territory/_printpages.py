@@ -30,7 +30,7 @@ from .history import EventHistory
 from .i18n import t
 from .plan import Plan, tool_labels
 from .plansheet import REGISTRATION_COLUMNS
-from .playbook import _WEEKDAYS_EN, _WEEKDAYS_ZH, Playbook, Slot
+from .playbook import Playbook, Slot, weekday_label
 from .privacy import mask_name, mask_phone
 from .settings import Settings
 from .vocab import FORMATS, label
@@ -146,10 +146,6 @@ class _Ctx:
     def page_size(self, landscape: bool) -> tuple[float, float]:
         w, h = PAPERS[self.paper]
         return (h, w) if landscape else (w, h)
-
-
-def _weekday(date: dt.date, lang: str) -> str:
-    return f"周{_WEEKDAYS_ZH[date.weekday()]}" if lang == "zh" else _WEEKDAYS_EN[date.weekday()]
 
 
 def _join(items: Sequence[str], lang: str) -> str:
@@ -336,7 +332,7 @@ class _Flow:
             name=site.name,
             district=site.district,
             date=ctx.date.isoformat(),
-            weekday=_weekday(ctx.date, ctx.lang),
+            weekday=weekday_label(ctx.date, ctx.lang),
             slots=_join([s.label(ctx.lang) for s in site.slots], ctx.lang)
             or t("plan.no_slot", ctx.lang),
         )
@@ -626,7 +622,7 @@ def _form_page(ctx: _Ctx, site: _Site) -> _Page:
     top = _title(
         page,
         ctx,
-        f"{t('plan.form_name', lang)} · {site.name} · {ctx.date.isoformat()} {_weekday(ctx.date, lang)}",
+        f"{t('plan.form_name', lang)} · {site.name} · {ctx.date.isoformat()} {weekday_label(ctx.date, lang)}",
         t(
             "print.form_subtitle",
             lang,

@@ -32,9 +32,9 @@ from .history import EventHistory
 from .i18n import t
 from .playbook import Playbook, load_playbook
 from .ranking import (
-    _ordered_formats,
     _owner_lonlat,
     _owners_near,
+    ordered_formats,
     site_slots,
     site_talking_points,
 )
@@ -129,7 +129,7 @@ def build_plan(
     s = settings.ranking
     zone_type = z["zone_type"]
     owners = int(z["customers"])
-    formats = _ordered_formats(
+    formats = ordered_formats(
         pb, history, zone_type, date, owners=owners, owner_min=s.owner_service_min
     )
     slots = site_slots(pb, zone_type, date, analysis.profile)

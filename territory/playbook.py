@@ -29,11 +29,20 @@ from ._errors import LayerError, ProblemList
 from .i18n import t
 from .vocab import FORMATS, FORMATS_BY_ZONE_TYPE, TOOLS, ZONE_TYPES
 
-__all__ = ["PLAYBOOK_FILE", "Playbook", "Slot", "load_playbook"]
+__all__ = ["PLAYBOOK_FILE", "Playbook", "Slot", "load_playbook", "weekday_label"]
 
 PLAYBOOK_FILE = "playbook.toml"
 _WEEKDAYS_ZH = "一二三四五六日"
 _WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def weekday_label(date: dt.date, lang: str = "zh") -> str:
+    """The short weekday of ``date``: ``周六`` / ``Sat``.
+
+    >>> weekday_label(dt.date(2026, 11, 28)), weekday_label(dt.date(2026, 11, 28), "en")
+    ('周六', 'Sat')
+    """
+    return f"周{_WEEKDAYS_ZH[date.weekday()]}" if lang == "zh" else _WEEKDAYS_EN[date.weekday()]
 
 
 @dataclass(frozen=True)
@@ -48,11 +57,7 @@ class Slot:
 
     def label(self, lang: str = "zh") -> str:
         """``周六 09:30–17:30 白天`` / ``Sat 09:30–17:30 daytime``."""
-        day = (
-            f"周{_WEEKDAYS_ZH[self.date.weekday()]}"
-            if lang == "zh"
-            else _WEEKDAYS_EN[self.date.weekday()]
-        )
+        day = weekday_label(self.date, lang)
         return f"{day} {self.start}–{self.end} {t(f'slot.{self.slot}', lang)}"
 
 

@@ -64,14 +64,13 @@ from ._printpages import (
     _Page,
     _plan_pages,
     _Site,
-    _weekday,
 )
 from ._tiles import default_cache_dir
 from .analysis import Analysis, analyse
 from .history import EventHistory
 from .i18n import LANGS, t
 from .plan import build_plan
-from .playbook import Playbook, load_playbook
+from .playbook import Playbook, load_playbook, weekday_label
 from .ranking import recommend, site_slots
 from .settings import Settings
 
@@ -447,7 +446,7 @@ def _document_title(ctx: _Ctx, sites: list[_Site]) -> str:
         "print.cover_title",
         ctx.lang,
         date=ctx.date.isoformat(),
-        weekday=_weekday(ctx.date, ctx.lang),
+        weekday=weekday_label(ctx.date, ctx.lang),
     )
 
 

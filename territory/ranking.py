@@ -48,6 +48,7 @@ from .vocab import FORMATS, ZONE_TYPES, label
 __all__ = [
     "Recommendation",
     "next_saturday",
+    "ordered_formats",
     "recommend",
     "recommend_json",
     "site_scores",
@@ -125,7 +126,7 @@ def site_talking_points(
     return pitches + list(pb.talking_points(zone_type, lang))
 
 
-def _ordered_formats(
+def ordered_formats(
     pb: Playbook,
     history: EventHistory,
     zone_type: str,
@@ -179,7 +180,7 @@ def site_scores(
     for zone_type, owners, zone_id in zip(
         pool["zone_type"], pool["customers"], pool["zone_id"], strict=True
     ):
-        order = _ordered_formats(
+        order = ordered_formats(
             playbook,
             history,
             zone_type,
@@ -380,7 +381,7 @@ def _site_row(rank, z, xy, nearby, analysis, history, pb, settings, date, lang) 
     s = settings.ranking
     zone_type = z["zone_type"]
     owners = int(z["customers"])
-    formats = _ordered_formats(
+    formats = ordered_formats(
         pb, history, zone_type, date, owners=owners, owner_min=s.owner_service_min
     )
     slots = site_slots(pb, zone_type, date, analysis.profile)
