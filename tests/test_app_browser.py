@@ -207,6 +207,85 @@ def test_app_in_chromium_offline(app_url, home, browser):
     assert outside.dialogs == []
 
 
+PAGES = (  # navigation label key, the page's title key, maps on the page
+    ("ui.nav.data", "ui.data.title", 0),
+    ("ui.nav.map", "ui.map.title", 1),
+    ("ui.nav.whitespace", "ui.whitespace.title", 1),
+    ("ui.nav.sites", "ui.sites.title", 1),
+    ("ui.nav.coverage", "ui.coverage.title", 2),
+    ("ui.nav.print", "ui.print.title", 0),
+)
+
+
+def _set_language(page, lang: str) -> None:
+    from territory.i18n import t
+
+    page.locator('[data-testid="stSidebar"]').get_by_text(t("lang.name", lang), exact=True).click()
+    _idle(page)
+    page.locator('[data-testid="stSidebarNav"]').get_by_text(
+        t("ui.nav.print", lang), exact=True
+    ).wait_for(timeout=30_000)
+
+
+def test_every_page_in_both_languages_and_the_pdf_download(app_url, browser, tmp_path):
+    """Walks the six pages in Chinese and in English (screenshots of each), then makes
+    the PDF on the Print page and downloads it like a user."""
+    import re
+
+    from pypdf import PdfReader
+
+    from territory.i18n import t
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    page = browser.new_page(viewport={"width": 1440, "height": 1000}, accept_downloads=True)
+    outside = Outside(page, allowed=(app_url + "/", "data:", "blob:"))
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    try:
+        page.goto(app_url, wait_until="domcontentloaded")
+        _idle(page)
+        for lang in ("zh", "en"):
+            _set_language(page, lang)
+            for nav, title, n_maps in PAGES:
+                _nav(page, t(nav, lang))
+                page.get_by_text(t(title, lang), exact=True).first.wait_for(timeout=90_000)
+                for i in range(n_maps):
+                    _map_frame(page, i)
+                _idle(page)
+                assert page.locator('[data-testid="stException"]').count() == 0, (lang, nav)
+                assert page.locator('[data-testid="stAlertContentError"]').count() == 0, (lang, nav)
+                name = nav.rsplit(".", 1)[1]
+                page.screenshot(path=str(ARTIFACTS / f"page_{name}_{lang}.png"), full_page=True)
+
+        # Print page, in Chinese: make the PDF of the chosen sites and download it.
+        _set_language(page, "zh")
+        _nav(page, t("ui.nav.print", "zh"))
+        page.get_by_role("button", name=t("ui.print.make_pdf", "zh")).click()
+        download_button = page.get_by_role("button", name=t("ui.print.download_pdf", "zh"))
+        download_button.wait_for(timeout=180_000)
+        with page.expect_download(timeout=60_000) as info:
+            download_button.click()
+        pdf_path = tmp_path / info.value.suggested_filename
+        info.value.save_as(pdf_path)
+        page.screenshot(path=str(ARTIFACTS / "page_print_pdf_ready_zh.png"), full_page=True)
+    except Exception:
+        page.screenshot(path=str(ARTIFACTS / "pages_failure.png"), full_page=True)
+        raise
+    finally:
+        page.close()
+    assert errors == []
+    assert outside.blocked == [] and outside.dialogs == []
+    pdf = PdfReader(pdf_path)
+    assert pdf_path.suffix == ".pdf" and len(pdf.pages) >= 5 * 3  # five sites: map, plan, form
+    text = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(pdf_path), "-"],
+        capture_output=True,
+        check=True,
+        text=True,
+    ).stdout
+    assert "外拓" in text and not re.search(r"1[3-9]\d{9}", text)
+
+
 def test_exported_map_shows_hostile_names_as_text(tmp_path, browser):
     from conftest import make_workspace, zones_geojson
 
