@@ -56,9 +56,10 @@ class OfflineGeocoder:
     name (two 新华街道 in different districts), the one whose district also
     appears in the address wins; a zone's short name (玉林 for 玉林街道) is
     used only when no other zone or district shares it. An address that
-    names only a district is located to the district (zone unknown, point
-    at the district's centre). The point given for a zone is its
-    representative point (always inside the zone).
+    names only a district is located to the district: zone unknown and no
+    point, since a district centre would pile people up where none of them
+    lives. The point given for a zone is its representative point (always
+    inside the zone).
     """
 
     def __init__(self, zones: gpd.GeoDataFrame) -> None:
@@ -94,16 +95,10 @@ class OfflineGeocoder:
             else None
         )
         self._zone_xy = np.empty((0, 2))
-        self._district_xy: dict[str, tuple[float, float]] = {}
         if len(zones):
             projected = zones.to_crs(zones.estimate_utm_crs())
             points = projected.representative_point().to_crs("EPSG:4326")
             self._zone_xy = np.column_stack([points.x.to_numpy(), points.y.to_numpy()])
-            if "district" in zones:
-                for district, group in projected.groupby("district"):
-                    centre = group.union_all().representative_point()
-                    c = gpd.GeoSeries([centre], crs=projected.crs).to_crs("EPSG:4326")
-                    self._district_xy[str(district)] = (float(c.x.iloc[0]), float(c.y.iloc[0]))
 
     def _match_one(self, address: str) -> tuple[int | None, str | None, str | None]:
         """Return (zone position, district, matched text)."""
@@ -138,9 +133,6 @@ class OfflineGeocoder:
         xy = np.full((n, 2), np.nan)
         has_zone = pos >= 0
         xy[has_zone] = self._zone_xy[pos[has_zone]]
-        for i in np.flatnonzero(~has_zone):
-            if district[i] in self._district_xy:
-                xy[i] = self._district_xy[district[i]]
         zone_ids = np.array(
             [self._zones["zone_id"].iloc[p] if p >= 0 else None for p in pos], dtype=object
         ).reshape(n)

@@ -237,6 +237,16 @@ def locate_points(
         wlon[idx] = result["lon"].to_numpy()
         wlat[idx] = result["lat"].to_numpy()
         located_by[idx[got_zone | got_district]] = "address"
+        district_only = idx[got_district & ~got_zone]
+        if len(district_only):
+            problems.add(
+                file,
+                "notice.address_district_only",
+                column="address",
+                rows=rows[district_only],
+                severity=NOTICE,
+                found=address.iloc[district_only[0]],
+            )
         unmatched = idx[~(got_zone | got_district)]
         if len(unmatched):
             problems.add(

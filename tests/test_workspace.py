@@ -506,11 +506,13 @@ def test_zone_id_and_address_locations(tmp_path):
     assert c.loc["C1", "geometry"].within(Polygon(square(2)[0]))
     assert c.loc["C2", "zone_id"] == "001" and c.loc["C2", "district"] == "武侯区"
     assert c.loc["C3", "district"] == "锦江区" and pd.isna(c.loc["C3", "zone_id"])
+    assert c.loc["C3", "geometry"] is None  # no made-up point at the district's centre
     assert c.loc["C4", "located_by"] == "unlocated" and c.loc["C4", "geometry"] is None
     assert len(ws.customers) == 5
     keys = {p.key: p for p in ws.notices}
     assert keys["notice.address_unmatched"].rows == (5,)
     assert keys["notice.no_location"].rows == (6,)
+    assert keys["notice.address_district_only"].rows == (4,)
 
 
 def test_unknown_zone_id_in_points_is_an_error(tmp_path):
