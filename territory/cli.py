@@ -312,6 +312,35 @@ def _date(args: argparse.Namespace, *, default_next_saturday: bool = True):
         raise CliError("cli.bad_date", value=args.date) from None
 
 
+def _ranking_overrides(args: argparse.Namespace, ws) -> dict | None:
+    """``--weight KEY=VALUE`` (repeatable) and ``--rotation-weeks N`` as settings overrides.
+
+    Weights not given keep the workspace's settings.
+    """
+    ranking: dict = {}
+    known = ws.settings.ranking.weights
+    if getattr(args, "weight", None):
+        given: dict[str, float] = {}
+        for item in args.weight:
+            key, sep, value = item.partition("=")
+            key = key.strip()
+            try:
+                number = float(value) if sep else float("nan")
+            except ValueError:
+                number = float("nan")
+            if key not in known or not number >= 0 or number == float("inf"):
+                raise CliError("cli.bad_weight", value=item, known=", ".join(known))
+            given[key] = number
+        if sum({**known, **given}.values()) <= 0:
+            raise CliError("cli.bad_weight", value=" ".join(args.weight), known=", ".join(known))
+        ranking["weights"] = given
+    if getattr(args, "rotation_weeks", None) is not None:
+        if args.rotation_weeks < 0:
+            raise CliError("cli.bad_option", detail="--rotation-weeks >= 0")
+        ranking["rotation_weeks"] = args.rotation_weeks
+    return {"ranking": ranking} if ranking else None
+
+
 def cmd_recommend(args: argparse.Namespace) -> int:
     """Ranked outreach sites for a date."""
     from .ranking import recommend, recommend_json
@@ -320,7 +349,14 @@ def cmd_recommend(args: argparse.Namespace) -> int:
     lang = args.lang or ws.dealer.language
     if args.top < 1:
         raise CliError("cli.bad_option", detail="--top must be at least 1")
-    rec = recommend(ws, date=_date(args), top=args.top, model=_model(ws, args), lang=lang)
+    rec = recommend(
+        ws,
+        date=_date(args),
+        top=args.top,
+        model=_model(ws, args),
+        lang=lang,
+        overrides=_ranking_overrides(args, ws),
+    )
     document = recommend_json(rec, lang=lang)
     if args.json:
         emit_json(document)
@@ -400,6 +436,7 @@ def cmd_print(args: argparse.Namespace) -> int:
             contacts=args.contacts or "hidden",
             basemap=args.basemap,
             tile_cache=args.tile_cache,
+            overrides=_ranking_overrides(args, ws),
         )
     except PrintError as exc:
         _say(t("cli.error", lang, message=exc.message(lang)))
@@ -438,7 +475,7 @@ COMMANDS: dict[
 def command(name: str, help_key: str):
     """Register a sub-command; the decorated function adds its arguments."""
 
-    def decorate(add_arguments: Callable[[argparse.ArgumentParser], None]):
+    def decorate(add_arguments: Callable[[argparse.ArgumentParser, str], None]):
         handler = globals()[f"cmd_{name}"]
         COMMANDS[name] = (handler, help_key, add_arguments)
         return add_arguments
@@ -447,98 +484,101 @@ def command(name: str, help_key: str):
 
 
 @command("demo", "cli.help.demo")
-def _args_demo(p: argparse.ArgumentParser) -> None:
+def _args_demo(p: argparse.ArgumentParser, lang: str) -> None:
     pass
 
 
 @command("validate", "cli.help.validate")
-def _args_validate(p: argparse.ArgumentParser) -> None:
+def _args_validate(p: argparse.ArgumentParser, lang: str) -> None:
     pass
 
 
 @command("import", "cli.help.import")
-def _args_import(p: argparse.ArgumentParser) -> None:
+def _args_import(p: argparse.ArgumentParser, lang: str) -> None:
     pass
 
 
 @command("export", "cli.help.export")
-def _args_export(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--out", required=True, type=Path, help="folder to write the files to")
+def _args_export(p: argparse.ArgumentParser, lang: str) -> None:
+    p.add_argument("--out", required=True, type=Path, help=t("cli.opt.export_out", lang))
+    p.add_argument("--include-personal-data", action="store_true", help=t("cli.opt.personal", lang))
+
+
+def _model_option(p: argparse.ArgumentParser, lang: str) -> None:
+    p.add_argument("--model", default=None, help=t("cli.opt.model", lang))
+
+
+def _ranking_options(p: argparse.ArgumentParser, lang: str) -> None:
     p.add_argument(
-        "--include-personal-data",
-        action="store_true",
-        help="write names and phones unmasked (they are masked by default)",
+        "--weight",
+        action="append",
+        default=None,
+        metavar="KEY=VALUE",
+        help=t("cli.opt.weight", lang),
     )
+    p.add_argument("--rotation-weeks", type=int, default=None, help=t("cli.opt.rotation", lang))
 
 
 @command("score", "cli.help.score")
-def _args_score(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default=None, help="model name from dealer.toml (default: the first)")
+def _args_score(p: argparse.ArgumentParser, lang: str) -> None:
+    _model_option(p, lang)
 
 
 @command("whitespace", "cli.help.whitespace")
-def _args_whitespace(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--model", default=None, help="model name from dealer.toml (default: the first)")
+def _args_whitespace(p: argparse.ArgumentParser, lang: str) -> None:
+    _model_option(p, lang)
 
 
 @command("coverage", "cli.help.coverage")
-def _args_coverage(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--by", choices=("district", "zone"), default="district")
-    p.add_argument("--start", default=None, help="first day, YYYY-MM-DD")
-    p.add_argument("--end", default=None, help="last day, YYYY-MM-DD")
+def _args_coverage(p: argparse.ArgumentParser, lang: str) -> None:
     p.add_argument(
-        "--out", type=Path, default=None, help="also write the table to a .csv or .xlsx file"
+        "--by", choices=("district", "zone"), default="district", help=t("cli.opt.by", lang)
     )
-    p.add_argument(
-        "--all-districts",
-        action="store_true",
-        help="let every district set the yardstick (default: those reaching into the influence area)",
-    )
+    p.add_argument("--start", default=None, help=t("cli.opt.start", lang))
+    p.add_argument("--end", default=None, help=t("cli.opt.end", lang))
+    p.add_argument("--out", type=Path, default=None, help=t("cli.opt.coverage_out", lang))
+    p.add_argument("--all-districts", action="store_true", help=t("cli.opt.all_districts", lang))
 
 
 @command("recommend", "cli.help.recommend")
-def _args_recommend(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--date", default=None, help="YYYY-MM-DD (default: next Saturday)")
-    p.add_argument("--top", type=int, default=5, help="how many sites (default 5)")
-    p.add_argument("--model", default=None, help="model name from dealer.toml (default: the first)")
+def _args_recommend(p: argparse.ArgumentParser, lang: str) -> None:
+    p.add_argument("--date", default=None, help=t("cli.opt.date_saturday", lang))
+    p.add_argument("--top", type=int, default=5, help=t("cli.opt.top", lang))
+    _model_option(p, lang)
+    _ranking_options(p, lang)
 
 
 @command("plan", "cli.help.plan")
-def _args_plan(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--site", required=True, help="zone_id of the site")
-    p.add_argument("--date", required=True, help="YYYY-MM-DD")
-    p.add_argument("--out", required=True, type=Path, help="the .xlsx file to write")
-    p.add_argument("--model", default=None, help="model name from dealer.toml (default: the first)")
+def _args_plan(p: argparse.ArgumentParser, lang: str) -> None:
+    p.add_argument("--site", required=True, help=t("cli.opt.site", lang))
+    p.add_argument("--date", required=True, help=t("cli.opt.date", lang))
+    p.add_argument("--out", required=True, type=Path, help=t("cli.opt.plan_out", lang))
+    _model_option(p, lang)
 
 
 @command("print", "cli.help.print")
-def _args_print(p: argparse.ArgumentParser) -> None:
+def _args_print(p: argparse.ArgumentParser, lang: str) -> None:
     which = p.add_mutually_exclusive_group(required=True)
-    which.add_argument(
-        "--site", action="append", default=None, help="zone_id of a site (repeat for a map book)"
-    )
-    which.add_argument("--top", type=int, default=None, help="print the top N recommended sites")
-    p.add_argument("--date", default=None, help="YYYY-MM-DD (default: next Saturday)")
+    which.add_argument("--site", action="append", default=None, help=t("cli.opt.print_site", lang))
+    which.add_argument("--top", type=int, default=None, help=t("cli.opt.print_top", lang))
+    p.add_argument("--date", default=None, help=t("cli.opt.date_saturday", lang))
     p.add_argument(
-        "--paper", type=str.upper, choices=("A4", "A3"), default="A4", help="paper size (A4)"
+        "--paper", type=str.upper, choices=("A4", "A3"), default="A4", help=t("cli.opt.paper", lang)
     )
+    p.add_argument("--cards", action="store_true", help=t("cli.opt.cards", lang))
     p.add_argument(
-        "--cards", action="store_true", help="also show A-cards and deposit cards (per zone)"
-    )
-    p.add_argument(
-        "--contacts",
-        choices=("masked",),
-        default=None,
-        help="add an invitation list of nearby owners, names and phones masked",
+        "--contacts", choices=("masked",), default=None, help=t("cli.opt.contacts", lang)
     )
     p.add_argument(
-        "--basemap", choices=("none", "osm", "amap"), default="none", help="map tiles (none)"
+        "--basemap",
+        choices=("none", "osm", "amap"),
+        default="none",
+        help=t("cli.opt.basemap", lang),
     )
-    p.add_argument(
-        "--tile-cache", type=Path, default=None, help="folder for cached tiles (user cache)"
-    )
-    p.add_argument("--out", required=True, type=Path, help="the .pdf file to write")
-    p.add_argument("--model", default=None, help="model name from dealer.toml (default: the first)")
+    p.add_argument("--tile-cache", type=Path, default=None, help=t("cli.opt.tile_cache", lang))
+    p.add_argument("--out", required=True, type=Path, help=t("cli.opt.print_out", lang))
+    _model_option(p, lang)
+    _ranking_options(p, lang)
 
 
 def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
@@ -554,7 +594,7 @@ def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
     for name, (_, help_key, add_arguments) in COMMANDS.items():
         sub = subparsers.add_parser(name, help=t(help_key, lang), parents=[common])
         sub.add_argument("workspace", metavar="WS", help=t("cli.help.workspace", lang))
-        add_arguments(sub)
+        add_arguments(sub, lang)
     return parser
 
 

@@ -115,3 +115,30 @@ def test_recommend_command_json(tiny_ws, capsys):
     doc = json.loads(capsys.readouterr().out)
     assert doc["date"] == "2026-11-28" and len(doc["sites"]) == 2
     assert re.match(r"\d{3}", doc["sites"][0]["zone_id"])
+
+
+def test_recommend_command_takes_weights_and_rotation(tiny_ws, capsys):
+    import json
+
+    def sites(*extra: str) -> list[dict]:
+        argv = ["recommend", str(tiny_ws), "--date", "2026-11-28", "--top", "4", "--json"]
+        assert main([*argv, *extra]) == 0
+        return json.loads(capsys.readouterr().out)["sites"]
+
+    only_distance = [
+        f"--weight={k}={1 if k == 'distance' else 0}"
+        for k in ("whitespace", "r_score", "density", "distance", "history")
+    ]
+    by_distance = sites(*only_distance)
+    # With distance the only weight, a site's score is its distance term (times date and rotation).
+    for s in by_distance:
+        assert s["score"] == pytest.approx(
+            s["terms"]["distance"] * s["date_fit"] * s["rotation_factor"]
+        )
+    default = sites()
+    assert [s["score"] for s in default] != [s["score"] for s in by_distance]
+    assert sites("--weight", "whitespace=0.9", "--rotation-weeks", "0")  # accepted
+    assert main(["recommend", str(tiny_ws), "--weight", "nearness=1"]) == 2
+    assert "nearness=1" in capsys.readouterr().err
+    assert main(["recommend", str(tiny_ws), "--weight", "distance=-1", "--lang", "en"]) == 2
+    assert "invalid weight" in capsys.readouterr().err
