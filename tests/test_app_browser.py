@@ -257,6 +257,14 @@ def test_every_page_in_both_languages_and_the_pdf_download(app_url, browser, tmp
                 name = nav.rsplit(".", 1)[1]
                 page.screenshot(path=str(ARTIFACTS / f"page_{name}_{lang}.png"), full_page=True)
 
+        # A browser refresh keeps the user's choices (saved in the workspace): still English.
+        page.reload(wait_until="domcontentloaded")
+        _idle(page)
+        page.locator('[data-testid="stSidebarNav"]').get_by_text(
+            t("ui.nav.print", "en"), exact=True
+        ).wait_for(timeout=60_000)
+        assert page.get_by_text(t("ui.print.title", "en"), exact=True).count() >= 1
+
         # Print page, in Chinese: make the PDF of the chosen sites and download it.
         _set_language(page, "zh")
         _nav(page, t("ui.nav.print", "zh"))
