@@ -7,7 +7,10 @@ the top site of the package's own recommendation for that date on the page.
 Every request that would leave 127.0.0.1 is blocked and recorded; there must
 be none. A standalone HTML export with a zone called
 ``<img src=x onerror=alert(1)>`` shows the name as text in its popup and
-tooltip and never runs it. Screenshots go to ``tests/artifacts/``.
+tooltip and never runs it. A second walk opens all six pages in Chinese and
+in English (a screenshot each), refreshes the browser (the language stays),
+and makes and downloads the field-map PDF on the Print page. Screenshots go
+to ``tests/artifacts/``.
 """
 
 from __future__ import annotations
@@ -15,40 +18,20 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import os
-import socket
 import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from _browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium, streamlit_server
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="real-browser test needs Debian's chromium at /usr/bin/chromium"
-)
+pytestmark = needs_chromium
 sync_api = pytest.importorskip("playwright.sync_api")
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 EVIL = "<img src=x onerror=alert(1)>"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -64,44 +47,11 @@ def home(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def app_url(home, tmp_path_factory):
-    port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "TERRITORY_WORKSPACE"}
     env["TERRITORY_HOME"] = str(home)
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        f"--server.port={port}",
-        "--server.address=127.0.0.1",
-        "--server.headless=true",
-        "--server.fileWatcherType=none",
-        "--browser.gatherUsageStats=false",
-    ]
     log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
-    url = f"http://127.0.0.1:{port}"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                        if response.read() == b"ok":
-                            break
-                except OSError:
-                    if server.poll() is not None or time.monotonic() > deadline:
-                        pytest.fail(f"streamlit did not start on {url}: {log_path.read_text()}")
-                    time.sleep(0.2)
-            yield url
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+    with streamlit_server("app.py", log_path=log_path, cwd=ROOT, env=env) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

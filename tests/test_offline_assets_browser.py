@@ -11,35 +11,20 @@ console error. Screenshots go to ``tests/artifacts/``.
 from __future__ import annotations
 
 import importlib.util
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
+from _browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium, streamlit_server
 
 from territory.assets import write_standalone_html
 
-CHROMIUM = Path("/usr/bin/chromium")
-pytestmark = pytest.mark.skipif(
-    not CHROMIUM.exists(), reason="real-browser test needs Debian's chromium at /usr/bin/chromium"
-)
+pytestmark = needs_chromium
 sync_api = pytest.importorskip("playwright.sync_api")
 
 HERE = Path(__file__).parent
 APP = HERE / "apps" / "offline_map_app.py"
 ARTIFACTS = HERE / "artifacts"
 IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 #: True once the map has drawn everything the demo map has (run inside the map's document).
 MAP_READY = """() => {
   const fonts = [...document.fonts];
@@ -65,50 +50,11 @@ def _build_demo_map():
     return module.build_map()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    port = _free_port()
-    command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        str(APP),
-        "--server.headless=true",
-        f"--server.port={port}",
-        "--server.address=127.0.0.1",
-        "--server.fileWatcherType=none",
-        "--browser.gatherUsageStats=false",
-    ]
     log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
-    url = f"http://127.0.0.1:{port}"
-    with log_path.open("wb") as log:
-        server = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
-                        if response.read() == b"ok":
-                            break
-                except OSError:
-                    if server.poll() is not None or time.monotonic() > deadline:
-                        pytest.fail(f"streamlit did not start on {url}: {log_path.read_text()}")
-                    time.sleep(0.2)
-            yield url
-        finally:
-            server.terminate()
-            try:
-                server.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
+    with streamlit_server(APP, log_path=log_path, timeout_s=30) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
