@@ -350,28 +350,33 @@ _RUNTIME_JS = r"""
     T.layers.push(group);
     return group;
   };
-  // --- Big layers (zones, hexagons, bubbles) on the canvas in one path per colour --------
-  // Vertices are kept as Web Mercator metres; drawing converts them with two multiplications,
-  // skips shapes outside the view and vertices closer than a pixel, and fills every shape of
-  // one colour with a single fill. Hit testing uses a grid of bounding boxes.
-  var R = 6378137, K = 0.5 / (Math.PI * R), D = Math.PI / 180;
-  T.mercator = function (pts, X, Y) {
-    for (var i = 0; i < pts.length; i++) {
-      var lat = Math.max(Math.min(85.0511287798, pts[i][0]), -85.0511287798), sn = Math.sin(lat * D);
-      X.push(R * pts[i][1] * D);
-      Y.push(R * Math.log((1 + sn) / (1 - sn)) / 2);
+  // --- Big layers (zones, hexagons, bubbles) on the canvas ------------------------------------
+  // Polylines are decoded straight into Web Mercator metres in typed arrays (no array per
+  // vertex, so little garbage); drawing converts them with two multiplications, skips shapes
+  // outside the view and vertices closer than a pixel, and fills and strokes a batch of shapes
+  // of one colour at once (each fill or stroke is one rasterisation, and thousands of them are
+  // what a software canvas spends its time on). Hit testing uses a grid of bounding boxes,
+  // built on the first pointer event.
+  var R = 6378137, K = 0.5 / (Math.PI * R), D = Math.PI / 180, LAT = 85.0511287798;
+  T.decodeInto = function (s, f, X, Y, at) {
+    var i = 0, lat = 0, lng = 0, n = s.length, b, shift, r, la, sn;
+    while (i < n) {
+      shift = 0; r = 0;
+      do { b = s.charCodeAt(i++) - 63; r |= (b & 31) << shift; shift += 5; } while (b >= 32);
+      lat += (r & 1) ? ~(r >> 1) : (r >> 1);
+      shift = 0; r = 0;
+      do { b = s.charCodeAt(i++) - 63; r |= (b & 31) << shift; shift += 5; } while (b >= 32);
+      lng += (r & 1) ? ~(r >> 1) : (r >> 1);
+      la = lat * f; la = la > LAT ? LAT : (la < -LAT ? -LAT : la); sn = Math.sin(la * D);
+      X[at] = R * D * lng * f; Y[at] = R * 0.5 * Math.log((1 + sn) / (1 - sn)); at++;
     }
+    return at;
   };
   T.unproject = function (x, y) {
     return [(2 * Math.atan(Math.exp(y / R)) - Math.PI / 2) / D, x / R / D];
   };
-  T.grid = function (box, n) {
-    var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity, i;
-    for (i = 0; i < n; i++) {
-      x0 = Math.min(x0, box[4 * i]); y0 = Math.min(y0, box[4 * i + 1]);
-      x1 = Math.max(x1, box[4 * i + 2]); y1 = Math.max(y1, box[4 * i + 3]);
-    }
-    var size = Math.max(Math.sqrt(Math.max((x1 - x0) * (y1 - y0), 1) / Math.max(n, 1)), 1);
+  T.grid = function (box, n, x0, y0, x1, y1) {
+    var i, size = Math.max(Math.sqrt(Math.max((x1 - x0) * (y1 - y0), 1) / Math.max(n, 1)), 1);
     var nx = Math.max(1, Math.ceil((x1 - x0) / size) + 1), ny = Math.max(1, Math.ceil((y1 - y0) / size) + 1);
     var cells = new Array(nx * ny);
     for (i = 0; i < n; i++) {
@@ -384,38 +389,56 @@ _RUNTIME_JS = r"""
         }
       }
     }
-    return {x0: x0, y0: y0, x1: x1, y1: y1, size: size, nx: nx, ny: ny, cells: cells};
+    return {x0: x0, y0: y0, size: size, nx: nx, ny: ny, cells: cells};
   };
+  // Shapes per fill/stroke call: a few cut the canvas calls, while paths stay small for the
+  // rasteriser (measured: one path with every shape rasterises twice as slowly).
+  T.batch = 10;
   T.Shapes = L.Path.extend({
     initialize: function (d, dots) {
       L.setOptions(this, {interactive: d.style.interactive !== false, bubblingMouseEvents: true});
-      this.d = d; this.dots = !!dots; this._hit = -1; this._shown = -1;
-      var X = [], Y = [], ring = [0], feat = [0], box = [], i, n;
+      this.d = d; this.dots = !!dots; this._hit = -1; this._shown = -1; this._grid = null;
+      var f = Math.pow(10, -(d.q || 5)), X, Y, box, i, n, v;
+      var x0 = Infinity, y0 = Infinity, x1 = -Infinity, y1 = -Infinity;
       if (dots) {
-        T.mercator(T.decode(d.xy, d.q), X, Y);
-        n = X.length;
-        for (i = 0; i < n; i++) { box.push(X[i], Y[i], X[i], Y[i]); }
+        X = new Float64Array(d.xy.length >> 1); Y = new Float64Array(d.xy.length >> 1);
+        n = T.decodeInto(d.xy, f, X, Y, 0);
+        box = new Float64Array(4 * n);
+        for (i = 0; i < n; i++) { box[4 * i] = box[4 * i + 2] = X[i]; box[4 * i + 1] = box[4 * i + 3] = Y[i]; }
       } else {
         n = d.g.length;
+        var chars = 0, rings = 0, g = d.g, p, r;
         for (i = 0; i < n; i++) {
-          var first = X.length;
-          for (var p = 0; p < d.g[i].length; p++) {
-            for (var r = 0; r < d.g[i][p].length; r++) {
-              T.mercator(T.decode(d.g[i][p][r], d.q), X, Y);
-              ring.push(X.length);
-            }
+          for (p = 0; p < g[i].length; p++) {
+            rings += g[i][p].length;
+            for (r = 0; r < g[i][p].length; r++) { chars += g[i][p][r].length; }
           }
-          feat.push(ring.length - 1);
+        }
+        // Every vertex takes at least two characters.
+        X = new Float64Array(chars >> 1); Y = new Float64Array(chars >> 1);
+        var ring = new Int32Array(rings + 1), feat = new Int32Array(n + 1), at = 0, k = 0;
+        box = new Float64Array(4 * n);
+        for (i = 0; i < n; i++) {
+          var first = at;
+          for (p = 0; p < g[i].length; p++) {
+            for (r = 0; r < g[i][p].length; r++) { at = T.decodeInto(g[i][p][r], f, X, Y, at); ring[++k] = at; }
+          }
+          feat[i + 1] = k;
           var bx0 = Infinity, by0 = Infinity, bx1 = -Infinity, by1 = -Infinity;
-          for (var v = first; v < X.length; v++) {
+          for (v = first; v < at; v++) {
             if (X[v] < bx0) { bx0 = X[v]; } if (X[v] > bx1) { bx1 = X[v]; }
             if (Y[v] < by0) { by0 = Y[v]; } if (Y[v] > by1) { by1 = Y[v]; }
           }
-          box.push(bx0, by0, bx1, by1);
+          box[4 * i] = bx0; box[4 * i + 1] = by0; box[4 * i + 2] = bx1; box[4 * i + 3] = by1;
         }
+        this._ring = ring; this._feat = feat;
       }
-      this._X = X; this._Y = Y; this._ring = ring; this._feat = feat; this._box = box; this._n = n;
-      this._grid = T.grid(box, n);
+      for (i = 0; i < n; i++) {
+        if (box[4 * i] < x0) { x0 = box[4 * i]; } if (box[4 * i + 1] < y0) { y0 = box[4 * i + 1]; }
+        if (box[4 * i + 2] > x1) { x1 = box[4 * i + 2]; } if (box[4 * i + 3] > y1) { y1 = box[4 * i + 3]; }
+      }
+      this._X = X; this._Y = Y; this._box = box; this._n = n;
+      this._ext = [x0, y0, x1, y1];
       var classes = [];
       for (i = 0; i < n; i++) { var c = d.k ? d.k[i] : 0; (classes[c] || (classes[c] = [])).push(i); }
       this._classes = classes;
@@ -424,37 +447,43 @@ _RUNTIME_JS = r"""
     _project: function () {
       var map = this._map, o = map.getPixelOrigin();
       this._sc = 256 * Math.pow(2, map.getZoom()); this._ox = o.x; this._oy = o.y;
-      var g = this._grid, pad = this.dots ? 40 : 2;
+      var g = this._ext, pad = this.dots ? 40 : 2;
       this._pxBounds = L.bounds(
-        [this._sc * (K * g.x0 + 0.5) - this._ox - pad, this._sc * (-K * g.y1 + 0.5) - this._oy - pad],
-        [this._sc * (K * g.x1 + 0.5) - this._ox + pad, this._sc * (-K * g.y0 + 0.5) - this._oy + pad]);
+        [this._sc * (K * g[0] + 0.5) - this._ox - pad, this._sc * (-K * g[3] + 0.5) - this._oy - pad],
+        [this._sc * (K * g[2] + 0.5) - this._ox + pad, this._sc * (-K * g[1] + 0.5) - this._oy + pad]);
     },
     _update: function () {},
     _toMercator: function (px, py) {
       return [((px + this._ox) / this._sc - 0.5) / K, -((py + this._oy) / this._sc - 0.5) / K];
     },
     _updatePath: function () {
-      // One small path per shape: Chromium builds a path with many sub-paths in more than linear
-      // time, while thousands of small paths fill in milliseconds.
       var ren = this._renderer, ctx = ren._ctx, d = this.d, s = d.style;
       var sc = this._sc, ox = this._ox, oy = this._oy, X = this._X, Y = this._Y, box = this._box;
       var rb = ren._redrawBounds || ren._bounds, m = this.dots ? 40 : 0;
       var lo = this._toMercator(rb.min.x - m, rb.max.y + m), hi = this._toMercator(rb.max.x + m, rb.min.y - m);
-      var stroke = s.weight > 0, alpha = s.opacity === undefined ? 1 : s.opacity;
+      var stroke = s.weight > 0, alpha = s.opacity === undefined ? 1 : s.opacity, batch = T.batch;
       ctx.setLineDash([]); ctx.lineJoin = 'round'; ctx.lineCap = 'round'; ctx.lineWidth = s.weight;
       for (var c = 0; c < this._classes.length; c++) {
         var list = this._classes[c];
         if (!list) { continue; }
-        var fill = s.fills ? s.fills[c] : s.fill;
+        var fill = s.fills ? s.fills[c] : s.fill, open = 0;
         ctx.fillStyle = d.pal[c]; ctx.strokeStyle = s.color || d.pal[c];
-        for (var j = 0; j < list.length; j++) {
+        ctx.beginPath();
+        for (var j = 0; j <= list.length; j++) {
+          if (open && (j === list.length || open >= batch)) {
+            if (fill > 0) { ctx.globalAlpha = fill; ctx.fill('evenodd'); }
+            if (stroke) { ctx.globalAlpha = alpha; ctx.stroke(); }
+            ctx.beginPath(); open = 0;
+          }
+          if (j === list.length) { break; }
           var i = list[j], b = 4 * i;
           if (box[b] > hi[0] || box[b + 2] < lo[0] || box[b + 1] > hi[1] || box[b + 3] < lo[1]) { continue; }
-          ctx.beginPath();
           if (this.dots) {
             var rad = d.r ? d.r[i] : s.radius;
             if (!(rad > 0)) { continue; }
-            ctx.arc(sc * (K * X[i] + 0.5) - ox, sc * (-K * Y[i] + 0.5) - oy, rad, 0, 2 * Math.PI);
+            var cx = sc * (K * X[i] + 0.5) - ox, cy = sc * (-K * Y[i] + 0.5) - oy;
+            ctx.moveTo(cx + rad, cy);
+            ctx.arc(cx, cy, rad, 0, 2 * Math.PI);
           } else {
             for (var r = this._feat[i]; r < this._feat[i + 1]; r++) {
               var a = this._ring[r], e = this._ring[r + 1];
@@ -467,13 +496,15 @@ _RUNTIME_JS = r"""
               ctx.closePath();
             }
           }
-          if (fill > 0) { ctx.globalAlpha = fill; ctx.fill('evenodd'); }
-          if (stroke) { ctx.globalAlpha = alpha; ctx.stroke(); }
+          open++;
         }
       }
       ctx.globalAlpha = 1;
     },
     _containsPoint: function (p) {
+      if (!this._grid && !this.dots) {
+        this._grid = T.grid(this._box, this._n, this._ext[0], this._ext[1], this._ext[2], this._ext[3]);
+      }
       var xy = this._toMercator(p.x, p.y);
       this._hit = this.dots ? this._findDot(p) : this._find(xy[0], xy[1]);
       return this._hit >= 0;
