@@ -50,10 +50,14 @@ def test_every_point_is_located(ws):
     for layer in ("cards", "events", "pois"):
         assert table.loc[layer, "unlocated"] == 0, layer
         assert table.loc[layer, "in_zone"] == table.loc[layer, "rows"], layer
-    # A few customers sit just outside the city's zones (the demo places them
-    # around real community points); none is dropped and none is far away.
-    assert table.loc["customers", "in_zone"] >= 39_900
-    assert not any(p.key == "notice.far_outside_zones" for p in ws.notices)
+    # Every customer is in a zone, except addresses that name only a district
+    # (no street or town): those are counted in their district, listed in a notice.
+    notices = {p.key: p for p in ws.notices}
+    district_only = len(notices["notice.address_district_only"].rows)
+    assert 0 < district_only < 400
+    assert table.loc["customers", "in_zone"] + district_only == 40_000
+    assert ws.customers["district"].notna().all()
+    assert "notice.far_outside_zones" not in notices
 
 
 def test_dealer_and_models(ws):
