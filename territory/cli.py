@@ -163,7 +163,13 @@ def cmd_import(args: argparse.Namespace) -> int:
     from .workspace import read_sources
 
     ws = read_sources(_workspace_dir(args), lang=args.lang)
-    path = store.save_store(ws)
+    try:
+        path = store.save_store(ws)
+    except OSError as exc:  # read-only folder, full disk, territory.gpkg locked or a folder
+        target = Path(ws.root) / store.STORE_FILE
+        raise CliError(
+            "cli.file_access", path=str(target), detail=exc.strerror or type(exc).__name__
+        ) from None
     lang = args.lang or ws.dealer.language
     if args.json:
         emit_json({"store": str(path), "notices": [p.to_dict(lang) for p in ws.notices]})
@@ -413,6 +419,13 @@ def cmd_print(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _os_error_message(exc: OSError, lang: str) -> str:
+    """The file and the operating system's reason, without a traceback."""
+    path = exc.filename if exc.filename is not None else "-"
+    detail = exc.strerror or str(exc) or type(exc).__name__
+    return t("cli.file_access", lang, path=str(path), detail=detail)
+
+
 def _zone(ws, zone_id: str) -> None:
     if zone_id not in set(ws.zones["zone_id"]):
         raise CliError("cli.unknown_zone", zone=zone_id)
@@ -591,6 +604,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INVALID
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:
+        # A path the user named (or the workspace folder) cannot be written or
+        # read: permissions, a missing folder, a full disk, a file open in Excel.
+        _say(t("cli.error", lang, message=_os_error_message(exc, lang)))
+        return EXIT_INVALID
     except Exception as exc:
         if args.debug or os.environ.get("TERRITORY_DEBUG"):
             traceback.print_exc()
