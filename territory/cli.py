@@ -54,6 +54,18 @@ def _workspace_dir(args: argparse.Namespace) -> Path:
     return path
 
 
+def _out_file(path: Path | None, lang: str) -> None:
+    """Refuse an output file whose folder does not exist, or that is a folder, before any work."""
+    if path is None:
+        return
+    if path.is_dir():
+        raise CliError("cli.file_access", path=str(path), detail=t("cli.out_is_folder", lang))
+    if not path.parent.is_dir():
+        raise CliError(
+            "cli.file_access", path=str(path.parent), detail=t("cli.out_no_folder", lang)
+        )
+
+
 def _load(args: argparse.Namespace, *, save_store: bool = True):
     from .workspace import load_workspace
 
@@ -259,6 +271,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     from .coverage import coverage_json, coverage_table, export_coverage
     from .influence import in_influence_area, zone_distance_km
 
+    _out_file(args.out, _lang(args))
     ws = _load(args)
     lang = args.lang or ws.dealer.language
     market = None
@@ -352,6 +365,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from .plan import build_plan
     from .plansheet import write_plan_xlsx
 
+    _out_file(args.out, _lang(args))
     ws = _load(args)
     lang = args.lang or ws.dealer.language
     _zone(ws, args.site)
@@ -387,6 +401,7 @@ def cmd_print(args: argparse.Namespace) -> int:
         raise CliError("cli.print_bad_out", path=str(args.out))
     if args.out.exists() and args.out.is_dir():
         raise CliError("cli.print_bad_out", path=str(args.out))
+    _out_file(args.out, _lang(args))
     date = _date(args)
     ws = _load(args)
     lang = args.lang or ws.dealer.language
