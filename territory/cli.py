@@ -54,13 +54,16 @@ def _workspace_dir(args: argparse.Namespace) -> Path:
     return path
 
 
-def _out_file(path: Path | None, lang: str) -> None:
-    """Refuse an output file whose folder does not exist, or that is a folder, before any work."""
+def _out_file(path: Path | None, lang: str, *, creates_folder: bool = False) -> None:
+    """Refuse, before any work, an output file that is a folder or whose folder is missing.
+
+    ``creates_folder``: the writer makes missing folders itself (print, coverage).
+    """
     if path is None:
         return
     if path.is_dir():
         raise CliError("cli.file_access", path=str(path), detail=t("cli.out_is_folder", lang))
-    if not path.parent.is_dir():
+    if not creates_folder and not path.parent.is_dir():
         raise CliError(
             "cli.file_access", path=str(path.parent), detail=t("cli.out_no_folder", lang)
         )
@@ -271,7 +274,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     from .coverage import coverage_json, coverage_table, export_coverage
     from .influence import in_influence_area, zone_distance_km
 
-    _out_file(args.out, _lang(args))
+    _out_file(args.out, _lang(args), creates_folder=True)
     ws = _load(args)
     lang = args.lang or ws.dealer.language
     market = None
@@ -295,7 +298,10 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CliError("cli.bad_option", detail=str(exc)) from None
     if args.out:
-        export_coverage(table, args.out, lang=lang)
+        try:
+            export_coverage(table, args.out, lang=lang)
+        except ValueError as exc:  # not .csv / .xlsx
+            raise CliError("cli.bad_option", detail=str(exc)) from None
     if args.json:
         emit_json(coverage_json(table, by=args.by))
     else:
@@ -366,13 +372,14 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from .plansheet import write_plan_xlsx
 
     _out_file(args.out, _lang(args))
+    date = _date(args, default_next_saturday=False)
     ws = _load(args)
     lang = args.lang or ws.dealer.language
     _zone(ws, args.site)
     plan = build_plan(
         ws,
         zone_id=args.site,
-        date=_date(args, default_next_saturday=False),
+        date=date,
         model=_model(ws, args),
         lang=lang,
     )
@@ -401,7 +408,7 @@ def cmd_print(args: argparse.Namespace) -> int:
         raise CliError("cli.print_bad_out", path=str(args.out))
     if args.out.exists() and args.out.is_dir():
         raise CliError("cli.print_bad_out", path=str(args.out))
-    _out_file(args.out, _lang(args))
+    _out_file(args.out, _lang(args), creates_folder=True)
     date = _date(args)
     ws = _load(args)
     lang = args.lang or ws.dealer.language
