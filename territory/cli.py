@@ -54,6 +54,21 @@ def _workspace_dir(args: argparse.Namespace) -> Path:
     return path
 
 
+def _out_file(path: Path | None, lang: str, *, creates_folder: bool = False) -> None:
+    """Refuse, before any work, an output file that is a folder or whose folder is missing.
+
+    ``creates_folder``: the writer makes missing folders itself (print, coverage).
+    """
+    if path is None:
+        return
+    if path.is_dir():
+        raise CliError("cli.file_access", path=str(path), detail=t("cli.out_is_folder", lang))
+    if not creates_folder and not path.parent.is_dir():
+        raise CliError(
+            "cli.file_access", path=str(path.parent), detail=t("cli.out_no_folder", lang)
+        )
+
+
 def _load(args: argparse.Namespace, *, save_store: bool = True):
     from .workspace import load_workspace
 
@@ -163,7 +178,13 @@ def cmd_import(args: argparse.Namespace) -> int:
     from .workspace import read_sources
 
     ws = read_sources(_workspace_dir(args), lang=args.lang)
-    path = store.save_store(ws)
+    try:
+        path = store.save_store(ws)
+    except OSError as exc:  # read-only folder, full disk, territory.gpkg locked or a folder
+        target = Path(ws.root) / store.STORE_FILE
+        raise CliError(
+            "cli.file_access", path=str(target), detail=exc.strerror or type(exc).__name__
+        ) from None
     lang = args.lang or ws.dealer.language
     if args.json:
         emit_json({"store": str(path), "notices": [p.to_dict(lang) for p in ws.notices]})
@@ -253,6 +274,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     from .coverage import coverage_json, coverage_table, export_coverage
     from .influence import in_influence_area, zone_distance_km
 
+    _out_file(args.out, _lang(args), creates_folder=True)
     ws = _load(args)
     lang = args.lang or ws.dealer.language
     market = None
@@ -276,7 +298,10 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CliError("cli.bad_option", detail=str(exc)) from None
     if args.out:
-        export_coverage(table, args.out, lang=lang)
+        try:
+            export_coverage(table, args.out, lang=lang)
+        except ValueError as exc:  # not .csv / .xlsx
+            raise CliError("cli.bad_option", detail=str(exc)) from None
     if args.json:
         emit_json(coverage_json(table, by=args.by))
     else:
@@ -382,13 +407,15 @@ def cmd_plan(args: argparse.Namespace) -> int:
     from .plan import build_plan
     from .plansheet import write_plan_xlsx
 
+    _out_file(args.out, _lang(args))
+    date = _date(args, default_next_saturday=False)
     ws = _load(args)
     lang = args.lang or ws.dealer.language
     _zone(ws, args.site)
     plan = build_plan(
         ws,
         zone_id=args.site,
-        date=_date(args, default_next_saturday=False),
+        date=date,
         model=_model(ws, args),
         lang=lang,
     )
@@ -417,6 +444,7 @@ def cmd_print(args: argparse.Namespace) -> int:
         raise CliError("cli.print_bad_out", path=str(args.out))
     if args.out.exists() and args.out.is_dir():
         raise CliError("cli.print_bad_out", path=str(args.out))
+    _out_file(args.out, _lang(args), creates_folder=True)
     date = _date(args)
     ws = _load(args)
     lang = args.lang or ws.dealer.language
@@ -448,6 +476,13 @@ def cmd_print(args: argparse.Namespace) -> int:
     else:
         _say(t("cli.print_written", lang, path=str(result.path), pages=result.pages))
     return EXIT_OK
+
+
+def _os_error_message(exc: OSError, lang: str) -> str:
+    """The file and the operating system's reason, without a traceback."""
+    path = exc.filename if exc.filename is not None else "-"
+    detail = exc.strerror or str(exc) or type(exc).__name__
+    return t("cli.file_access", lang, path=str(path), detail=detail)
 
 
 def _zone(ws, zone_id: str) -> None:
@@ -631,6 +666,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INVALID
     except KeyboardInterrupt:
         return 130
+    except OSError as exc:
+        # A path the user named (or the workspace folder) cannot be written or
+        # read: permissions, a missing folder, a full disk, a file open in Excel.
+        _say(t("cli.error", lang, message=_os_error_message(exc, lang)))
+        return EXIT_INVALID
     except Exception as exc:
         if args.debug or os.environ.get("TERRITORY_DEBUG"):
             traceback.print_exc()

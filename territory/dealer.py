@@ -11,6 +11,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,6 +84,9 @@ def read_dealer(path: Path, *, lang: str = "zh") -> Dealer:
         raise LayerError(problems, lang)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+    except OSError as exc:  # a folder named dealer.toml, no read permission
+        problems.add(file, "err.file_unreadable", detail=exc.strerror or type(exc).__name__)
+        raise LayerError(problems, lang) from None
     except UnicodeDecodeError:
         problems.add(file, "err.toml_encoding")
         raise LayerError(problems, lang) from None
@@ -102,7 +106,7 @@ def parse_dealer(data: dict[str, Any], *, file: str = DEALER_FILE, lang: str = "
                 problems.add(file, "err.toml_missing_key", column=key)
             return default
         value = data[key]
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if not _finite_number(value):
             problems.add(file, "err.toml_not_number", column=key, found=repr(value))
             return default
         if positive and value <= 0:
@@ -128,7 +132,9 @@ def parse_dealer(data: dict[str, Any], *, file: str = DEALER_FILE, lang: str = "
         )
         language = "zh"
     zones_crs = data.get("zones_crs")
-    if zones_crs is not None and not isinstance(zones_crs, str | int):
+    if zones_crs is not None and (
+        isinstance(zones_crs, bool) or not isinstance(zones_crs, str | int)
+    ):
         problems.add(
             file,
             "err.toml_bad_value",
@@ -136,6 +142,9 @@ def parse_dealer(data: dict[str, Any], *, file: str = DEALER_FILE, lang: str = "
             found=repr(zones_crs),
             expected="EPSG:4326",
         )
+        zones_crs = None
+    elif zones_crs is not None and not _known_crs(zones_crs):
+        problems.add(file, "err.toml_bad_crs", column="zones_crs", found=repr(zones_crs))
         zones_crs = None
 
     models = _models(data.get("models"), problems, file)
@@ -177,6 +186,22 @@ def parse_dealer(data: dict[str, Any], *, file: str = DEALER_FILE, lang: str = "
     )
 
 
+def _known_crs(value: str | int) -> bool:
+    from pyproj import CRS
+    from pyproj.exceptions import CRSError
+
+    try:
+        CRS.from_user_input(value)
+    except CRSError:
+        return False
+    return True
+
+
+def _finite_number(value: Any) -> bool:
+    """True for an int or float that is not a bool, NaN or infinite (TOML allows nan, inf)."""
+    return not isinstance(value, bool) and isinstance(value, int | float) and math.isfinite(value)
+
+
 def _code(data: dict[str, Any], key: str, problems: ProblemList, file: str) -> str | None:
     value = data.get(key, "wgs84")
     code = normalise_code(value, COORD_SYSTEMS)
@@ -206,7 +231,7 @@ def _models(value: Any, problems: ProblemList, file: str) -> tuple[Model, ...]:
         if name in names:
             problems.add(file, "err.toml_duplicate_model", column=f"{where}.name", found=name)
         names.add(name)
-        if isinstance(price, bool) or not isinstance(price, int | float):
+        if not _finite_number(price):
             problems.add(file, "err.toml_not_number", column=f"{where}.price", found=repr(price))
             continue
         if price <= 0:

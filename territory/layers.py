@@ -57,6 +57,9 @@ __all__ = [
 ZONE_SUFFIXES: tuple[str, ...] = (".geojson", ".json", ".gpkg", ".zip", ".shp")
 LOCATION_COLUMNS: tuple[str, ...] = ("zone_id", "district", "located_by")
 
+#: Whole numbers above this (2**53) lose precision as floats: refused in integer columns.
+_MAX_INT = 2**53
+
 #: Values that mean "not known" in optional categorical columns.
 _UNKNOWN_WORDS = {"未知", "不详", "unknown", "n/a", "na", "-", "无", "none", "null"}
 
@@ -219,20 +222,39 @@ def find_layer_file(root: Path, layer: str, problems: ProblemList) -> Path | Non
 
 
 def _numeric(raw: pd.Series) -> pd.Series:
+    """Numbers from text; NaN for anything else, including "nan" and "inf" spelled out."""
     text = raw.astype("str").str.replace(r"[,，\s]", "", regex=True)
     text = text.str.normalize("NFKC")
-    return pd.to_numeric(text, errors="coerce")
+    values = pd.to_numeric(text, errors="coerce").astype("float64")
+    return values.where(np.isfinite(values))
 
 
-def _parse_dates(raw: pd.Series) -> pd.Series:
+def _parse_dates(
+    raw: pd.Series, *, years: tuple[int, int], serials: tuple[int, int]
+) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Parse dates written in the usual Chinese and ISO ways.
+
+    Returns ``(dates, out_of_range, serial)``: dates outside ``years`` are
+    NaT and flagged in ``out_of_range``; whole numbers within ``serials``
+    are Excel date serial numbers (a date column formatted as General) and
+    flagged in ``serial`` so the user can check the reading.
+    """
     text = raw.astype("str").str.normalize("NFKC").str.strip()
+    number = pd.to_numeric(text.where(text.str.fullmatch(r"\d{1,6}", na=False)), errors="coerce")
+    serial = number.between(*serials).fillna(False).astype(bool)
     text = text.str.replace(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?", r"\1-\2-\3", regex=True)
     text = text.str.replace(r"^(\d{4})[./](\d{1,2})[./](\d{1,2})", r"\1-\2-\3", regex=True)
     text = text.str.replace(r"^(\d{4})-(\d)(?=-)", r"\1-0\2", regex=True)
     text = text.str.replace(r"^(\d{4}-\d{2})-(\d)(?!\d)", r"\1-0\2", regex=True)
+    text = text.where(~serial, None)
     parsed = pd.to_datetime(text, format="ISO8601", errors="coerce")
     parsed = parsed.dt.tz_localize(None) if parsed.dt.tz is not None else parsed
-    return parsed.astype("datetime64[ns]")
+    year = parsed.dt.year
+    out_of_range = year.notna() & ~year.between(*years)
+    parsed = parsed.where(~out_of_range).astype("datetime64[ns]")
+    excel = pd.Timestamp("1899-12-30") + pd.to_timedelta(number.where(serial), unit="D")
+    parsed = parsed.where(~serial, excel)
+    return parsed, out_of_range.fillna(False).astype(bool), serial
 
 
 def _parse_codes(raw: pd.Series, vocab: dict[str, Term]) -> tuple[pd.Series, pd.Series]:
@@ -268,12 +290,16 @@ def type_columns(
     *,
     labels: dict[str, str] | None = None,
     row_kind: str = "row",
+    settings=None,
 ) -> pd.DataFrame:
     """Type every column of ``spec`` present in ``table``; report problems.
 
     Missing optional columns are added empty so downstream code sees a
     stable schema; missing required columns are reported.
     """
+    from .settings import Settings
+
+    load = (settings or Settings()).load
     labels = labels or {}
     out = pd.DataFrame(index=table.index)
     for col in spec.columns:
@@ -318,13 +344,35 @@ def type_columns(
             if col.maximum is not None:
                 flag(ok & (values > col.maximum), "err.above_maximum", maximum=col.maximum)
             if col.kind == "int":
+                flag(ok & (values.abs() > _MAX_INT), "err.above_maximum", maximum=_MAX_INT)
+                values = values.where(values.abs() <= _MAX_INT)
+                ok = values.notna()
                 flag(ok & (values % 1 != 0), "err.not_integer")
                 out[col.name] = values.round().astype("Int64")
             else:
                 out[col.name] = values.astype("float64")
         elif col.kind == "date":
-            values = _parse_dates(raw)
-            flag(present & values.isna(), "err.bad_date")
+            values, out_of_range, serial = _parse_dates(
+                raw, years=load.date_years, serials=load.excel_serial_range
+            )
+            flag(
+                out_of_range,
+                "err.date_out_of_range",
+                first=load.date_years[0],
+                last=load.date_years[1],
+            )
+            flag(present & values.isna() & ~out_of_range, "err.bad_date")
+            if serial.any():
+                problems.add(
+                    file,
+                    "notice.excel_serial_date",
+                    column=label,
+                    rows=rows[serial],
+                    row_kind=row_kind,
+                    severity=NOTICE,
+                    found=raw[serial].iloc[0],
+                    date=values[serial].iloc[0].date().isoformat(),
+                )
             out[col.name] = values
         elif col.kind == "code":
             codes, bad = _parse_codes(raw, col.vocab or {})
@@ -413,7 +461,14 @@ def read_zones(
     }
     first = len(problems)
     typed = type_columns(
-        attrs, rows, LAYERS["zones"], problems, file, labels=labels, row_kind="feature"
+        attrs,
+        rows,
+        LAYERS["zones"],
+        problems,
+        file,
+        labels=labels,
+        row_kind="feature",
+        settings=settings,
     )
     _name_zones(problems, first, attrs)
 
@@ -444,7 +499,9 @@ def read_zones(
             ),
             crs="EPSG:4326",
         )
+    first = len(problems)
     geoms = _check_polygons(geoms, rows, problems, file, settings)
+    _name_zones(problems, first, attrs)
 
     if geoms.notna().any():
         minx, miny, maxx, maxy = geoms.total_bounds
@@ -477,7 +534,8 @@ def _name_zones(problems: ProblemList, first: int, attrs: pd.DataFrame) -> None:
 
 def _attr_text(values: pd.Series) -> pd.Series:
     if pd.api.types.is_float_dtype(values):
-        integral = values.dropna().mod(1).eq(0).all()
+        known = values.dropna()
+        integral = known.mod(1).eq(0).all() and known.abs().le(_MAX_INT).all()
         if integral:
             return values.astype("Int64").astype("str")
     if pd.api.types.is_datetime64_any_dtype(values):
@@ -515,6 +573,8 @@ def _read_vector(path: Path, problems: ProblemList) -> gpd.GeoDataFrame | None:
             # Mixed-type attributes ("42,000" next to 30000) come back as text with a
             # warning; the typed validation below reports each bad value by feature.
             warnings.filterwarnings("ignore", message=".*parse column")
+            # NaN vertices: reported per feature by _check_polygons.
+            warnings.filterwarnings("ignore", message="invalid value encountered in from_wkb")
             gdf = pyogrio.read_dataframe(target, layer=layer)
     except (
         Exception
@@ -580,6 +640,12 @@ def _check_polygons(
     missing = shapely.is_missing(arr) | shapely.is_empty(arr)
     if missing.any():
         problems.add(file, "err.geometry_null", rows=rows[missing], row_kind="feature")
+    xy, owner = shapely.get_coordinates(arr, return_index=True)
+    not_finite = np.zeros(len(arr), dtype=bool)
+    not_finite[owner[~np.isfinite(xy).all(axis=1)]] = True
+    if not_finite.any():
+        problems.add(file, "err.geometry_not_finite", rows=rows[not_finite], row_kind="feature")
+        missing = missing | not_finite
     kinds = shapely.get_type_id(arr)
     polygonal = np.isin(kinds, [3, 6])  # Polygon, MultiPolygon
     wrong = ~missing & ~polygonal & (kinds != 7)  # 7 = GeometryCollection: try to repair
@@ -643,7 +709,7 @@ def _polygon_parts(geom):
 
 
 def read_point_table(
-    path: Path, layer: str, problems: ProblemList
+    path: Path, layer: str, problems: ProblemList, *, settings=None
 ) -> tuple[pd.DataFrame, Table] | None:
     """Read a point layer's table and type its columns (location comes later)."""
     table = read_table(path, problems)
@@ -651,5 +717,7 @@ def read_point_table(
         return None
     spec = LAYERS[layer]
     labels = {c: table.label(c) for c in table.frame.columns}
-    typed = type_columns(table.frame, table.rows, spec, problems, table.file, labels=labels)
+    typed = type_columns(
+        table.frame, table.rows, spec, problems, table.file, labels=labels, settings=settings
+    )
     return typed, table

@@ -24,6 +24,7 @@ Examples
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -66,6 +67,11 @@ class LoadSettings:
     zone_index_area_quantile: float = 0.25
     #: Most cells in the zone index grid (4 bytes each); the cell size grows to stay under it.
     zone_index_max_cells: int = 4_000_000
+    #: Dates outside these years (first, last, inclusive) are refused as typos (0026, 20260).
+    date_years: tuple[int, int] = (1900, 2100)
+    #: Whole numbers in a date column within this range are read as Excel date serial
+    #: numbers (days since 1899-12-30): 32874 is 1990-01-01, 73050 is 2099-12-31.
+    excel_serial_range: tuple[int, int] = (32874, 73050)
 
 
 @dataclass(frozen=True)
@@ -335,7 +341,11 @@ def _coerce(current: Any, value: Any, where: str) -> Any:
             raise SettingsError(f"setting {where} must be true or false, got {value!r}")
         return value
     if isinstance(current, int | float) and not isinstance(current, bool):
-        if isinstance(value, bool) or not isinstance(value, int | float):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not math.isfinite(value)
+        ):
             raise SettingsError(f"setting {where} must be a number, got {value!r}")
         return type(current)(value) if isinstance(current, float) else int(value)
     if isinstance(current, tuple):
@@ -350,6 +360,13 @@ def _coerce(current: Any, value: Any, where: str) -> Any:
             raise SettingsError(
                 f"setting {where} has unknown keys {sorted(unknown)}; known: {sorted(current)}"
             )
+        bad = {
+            k: v
+            for k, v in value.items()
+            if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v)
+        }
+        if bad:
+            raise SettingsError(f"setting {where} must hold numbers, got {bad!r}")
         return {**current, **{k: float(v) for k, v in value.items()}}
     if isinstance(current, str):
         if not isinstance(value, str):

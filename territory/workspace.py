@@ -131,7 +131,7 @@ def read_sources(
             layers[name] = empty_layer(name)
             continue
         sources[name] = path.name
-        result = read_point_table(path, name, problems)
+        result = read_point_table(path, name, problems, settings=settings)
         if result is None:
             layers[name] = empty_layer(name)
             continue
