@@ -70,9 +70,36 @@ def _out_file(path: Path | None, lang: str, *, creates_folder: bool = False) -> 
 
 
 def _load(args: argparse.Namespace, *, save_store: bool = True):
+    """The workspace, from its store when fresh, else from its files.
+
+    A store to (re)write is only written once the command has succeeded
+    (see :func:`main`): exit 2 means nothing was written, even when the files
+    were valid and only an option (``--model``, ``--site``) was not.
+    """
+    from . import store
     from .workspace import load_workspace
 
-    return load_workspace(_workspace_dir(args), lang=args.lang, save_store=save_store)
+    root = _workspace_dir(args)
+    cached = store.read_store_if_fresh(root)
+    if cached is not None:
+        return cached
+    ws = load_workspace(root, lang=args.lang, use_store=False)
+    if save_store:
+        args._store_pending = ws
+    return ws
+
+
+def _save_pending_store(args: argparse.Namespace, lang: str) -> None:
+    """Write the store of a workspace read from its files during a successful command."""
+    ws = getattr(args, "_store_pending", None)
+    if ws is None:
+        return
+    from . import store
+
+    try:
+        store.save_store(ws)
+    except OSError as exc:  # a cache: the command's result stands; say why it was not kept
+        _say(t("notice.store_not_saved", lang, detail=str(exc)))
 
 
 def _json_default(value: Any) -> Any:
@@ -653,7 +680,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK if exc.code == 0 else EXIT_INVALID
     handler = COMMANDS[args.command][0]
     try:
-        return handler(args)
+        status = handler(args)
+        if status == EXIT_OK:
+            _save_pending_store(args, args.lang or lang)
+        return status
     except LayerError as exc:
         exc_lang = args.lang or exc.lang
         if args.json:

@@ -648,9 +648,15 @@ def _check_polygons(
         missing = missing | not_finite
     kinds = shapely.get_type_id(arr)
     polygonal = np.isin(kinds, [3, 6])  # Polygon, MultiPolygon
-    wrong = ~missing & ~polygonal & (kinds != 7)  # 7 = GeometryCollection: try to repair
+    wrong = ~missing & ~polygonal & (kinds != 7)  # 7 = GeometryCollection: its polygons
+    for i in np.flatnonzero(~missing & (kinds == 7)):
+        parts = _polygon_parts(shapely.make_valid(arr[i]))
+        if parts is None or parts.is_empty:
+            wrong[i] = True  # lines or points only: no area to be a zone
+        else:
+            arr[i] = parts  # the polygons; lines and points in the collection have no area
     if wrong.any():
-        first = shapely.get_type_id(arr[wrong][0])
+        first = int(kinds[wrong][0])
         problems.add(
             file,
             "err.geometry_type",
@@ -689,7 +695,14 @@ def _check_polygons(
     return gpd.GeoSeries(arr, crs="EPSG:4326")
 
 
-_GEOM_NAMES = {0: "Point", 1: "LineString", 2: "LinearRing", 4: "MultiPoint", 5: "MultiLineString"}
+_GEOM_NAMES = {
+    0: "Point",
+    1: "LineString",
+    2: "LinearRing",
+    4: "MultiPoint",
+    5: "MultiLineString",
+    7: "GeometryCollection",
+}
 
 
 def _centre(arr) -> tuple[float, float]:

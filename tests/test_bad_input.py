@@ -71,6 +71,20 @@ def nan_vertex(root: Path) -> None:
     write(root, "zones.geojson", text.replace("[104.02, 30.6]", "[NaN, 30.6]", 1))
 
 
+def second_zone_geometry(geometry: dict) -> Callable[[Path], None]:
+    """Replace the second zone's geometry (a GeoJSON geometry object)."""
+
+    def breaker(root: Path) -> None:
+        collection = zones_geojson()
+        collection["features"][1]["geometry"] = geometry
+        write(root, "zones.geojson", collection)
+
+    return breaker
+
+
+LINE = {"type": "LineString", "coordinates": [[104.02, 30.6], [104.03, 30.61]]}
+
+
 def zip_without_shx(root: Path) -> None:
     import geopandas as gpd
 
@@ -171,6 +185,11 @@ REJECTED: dict[str, tuple[Callable[[Path], None], str, str]] = {
         "income",
     ),
     "zones_nan_vertex": (nan_vertex, "zones.geojson", "001"),
+    "zones_collection_of_lines": (
+        second_zone_geometry({"type": "GeometryCollection", "geometries": [LINE, LINE]}),
+        "zones.geojson",
+        "GeometryCollection",
+    ),
     "zones_zip_without_shx": (zip_without_shx, "zones.zip", "zones.shx"),
     "csv_mixed_encodings": (
         lambda root: write(
@@ -355,6 +374,18 @@ ACCEPTED: dict[str, tuple[Callable[[Path], None], Callable]] = {
             and str(ws.customers["purchase_date"].iloc[0].date()) == "2026-05-01"
         ),
     ),
+    "zones_collection_keeps_its_polygon": (
+        lambda root: second_zone_geometry(
+            {
+                "type": "GeometryCollection",
+                "geometries": [zones_geojson()["features"][1]["geometry"], LINE],
+            }
+        )(root),
+        lambda ws: (
+            ws.zones.geom_type.isin(["Polygon", "MultiPolygon"]).all()
+            and len(ws.zones) == len(ZONES)
+        ),
+    ),
     "card_types_in_mixed_languages": (
         lambda root: write(
             root,
@@ -433,3 +464,20 @@ def test_bad_output_options_are_clear_errors_and_write_nothing(args, named, ws, 
     assert "Traceback" not in err and "internal error" not in err
     if args[0] == "plan":
         assert snapshot(ws) == before
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["score", "--model", "没有这个车型"],
+        ["plan", "--site", "999", "--date", "2026-06-06", "--out", "{tmp}/p.xlsx"],
+        ["recommend", "--weight", "nearness=1"],
+    ],
+)
+def test_a_bad_option_writes_no_store(args, ws, tmp_path, capsys):
+    before = snapshot(ws)
+    assert main([args[0], str(ws), *[a.format(tmp=tmp_path) for a in args[1:]]]) == 2
+    assert "Traceback" not in capsys.readouterr().err
+    assert snapshot(ws) == before  # no territory.gpkg written on exit 2
+    assert main(["score", str(ws), "--json"]) == 0  # a successful command writes it
+    assert (ws / "territory.gpkg").exists()
