@@ -251,7 +251,12 @@ def main() -> None:
     args = parser.parse_args()
     import logging
 
-    logging.getLogger("streamlit").setLevel(logging.ERROR)
+    import streamlit  # noqa: F401  (its loggers exist from here on)
+
+    # Cached app functions run here outside `streamlit run`: keep its per-call warnings quiet.
+    for name in list(logging.root.manager.loggerDict):
+        if name.startswith("streamlit"):
+            logging.getLogger(name).setLevel(logging.ERROR)
     out = HERE / "out" / "html"
     out.mkdir(parents=True, exist_ok=True)
     browser = not args.skip_browser and Path(CHROMIUM).exists()

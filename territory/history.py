@@ -67,6 +67,7 @@ class EventHistory:
         # Memos: ranking asks the same (format, zone type) and zone thousands of times.
         self._stats: dict[tuple[str, str], FormatStats] = {}
         self._zone_factors: dict[str, float] = {}
+        self._format_mean_leads: dict[str, float] | None = None
         self._by_zone = (
             {str(k): g for k, g in pd.DataFrame(events).groupby("zone_id")} if len(events) else {}
         )
@@ -132,14 +133,17 @@ class EventHistory:
         own = self._by_zone[str(zone_id)]
         if own.empty or own["leads"].isna().all():
             return 1.0
+        if self._format_mean_leads is None:
+            self._format_mean_leads = {
+                code: float(group["leads"].astype("float64").mean())
+                for code, group in self._by_format.items()
+            }
         ratios = []
-        for _, event in own.iterrows():
-            group = self._by_format.get(str(event["format"]))
-            if group is None or pd.isna(event["leads"]):
+        for fmt, leads in zip(own["format"], own["leads"], strict=True):
+            mean = self._format_mean_leads.get(str(fmt))
+            if mean is None or pd.isna(leads) or not mean > 0:
                 continue
-            mean = group["leads"].astype("float64").mean()
-            if mean > 0:
-                ratios.append(float(event["leads"]) / mean)
+            ratios.append(float(leads) / mean)
         if not ratios:
             return 1.0
         n = len(ratios)

@@ -28,6 +28,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import weakref
 from dataclasses import dataclass, field
 
 import geopandas as gpd
@@ -177,17 +178,21 @@ def site_scores(
     pool["term_distance"] = (1 - pool["distance_km"] / radius).clip(0, 1)
 
     best_format, cpl, leads, cost, n_events = [], [], [], [], []
+    orders: dict[tuple[str, bool], list[str]] = {}  # depends only on the type and owners >= min
     for zone_type, owners, zone_id in zip(
         pool["zone_type"], pool["customers"], pool["zone_id"], strict=True
     ):
-        order = ordered_formats(
-            playbook,
-            history,
-            zone_type,
-            date,
-            owners=int(owners),
-            owner_min=s.owner_service_min,
-        )
+        key = (zone_type, int(owners) >= s.owner_service_min)
+        if key not in orders:
+            orders[key] = ordered_formats(
+                playbook,
+                history,
+                zone_type,
+                date,
+                owners=int(owners),
+                owner_min=s.owner_service_min,
+            )
+        order = orders[key]
         if order:
             stats = history.format_stats(order[0], zone_type)
             factor = history.zone_factor(zone_id)
@@ -215,7 +220,8 @@ def site_scores(
         weights.get(k, 0.0) * pool[f"term_{k}"]
         for k in ("whitespace", "r_score", "density", "distance", "history")
     )
-    fits = pool["zone_type"].map(lambda zt: bool(playbook.slots(zt, date)))
+    fit_of = {zt: bool(playbook.slots(zt, date)) for zt in pool["zone_type"].unique()}
+    fits = pool["zone_type"].map(fit_of).eq(True)
     pool["date_fit"] = np.where(fits, 1.0, s.date_misfit_factor)
 
     last = history.last_visits(before=date)
@@ -343,10 +349,28 @@ def _owner_xy(ws, crs) -> np.ndarray:
     return np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
 
 
+#: The last few workspaces' owner coordinates, sorted by longitude: {id: (weak ref, lon/lat)}.
+_OWNERS: dict[int, tuple[weakref.ref, np.ndarray]] = {}
+
+
 def _owner_lonlat(ws) -> np.ndarray:
-    """WGS-84 lon/lat of every located existing customer, shape (n, 2)."""
-    geoms = ws.customers.geometry.values
-    return shapely.get_coordinates(geoms[~shapely.is_missing(geoms)])
+    """WGS-84 lon/lat of every located existing customer, sorted by longitude, shape (n, 2).
+
+    Kept for the workspace's customer table while it lives, so re-ranking
+    after a weight or date change does not walk a million points again.
+    """
+    frame = ws.customers
+    hit = _OWNERS.get(id(frame))
+    if hit is not None and hit[0]() is frame:
+        return hit[1]
+    geoms = frame.geometry.values
+    lonlat = shapely.get_coordinates(geoms[~shapely.is_missing(geoms)])
+    lonlat = lonlat[np.argsort(lonlat[:, 0], kind="stable")]
+    lonlat.setflags(write=False)
+    for key in [k for k, (ref, _) in _OWNERS.items() if ref() is None or len(_OWNERS) >= 4]:
+        del _OWNERS[key]
+    _OWNERS[id(frame)] = (weakref.ref(frame), lonlat)
+    return lonlat
 
 
 def _owners_near(
@@ -354,8 +378,9 @@ def _owners_near(
 ) -> list[int]:
     """Owners within ``radius_m`` (in ``crs``) of each centre; same counts as with :func:`_owner_xy`.
 
-    Only owners inside a generous lon/lat box around each centre are
-    projected, so a million customers cost milliseconds, not seconds.
+    ``owners_lonlat`` is sorted by longitude (:func:`_owner_lonlat`): only
+    the owners in a generous lon/lat box around each centre are looked at
+    and projected, so a million customers cost milliseconds, not seconds.
     """
     if not len(owners_lonlat):
         return [0] * len(centres_xy)
@@ -368,10 +393,10 @@ def _owners_near(
         lon, lat = to_lonlat.transform(x, y)
         dlat = 1.5 * radius_m / 110_574.0
         dlon = 1.5 * radius_m / (111_320.0 * max(np.cos(np.radians(lat)), 0.01))
-        box = (np.abs(owners_lonlat[:, 0] - lon) <= dlon) & (
-            np.abs(owners_lonlat[:, 1] - lat) <= dlat
-        )
-        near = owners_lonlat[box]
+        lo = np.searchsorted(owners_lonlat[:, 0], lon - dlon, side="left")
+        hi = np.searchsorted(owners_lonlat[:, 0], lon + dlon, side="right")
+        band = owners_lonlat[lo:hi]
+        near = band[np.abs(band[:, 1] - lat) <= dlat]
         px, py = to_xy.transform(near[:, 0], near[:, 1])
         counts.append(int((np.hypot(np.asarray(px) - x, np.asarray(py) - y) <= radius_m).sum()))
     return counts
