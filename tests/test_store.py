@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import signal
 import subprocess
@@ -139,3 +140,27 @@ def test_saving_is_reasonably_fast(tiny_ws):
     t0 = time.perf_counter()
     store.save_store(ws)
     assert time.perf_counter() - t0 < 30
+
+
+def test_an_unedited_demo_copy_is_renewed_after_an_upgrade_and_an_edited_one_kept(tmp_path):
+    import json
+
+    from territory.demo import MANIFEST, demo_copy, demo_path, write_demo
+
+    bundled = (demo_path() / "events.csv").read_bytes()
+    # A copy written by an older version: its events differ, and its manifest says so.
+    old = write_demo(tmp_path / "old")
+    (old / "events.csv").write_bytes(b"event_id,date,zone_id,format,cost,leads,sales\n")
+    manifest = json.loads((old / MANIFEST).read_text(encoding="utf-8"))
+    manifest["events.csv"] = hashlib.sha256((old / "events.csv").read_bytes()).hexdigest()
+    (old / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    assert demo_copy(old) == old and (old / "events.csv").read_bytes() == bundled
+    # A copy the user edited is theirs: left alone.
+    edited = write_demo(tmp_path / "edited")
+    (edited / "events.csv").write_bytes(b"event_id,date,zone_id,format,cost,leads,sales\n")
+    demo_copy(edited)
+    assert (edited / "events.csv").read_bytes() != bundled
+    # A copy without a manifest (written before manifests existed) is left alone too.
+    (edited / MANIFEST).unlink()
+    demo_copy(edited)
+    assert (edited / "events.csv").read_bytes() != bundled

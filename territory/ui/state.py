@@ -123,12 +123,9 @@ def default_folder() -> Path:
     chosen = os.environ.get("TERRITORY_WORKSPACE")
     if chosen:
         return Path(chosen)
-    demo = home() / "demo"
-    if not (demo / "dealer.toml").exists():
-        from ..demo import write_demo
+    from ..demo import demo_copy
 
-        write_demo(demo)
-    return demo
+    return demo_copy(home() / "demo")
 
 
 def folder() -> Path:
@@ -227,11 +224,9 @@ def prefs_unsaved() -> bool:
 
 def use_demo() -> None:
     """Switch this session back to the demo workspace copy in :func:`home`."""
-    demo = home() / "demo"
-    if not (demo / "dealer.toml").exists():
-        from ..demo import write_demo
+    from ..demo import demo_copy
 
-        write_demo(demo)
+    demo = demo_copy(home() / "demo")
     st.session_state[_FOLDER] = str(demo)
     _reset_prefs()
 
