@@ -74,6 +74,8 @@ with st.sidebar:
     )
     st.markdown(f"**{components.md(ws.dealer.name)}**")
     st.caption(tr("ui.sidebar.folder", path=components.md(state.folder())))
+    if ws.has_synthetic_data:
+        st.caption(tr("ui.sidebar.synthetic"))
     models = [m.name for m in ws.dealer.models]
     prices = {m.name: m.price for m in ws.dealer.models}
     st.selectbox(

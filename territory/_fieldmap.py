@@ -984,8 +984,7 @@ def _attribution(ctx: _Ctx, page: _Page, layout: _Layout, tiles: bool) -> None:
         "print.attribution_sources_unknown", ctx.lang
     )
     text = t("print.attribution", ctx.lang, sources=sources)
-    zones = ctx.ws.zones
-    if "synthetic" in zones.columns and zones["synthetic"].fillna(False).astype(bool).any():
+    if ctx.ws.has_synthetic_data:
         text += t("print.attribution_demo", ctx.lang)
     if tiles:
         text += " " + t(f"print.tiles_attribution.{ctx.basemap}", ctx.lang)

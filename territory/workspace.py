@@ -62,6 +62,18 @@ class Workspace:
         """A layer by name: zones, customers, cards, events or pois."""
         return getattr(self, name)
 
+    @property
+    def has_synthetic_data(self) -> bool:
+        """Whether the zones file marks made-up zones (``synthetic`` column), as the demo does.
+
+        Pages and prints then say the workspace holds synthetic data.
+        """
+        flags = self.zones.get("synthetic")
+        if flags is None:
+            return False
+        text = flags.dropna().astype("str").str.strip().str.lower()
+        return bool(text.isin({"true", "1", "yes", "是"}).any())
+
 
 def read_sources(
     root: Path | str,

@@ -63,6 +63,8 @@ def go(at, page: str) -> AppTest:
 
 def test_map_page_opens_on_the_demo_in_chinese(app):
     assert app.title[0].value == t("ui.map.title", "zh")
+    # The demo is labelled synthetic wherever it is open.
+    assert t("ui.sidebar.synthetic", "zh") in [c.value for c in app.sidebar.caption]
     assert [m.label for m in app.metric][:2] == [
         t("ui.map.kpi.zones", "zh", km="15"),
         t("ui.map.kpi.population", "zh"),

@@ -568,3 +568,18 @@ def test_large_point_table_is_vectorised(tmp_path):
     expected = np.floor((lon - 104.0) / 0.02).astype(int)
     got = ws.customers["zone_id"].astype(int).to_numpy() - 1
     assert (got == expected).all()
+
+
+def test_synthetic_flag_is_read_from_the_zones_text(tmp_path):
+    import copy
+
+    from conftest import ZONES, zones_geojson
+
+    records = copy.deepcopy(ZONES)
+    for record in records:
+        record["synthetic"] = "False"
+    ws = read_sources(make_workspace(tmp_path / "no", zones=zones_geojson(records)))
+    assert not ws.has_synthetic_data  # the text "False" is not a flag
+    records[2]["synthetic"] = "true"
+    ws = read_sources(make_workspace(tmp_path / "yes", zones=zones_geojson(records)))
+    assert ws.has_synthetic_data
