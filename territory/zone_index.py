@@ -184,6 +184,7 @@ class ZoneIndex:
             self._gy1,
             self._m_ptr,
             self._m_cand,
+            self._m_covered,
         )
         return int(sum(a.nbytes for a in arrays))
 
@@ -336,15 +337,28 @@ class ZoneIndex:
         has_q = (mq >= 0) & ~bdoubt[~single]
         cells_r.append(np.flatnonzero(has_q).astype(np.int64))
         zones_r.append(mq[has_q].astype(np.int64))
+        # A multi cell is covered all over when its centre is covered and every edge in it
+        # has a zone on both sides (the uncovered part of a cell is bounded by edges with
+        # no zone on one side): then a point missing all candidates but the last is in
+        # the last, and the lookup skips that exact check.
+        m_covered = has_q.copy()
         if pair_cell.size:
             er = rank[pair_cell]
             ok = er >= 0
             cells_r.append(er[ok].astype(np.int64))
             zones_r.append(pair_zone[ok].astype(np.int64))
-        key = _sorted_unique(np.concatenate(cells_r) * max(self._n, 1) + np.concatenate(zones_r))
-        mrow = key // max(self._n, 1)
-        self._m_cand = (key % max(self._n, 1)).astype(np.int32)
+            m_covered[er[ok]] = True
+        open_edge = (seg.gleft[cg] == _BIG) | (seg.gright[cg] == _BIG)
+        m_covered[cr[open_edge]] = False
+        nz = max(self._n, 1)
+        key = np.concatenate(cells_r) * nz + np.concatenate(zones_r)
+        if (nm + 1) * nz < _BIG:
+            key = key.astype(np.int32)  # sorts faster
+        key = _sorted_unique(key)
+        mrow = key // nz
+        self._m_cand = (key % nz).astype(np.int32)
         self._m_ptr = np.searchsorted(mrow, np.arange(nm + 1)).astype(np.int64)
+        self._m_covered = m_covered
         del rank, first
 
         ns = len(sc)
@@ -368,6 +382,7 @@ class ZoneIndex:
         self._gx0 = self._gy0 = self._gx1 = self._gy1 = empty_f
         self._m_ptr = np.zeros(1, np.int64)
         self._m_cand = empty_i
+        self._m_covered = np.empty(0, bool)
         self._empty = True
 
     # ---------------------------------------------------------------- lookup
@@ -472,9 +487,12 @@ class ZoneIndex:
         bm = b[~is_single]
         if bm.size:
             km = k[~is_single] - self._n_single
-            start = self._m_ptr[km]
-            stop = self._m_ptr[km + 1]
-            res = np.full(bm.size, -1, dtype=np.int32)
+            start = self._m_ptr.take(km)
+            stop = self._m_ptr.take(km + 1)
+            # In a covered cell the last candidate is implied once the others miss.
+            covered = self._m_covered.take(km)
+            stop -= covered
+            res = np.where(covered, self._m_cand.take(stop, mode="clip"), -1).astype(np.int32)
             active = np.flatnonzero(start < stop)
             while active.size:
                 cand = self._m_cand[start[active]]
@@ -623,7 +641,11 @@ def _segments(geoms: np.ndarray) -> _Segments:
     x0, x1 = np.where(swap, x1, x0), np.where(swap, x0, x1)
     y0, y1 = np.where(swap, y1, y0), np.where(swap, y0, y1)
     left = left != swap
-    order = np.lexsort((poly, y1, x1, y0, x0))
+    # Group identical edges: a stable sort on a hash of the endpoints' bits keeps the zone
+    # order (edges come zone by zone) within a group. A hash collision can only split a
+    # group (equal edges no longer adjacent), which makes cells multi-edge: slower, still
+    # exact.
+    order = np.argsort(_edge_hash(x0, y0, x1, y1), kind="stable")
     x0, y0, x1, y1, poly, left = (a[order] for a in (x0, y0, x1, y1, poly, left))
     m = len(poly)
     new = np.ones(m, dtype=bool)
@@ -650,6 +672,18 @@ def _segments(geoms: np.ndarray) -> _Segments:
         seg.xy_min = (float(coords[:, 0].min()), float(coords[:, 1].min()))
         seg.xy_max = (float(coords[:, 0].max()), float(coords[:, 1].max()))
     return seg
+
+
+def _edge_hash(x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray) -> np.ndarray:
+    """A 64-bit mix of the coordinates' bits; equal edges (``-0.0 == 0.0``) hash alike."""
+    mult = np.uint64(0x9E3779B97F4A7C15)
+    shift = np.uint64(29)
+    h = (x0 + 0.0).view(np.uint64) * mult
+    for c in (y0, x1, y1):
+        h ^= (c + 0.0).view(np.uint64)
+        h *= mult
+        h ^= h >> shift
+    return h
 
 
 def _cell_size(
