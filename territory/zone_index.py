@@ -235,7 +235,6 @@ class ZoneIndex:
             )
 
         # Distinct geometric edges ("gsegs"), in grid units.
-        g = seg.gseg
         gu0 = (seg.gx0 - x0) * s
         gv0 = (seg.gy0 - y0) * s
         gu1 = (seg.gx1 - x0) * s
@@ -253,9 +252,16 @@ class ZoneIndex:
 
         # 2. Scanline fill of cell centres: the sum over covering zones of (zone + 1) in the
         #    low 32 bits, and their count in the high bits.
-        fill_args = (gu0[g], gv0[g], gu1[g], gv1[g], seg.left, nx, ny)
+        #    Zone edges on the same distinct edge are filled together: their weights are
+        #    summed, signed by the side their zone lies on (half the crossings).
+        fill_args = (gu0, gv0, gu1, gv1, np.ones(len(gu0), dtype=bool), nx, ny)
         one = seg.poly.astype(np.int64) + 1
-        centre, uncertain = _fill(*fill_args, one + (1 << _COUNT_SHIFT), tol=_CENTRE_TOL)
+        gstart = seg.gm_ptr[:-1]
+
+        def per_gseg(weight: np.ndarray) -> np.ndarray:
+            return np.add.reduceat(np.where(seg.left, weight, -weight), gstart)
+
+        centre, uncertain = _fill(*fill_args, per_gseg(one + (1 << _COUNT_SHIFT)), tol=_CENTRE_TOL)
         grid = centre.astype(np.int32)  # keeps the low 32 bits
         grid -= 1
         bcount = centre[bcell] >> _COUNT_SHIFT
@@ -277,7 +283,7 @@ class ZoneIndex:
         pair_cell = [np.empty(0, np.int64)]
         pair_zone = [np.empty(0, np.int64)]
         if two_cells.size:
-            squares, _ = _fill(*fill_args, one * one, tol=_CENTRE_TOL)
+            squares, _ = _fill(*fill_args, per_gseg(one * one), tol=_CENTRE_TOL)
             s2 = squares[two_cells]
             del squares
             d = np.rint(np.sqrt(np.maximum(2 * s2 - s1 * s1, 0))).astype(np.int64)
