@@ -42,7 +42,9 @@ side of the edge; only points within rounding distance of the edge, and
 points in cells near vertices, are decided by GEOS itself
 (:func:`shapely.intersects_xy` on prepared zones, which for a point is the
 same predicate as ``covers``), in ascending zone order, so ties go to the
-lowest index. Everything is vectorised; there is no Python loop over points
+lowest index; in a cell that zones cover all over (no edge in it borders
+uncovered ground) a point that misses all candidates but the last is in the
+last, unchecked. Everything is vectorised; there is no Python loop over points
 or zones.
 
 Examples
