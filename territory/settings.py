@@ -62,7 +62,7 @@ class LoadSettings:
     repair_area_warn_share: float = 0.01
     #: Zone index (point-to-zone lookup) cell size as a share of the square root of the area
     #: of a small zone (see ``zone_index_area_quantile``): smaller cells, fewer exact checks.
-    zone_index_cell_share: float = 0.1
+    zone_index_cell_share: float = 0.07
     #: Quantile of zone areas that sets the zone index cell size (small zones hold most points).
     zone_index_area_quantile: float = 0.25
     #: Most cells in the zone index grid (4 bytes each); the cell size grows to stay under it.

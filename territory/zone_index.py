@@ -42,7 +42,9 @@ side of the edge; only points within rounding distance of the edge, and
 points in cells near vertices, are decided by GEOS itself
 (:func:`shapely.intersects_xy` on prepared zones, which for a point is the
 same predicate as ``covers``), in ascending zone order, so ties go to the
-lowest index. Everything is vectorised; there is no Python loop over points
+lowest index; in a cell that zones cover all over (no edge in it borders
+uncovered ground) a point that misses all candidates but the last is in the
+last, unchecked. Everything is vectorised; there is no Python loop over points
 or zones.
 
 Examples
@@ -184,6 +186,7 @@ class ZoneIndex:
             self._gy1,
             self._m_ptr,
             self._m_cand,
+            self._m_covered,
         )
         return int(sum(a.nbytes for a in arrays))
 
@@ -234,7 +237,6 @@ class ZoneIndex:
             )
 
         # Distinct geometric edges ("gsegs"), in grid units.
-        g = seg.gseg
         gu0 = (seg.gx0 - x0) * s
         gv0 = (seg.gy0 - y0) * s
         gu1 = (seg.gx1 - x0) * s
@@ -252,9 +254,16 @@ class ZoneIndex:
 
         # 2. Scanline fill of cell centres: the sum over covering zones of (zone + 1) in the
         #    low 32 bits, and their count in the high bits.
-        fill_args = (gu0[g], gv0[g], gu1[g], gv1[g], seg.left, nx, ny)
+        #    Zone edges on the same distinct edge are filled together: their weights are
+        #    summed, signed by the side their zone lies on (half the crossings).
+        fill_args = (gu0, gv0, gu1, gv1, np.ones(len(gu0), dtype=bool), nx, ny)
         one = seg.poly.astype(np.int64) + 1
-        centre, uncertain = _fill(*fill_args, one + (1 << _COUNT_SHIFT), tol=_CENTRE_TOL)
+        gstart = seg.gm_ptr[:-1]
+
+        def per_gseg(weight: np.ndarray) -> np.ndarray:
+            return np.add.reduceat(np.where(seg.left, weight, -weight), gstart)
+
+        centre, uncertain = _fill(*fill_args, per_gseg(one + (1 << _COUNT_SHIFT)), tol=_CENTRE_TOL)
         grid = centre.astype(np.int32)  # keeps the low 32 bits
         grid -= 1
         bcount = centre[bcell] >> _COUNT_SHIFT
@@ -262,20 +271,21 @@ class ZoneIndex:
         # Centres covered by two zones (overlaps): the sums of (zone + 1) and of its square
         # give both zones. Deeper overlaps, impossible counts (not for valid zones) and
         # centres a rounding error away from an edge are asked of GEOS.
-        two = (centre >= (2 << _COUNT_SHIFT)) & (centre < (3 << _COUNT_SHIFT))
-        deep = (centre >= (3 << _COUNT_SHIFT)) | (centre < 0)
-        two[uncertain] = False
-        two_cells = np.flatnonzero(two)
-        s1 = centre[two_cells] - (2 << _COUNT_SHIFT)
-        del two, centre
-        ask = [np.flatnonzero(deep), uncertain]
-        del deep
+        # One pass: as unsigned, negative (impossible) sums count as deep overlaps too.
+        many = np.flatnonzero(centre.view(np.uint64) >= np.uint64(2 << _COUNT_SHIFT))
+        many_sum = centre[many]
+        del centre
+        is_two = (many_sum >= (2 << _COUNT_SHIFT)) & (many_sum < (3 << _COUNT_SHIFT))
+        is_two[np.isin(many, uncertain)] = False
+        two_cells = many[is_two]
+        s1 = many_sum[is_two] - (2 << _COUNT_SHIFT)
+        ask = [many[~is_two], uncertain]
         # Cells whose centre's zones are listed in (pair_cell, pair_zone).
         explicit = np.zeros(ncells, dtype=bool)
         pair_cell = [np.empty(0, np.int64)]
         pair_zone = [np.empty(0, np.int64)]
         if two_cells.size:
-            squares, _ = _fill(*fill_args, one * one, tol=_CENTRE_TOL)
+            squares, _ = _fill(*fill_args, per_gseg(one * one), tol=_CENTRE_TOL)
             s2 = squares[two_cells]
             del squares
             d = np.rint(np.sqrt(np.maximum(2 * s2 - s1 * s1, 0))).astype(np.int64)
@@ -336,15 +346,28 @@ class ZoneIndex:
         has_q = (mq >= 0) & ~bdoubt[~single]
         cells_r.append(np.flatnonzero(has_q).astype(np.int64))
         zones_r.append(mq[has_q].astype(np.int64))
+        # A multi cell is covered all over when its centre is covered and every edge in it
+        # has a zone on both sides (the uncovered part of a cell is bounded by edges with
+        # no zone on one side): then a point missing all candidates but the last is in
+        # the last, and the lookup skips that exact check.
+        m_covered = has_q.copy()
         if pair_cell.size:
             er = rank[pair_cell]
             ok = er >= 0
             cells_r.append(er[ok].astype(np.int64))
             zones_r.append(pair_zone[ok].astype(np.int64))
-        key = _sorted_unique(np.concatenate(cells_r) * max(self._n, 1) + np.concatenate(zones_r))
-        mrow = key // max(self._n, 1)
-        self._m_cand = (key % max(self._n, 1)).astype(np.int32)
+            m_covered[er[ok]] = True
+        open_edge = (seg.gleft[cg] == _BIG) | (seg.gright[cg] == _BIG)
+        m_covered[cr[open_edge]] = False
+        nz = max(self._n, 1)
+        key = np.concatenate(cells_r) * nz + np.concatenate(zones_r)
+        if (nm + 1) * nz < _BIG:
+            key = key.astype(np.int32)  # sorts faster
+        key = _sorted_unique(key)
+        mrow = key // nz
+        self._m_cand = (key % nz).astype(np.int32)
         self._m_ptr = np.searchsorted(mrow, np.arange(nm + 1)).astype(np.int64)
+        self._m_covered = m_covered
         del rank, first
 
         ns = len(sc)
@@ -368,6 +391,7 @@ class ZoneIndex:
         self._gx0 = self._gy0 = self._gx1 = self._gy1 = empty_f
         self._m_ptr = np.zeros(1, np.int64)
         self._m_cand = empty_i
+        self._m_covered = np.empty(0, bool)
         self._empty = True
 
     # ---------------------------------------------------------------- lookup
@@ -472,9 +496,12 @@ class ZoneIndex:
         bm = b[~is_single]
         if bm.size:
             km = k[~is_single] - self._n_single
-            start = self._m_ptr[km]
-            stop = self._m_ptr[km + 1]
-            res = np.full(bm.size, -1, dtype=np.int32)
+            start = self._m_ptr.take(km)
+            stop = self._m_ptr.take(km + 1)
+            # In a covered cell the last candidate is implied once the others miss.
+            covered = self._m_covered.take(km)
+            stop -= covered
+            res = np.where(covered, self._m_cand.take(stop, mode="clip"), -1).astype(np.int32)
             active = np.flatnonzero(start < stop)
             while active.size:
                 cand = self._m_cand[start[active]]
@@ -555,10 +582,11 @@ def _as_geometry_array(polygons: Any) -> np.ndarray:
     else:
         arr = np.empty(len(polygons), dtype=object)
         arr[:] = list(polygons)
-    # New geometry objects, so that preparing them leaves the caller's untouched.
+    # New geometry objects, so that preparing them leaves the caller's untouched (force_2d
+    # copies, and is three times faster than a WKB round trip; the lookup is planar anyway).
     present = ~shapely.is_missing(arr)
     if present.any():
-        arr[present] = shapely.from_wkb(shapely.to_wkb(arr[present]))
+        arr[present] = shapely.force_2d(arr[present])
     return arr
 
 
@@ -623,7 +651,10 @@ def _segments(geoms: np.ndarray) -> _Segments:
     x0, x1 = np.where(swap, x1, x0), np.where(swap, x0, x1)
     y0, y1 = np.where(swap, y1, y0), np.where(swap, y0, y1)
     left = left != swap
-    order = np.lexsort((poly, y1, x1, y0, x0))
+    # Group identical edges by sorting a hash of the endpoints' bits. A hash collision can
+    # only split a group (equal edges no longer adjacent), which makes cells multi-edge:
+    # slower, still exact.
+    order = np.argsort(_edge_hash(x0, y0, x1, y1))
     x0, y0, x1, y1, poly, left = (a[order] for a in (x0, y0, x1, y1, poly, left))
     m = len(poly)
     new = np.ones(m, dtype=bool)
@@ -639,17 +670,27 @@ def _segments(geoms: np.ndarray) -> _Segments:
     seg.gright = np.full(ng, _BIG, dtype=np.int32)
     np.minimum.at(seg.gleft, gseg[left], poly[left])
     np.minimum.at(seg.gright, gseg[~left], poly[~left])
-    # Edges are sorted by zone within each distinct edge.
     starts = np.flatnonzero(new)
-    ends = np.r_[starts[1:], m] - 1 if m else starts
-    seg.gpoly_min = poly[starts]
-    seg.gpoly_max = poly[ends]
+    seg.gpoly_min = np.minimum.reduceat(poly, starts) if m else poly
+    seg.gpoly_max = np.maximum.reduceat(poly, starts) if m else poly
     seg.gm_ptr = np.r_[starts, m].astype(np.int64)
     seg.gm_poly = poly
     if m:
         seg.xy_min = (float(coords[:, 0].min()), float(coords[:, 1].min()))
         seg.xy_max = (float(coords[:, 0].max()), float(coords[:, 1].max()))
     return seg
+
+
+def _edge_hash(x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray) -> np.ndarray:
+    """A 64-bit mix of the coordinates' bits; equal edges (``-0.0 == 0.0``) hash alike."""
+    mult = np.uint64(0x9E3779B97F4A7C15)
+    shift = np.uint64(29)
+    h = (x0 + 0.0).view(np.uint64) * mult
+    for c in (y0, x1, y1):
+        h ^= (c + 0.0).view(np.uint64)
+        h *= mult
+        h ^= h >> shift
+    return h
 
 
 def _cell_size(
