@@ -14,7 +14,7 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from _browser import CHROMIUM, CHROMIUM_ARGS, needs_chromium, streamlit_server
+from _browser import chromium, needs_chromium, streamlit_server
 
 from territory.assets import write_standalone_html
 
@@ -59,10 +59,8 @@ def app_url(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def browser():
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 class Recorder:
