@@ -1203,10 +1203,11 @@ def add_dealer(
                 "style": {**style, "interactive": False},
             }
             m.add_child(_DataLayer("polygons", payload, name=safe_text(t(key, lang))))
-        # Ring labels at the top of each ring.
-        tops = rings.geometry.bounds
-        lx = np.full(len(rings), lon)
-        ly = tops["maxy"].to_numpy()
+        # Ring labels on each ring's north-east point: clear of the dealer's pin above the centre.
+        b = rings.geometry.bounds
+        diagonal = np.sqrt(0.5)
+        lx = ((b["minx"] + b["maxx"]) / 2 + (b["maxx"] - b["minx"]) / 2 * diagonal).to_numpy()
+        ly = ((b["miny"] + b["maxy"]) / 2 + (b["maxy"] - b["miny"]) / 2 * diagonal).to_numpy()
         texts = [
             safe_text(
                 t("maps.ring_radius", lang, km=f"{r:g}")
