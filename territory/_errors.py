@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .i18n import check_lang, t
+from .i18n import Message, check_lang, t
 
 __all__ = ["ERROR", "NOTICE", "LayerError", "Problem", "ProblemList", "render_problems"]
 
@@ -58,11 +58,15 @@ class Problem:
 
     def message(self, lang: str = "zh") -> str:
         """What was found and what was expected."""
-        return t(self.key, lang, column=self.column, **self.fields)
+        return t(self.key, lang, column=self.column, **self._fields(lang))
 
     def fix(self, lang: str = "zh") -> str:
         """How to fix it."""
-        return t(f"{self.key}.fix", lang, column=self.column, **self.fields)
+        return t(f"{self.key}.fix", lang, column=self.column, **self._fields(lang))
+
+    def _fields(self, lang: str) -> dict[str, Any]:
+        """The fields, with catalogue messages (:class:`~territory.i18n.Message`) in ``lang``."""
+        return {k: v.text(lang) if isinstance(v, Message) else v for k, v in self.fields.items()}
 
     def where(self, lang: str = "zh") -> str:
         """File, rows and column, as the user would look them up."""

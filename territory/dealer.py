@@ -156,7 +156,7 @@ def parse_dealer(data: dict[str, Any], *, file: str = DEALER_FILE, lang: str = "
             overrides if isinstance(overrides, dict) else {"settings": overrides}
         )
     except SettingsError as exc:
-        problems.add(file, "err.toml_settings", column="settings", detail=str(exc))
+        problems.add(file, "err.toml_settings", column="settings", detail=exc.detail)
     if radius is not None:
         settings = settings.merged({"influence": {"radius_km": radius}})
     if target_r is not None:

@@ -23,7 +23,7 @@ import tomllib
 from functools import cache
 from importlib import resources
 
-__all__ = ["LANGS", "catalogue", "check_lang", "t"]
+__all__ = ["LANGS", "Message", "catalogue", "check_lang", "t"]
 
 LANGS: tuple[str, ...] = ("zh", "en")
 
@@ -81,3 +81,26 @@ def t(key: str, lang: str | None = "zh", /, **fields: object) -> str:
     """
     text = catalogue()[key][check_lang(lang)]
     return text.format(**fields) if fields else text
+
+
+class Message:
+    """A catalogue message whose language is chosen later (when it is shown).
+
+    >>> m = Message("cli.valid")
+    >>> m.text("zh"), str(m)
+    ('工作区检查通过。', 'The workspace is valid.')
+    """
+
+    def __init__(self, key: str, /, **fields: object) -> None:
+        self.key = key
+        self.fields = fields
+
+    def text(self, lang: str | None = "zh") -> str:
+        """The message in ``lang``."""
+        return t(self.key, lang, **self.fields)
+
+    def __str__(self) -> str:
+        return self.text("en")
+
+    def __repr__(self) -> str:
+        return f"Message({self.key!r}, **{self.fields!r})"

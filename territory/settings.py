@@ -45,7 +45,21 @@ __all__ = [
 
 
 class SettingsError(ValueError):
-    """A settings override names an unknown key or has a wrong type."""
+    """A settings override names an unknown key or has a wrong type.
+
+    ``detail`` is the catalogue message (shown in the user's language by
+    :meth:`message`); ``str()`` gives it in English.
+    """
+
+    def __init__(self, key: str, /, **fields: Any) -> None:
+        from .i18n import Message
+
+        self.detail = Message(key, **fields)
+        super().__init__(str(self.detail))
+
+    def message(self, lang: str | None = "zh") -> str:
+        """The message in ``lang``."""
+        return self.detail.text(lang)
 
 
 @dataclass(frozen=True)
@@ -312,10 +326,10 @@ class Settings:
         for name, values in overrides.items():
             if name not in sections:
                 raise SettingsError(
-                    f"unknown settings section {name!r}; known: {', '.join(sections)}"
+                    "settings.unknown_section", name=name, known=", ".join(sections)
                 )
             if not isinstance(values, dict):
-                raise SettingsError(f"settings section {name!r} must be a table")
+                raise SettingsError("settings.not_table", name=name)
             changes[name] = _replace_section(getattr(self, name), name, values)
         return dataclasses.replace(self, **changes)
 
@@ -329,7 +343,9 @@ def _replace_section(section: Any, name: str, values: dict[str, Any]) -> Any:
     clean: dict[str, Any] = {}
     for key, value in values.items():
         if key not in fields:
-            raise SettingsError(f"unknown setting {name}.{key}; known: {', '.join(sorted(fields))}")
+            raise SettingsError(
+                "settings.unknown_key", where=f"{name}.{key}", known=", ".join(sorted(fields))
+            )
         current = getattr(section, key)
         clean[key] = _coerce(current, value, f"{name}.{key}")
     return dataclasses.replace(section, **clean)
@@ -338,7 +354,7 @@ def _replace_section(section: Any, name: str, values: dict[str, Any]) -> Any:
 def _coerce(current: Any, value: Any, where: str) -> Any:
     if isinstance(current, bool):
         if not isinstance(value, bool):
-            raise SettingsError(f"setting {where} must be true or false, got {value!r}")
+            raise SettingsError("settings.want_bool", where=where, value=repr(value))
         return value
     if isinstance(current, int | float) and not isinstance(current, bool):
         if (
@@ -346,19 +362,22 @@ def _coerce(current: Any, value: Any, where: str) -> Any:
             or not isinstance(value, int | float)
             or not math.isfinite(value)
         ):
-            raise SettingsError(f"setting {where} must be a number, got {value!r}")
+            raise SettingsError("settings.want_number", where=where, value=repr(value))
         return type(current)(value) if isinstance(current, float) else int(value)
     if isinstance(current, tuple):
         if not isinstance(value, list | tuple):
-            raise SettingsError(f"setting {where} must be a list, got {value!r}")
+            raise SettingsError("settings.want_list", where=where, value=repr(value))
         return tuple(value)
     if isinstance(current, dict):
         if not isinstance(value, dict):
-            raise SettingsError(f"setting {where} must be a table, got {value!r}")
+            raise SettingsError("settings.want_table", where=where, value=repr(value))
         unknown = set(value) - set(current)
         if unknown:
             raise SettingsError(
-                f"setting {where} has unknown keys {sorted(unknown)}; known: {sorted(current)}"
+                "settings.unknown_keys",
+                where=where,
+                unknown=", ".join(sorted(unknown)),
+                known=", ".join(sorted(current)),
             )
         bad = {
             k: v
@@ -366,10 +385,10 @@ def _coerce(current: Any, value: Any, where: str) -> Any:
             if isinstance(v, bool) or not isinstance(v, int | float) or not math.isfinite(v)
         }
         if bad:
-            raise SettingsError(f"setting {where} must hold numbers, got {bad!r}")
+            raise SettingsError("settings.want_numbers", where=where, value=repr(bad))
         return {**current, **{k: float(v) for k, v in value.items()}}
     if isinstance(current, str):
         if not isinstance(value, str):
-            raise SettingsError(f"setting {where} must be text, got {value!r}")
+            raise SettingsError("settings.want_text", where=where, value=repr(value))
         return value
     return value

@@ -41,3 +41,29 @@ def test_settings_override_and_errors():
         Settings().merged({"scoring": {"target_r": "three"}})
     with pytest.raises(SettingsError, match="unknown settings section"):
         Settings().merged({"scorin": {}})
+
+
+def test_settings_errors_speak_the_users_language(tmp_path):
+    from territory.workspace import read_sources
+
+    with pytest.raises(SettingsError) as info:
+        Settings().merged({"ranking": {"rotation_weeks": "四周"}})
+    assert "rotation_weeks" in info.value.message(
+        "zh"
+    ) and "必须是有限的数字" in info.value.message("zh")
+    assert "must be a number" in str(info.value)
+    # In dealer.toml the problem is reported in the workspace's language, detail included.
+    from conftest import make_workspace
+
+    root = make_workspace(tmp_path / "ws")
+    toml = root / "dealer.toml"
+    toml.write_text(
+        toml.read_text(encoding="utf-8") + "\n[settings.nope]\nx = 1\n", encoding="utf-8"
+    )
+    from territory._errors import LayerError
+
+    with pytest.raises(LayerError) as err:
+        read_sources(root, lang="zh")
+    problem = next(p for p in err.value.problems if p.key == "err.toml_settings")
+    assert "没有名为“nope”的设置分组" in problem.message("zh")
+    assert "unknown settings section 'nope'" in problem.message("en")

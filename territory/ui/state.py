@@ -704,7 +704,7 @@ def guard() -> Iterator[None]:
         st.error(t("problem.header", lang(), n=len(exc.errors)))
         problems_table(exc.problems)
     except SettingsError as exc:
-        st.error(tr("ui.error.settings", detail=str(exc)))
+        st.error(tr("ui.error.settings", detail=exc.message(lang())))
     except (ValueError, KeyError, FileNotFoundError, FileExistsError) as exc:
         detail = exc.args[0] if isinstance(exc, KeyError) and exc.args else str(exc)
         if callable(getattr(exc, "message", None)):  # PrintError: in the interface's language
