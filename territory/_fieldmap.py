@@ -218,26 +218,17 @@ def _north_arrow(ax, ctx: _Ctx, extent, axes_w_pt: float):
     )
     ax.add_patch(back)
     notch = base + h * 0.28
-    ax.add_patch(
-        Polygon(
-            [(cx, top), (cx - w, base), (cx, notch)],
-            closed=True,
-            facecolor="black",
-            edgecolor="black",
-            linewidth=0.6,
-            zorder=21,
+    for side, face in ((-w, "black"), (w, "white")):  # the arrow's dark and light halves
+        ax.add_patch(
+            Polygon(
+                [(cx, top), (cx + side, base), (cx, notch)],
+                closed=True,
+                facecolor=face,
+                edgecolor="black",
+                linewidth=0.6,
+                zorder=21,
+            )
         )
-    )
-    ax.add_patch(
-        Polygon(
-            [(cx, top), (cx + w, base), (cx, notch)],
-            closed=True,
-            facecolor="white",
-            edgecolor="black",
-            linewidth=0.6,
-            zorder=21,
-        )
-    )
     ax.text(
         cx,
         top + 2 * pt * k,

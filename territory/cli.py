@@ -380,7 +380,7 @@ def _ranking_overrides(args: argparse.Namespace, ws) -> dict | None:
                 number = float(value) if sep else float("nan")
             except ValueError:
                 number = float("nan")
-            if key not in known or not number >= 0 or number == float("inf"):
+            if key not in known or not (math.isfinite(number) and number >= 0):
                 raise CliError("cli.bad_weight", value=item, known=", ".join(known))
             given[key] = number
         if sum({**known, **given}.values()) <= 0:
@@ -471,7 +471,6 @@ def cmd_print(args: argparse.Namespace) -> int:
         raise CliError("cli.print_bad_out", path=str(args.out))
     if args.out.exists() and args.out.is_dir():
         raise CliError("cli.print_bad_out", path=str(args.out))
-    _out_file(args.out, _lang(args), creates_folder=True)
     date = _date(args)
     ws = _load(args)
     lang = args.lang or ws.dealer.language

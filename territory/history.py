@@ -64,10 +64,13 @@ class EventHistory:
         self.settings = settings or HistorySettings()
         usable = events[events["format"].notna()] if len(events) else events
         self._by_format = {str(k): g for k, g in usable.groupby("format")} if len(usable) else {}
+        self._format_mean_leads = {
+            code: float(group["leads"].astype("float64").mean())
+            for code, group in self._by_format.items()
+        }
         # Memos: ranking asks the same (format, zone type) and zone thousands of times.
         self._stats: dict[tuple[str, str], FormatStats] = {}
         self._zone_factors: dict[str, float] = {}
-        self._format_mean_leads: dict[str, float] | None = None
         self._by_zone = (
             {str(k): g for k, g in pd.DataFrame(events).groupby("zone_id")} if len(events) else {}
         )
@@ -133,11 +136,6 @@ class EventHistory:
         own = self._by_zone[str(zone_id)]
         if own.empty or own["leads"].isna().all():
             return 1.0
-        if self._format_mean_leads is None:
-            self._format_mean_leads = {
-                code: float(group["leads"].astype("float64").mean())
-                for code, group in self._by_format.items()
-            }
         ratios = []
         for fmt, leads in zip(own["format"], own["leads"], strict=True):
             mean = self._format_mean_leads.get(str(fmt))

@@ -367,8 +367,10 @@ def _owner_lonlat(ws) -> np.ndarray:
     lonlat = shapely.get_coordinates(geoms[~shapely.is_missing(geoms)])
     lonlat = lonlat[np.argsort(lonlat[:, 0], kind="stable")]
     lonlat.setflags(write=False)
-    for key in [k for k, (ref, _) in _OWNERS.items() if ref() is None or len(_OWNERS) >= 4]:
+    for key in [k for k, (ref, _) in _OWNERS.items() if ref() is None]:
         del _OWNERS[key]
+    if len(_OWNERS) >= 4:  # a few workspaces at most (the app's sessions)
+        _OWNERS.clear()
     _OWNERS[id(frame)] = (weakref.ref(frame), lonlat)
     return lonlat
 
