@@ -70,6 +70,7 @@ def test_map_page_opens_on_the_demo_in_chinese(app):
         t("ui.map.kpi.population", "zh"),
     ]
     assert int(app.metric[0].value.replace(",", "")) > 0
+    assert app.metric[1].value.endswith(" 万人")
     colour = app.selectbox(key="w_colour_by")
     assert colour.options == [
         t(f"ui.map.colour.{c}", "zh")
@@ -90,6 +91,7 @@ def test_language_switch_changes_labels_and_is_saved(app, demo_folder):
     app.button_group(key="w_lang").set_value("en").run()
     assert app.title[0].value == t("ui.map.title", "en")
     assert app.selectbox(key="w_model").label == "Model"
+    assert app.metric[1].value.endswith(" million")  # not "× 10k"
     assert store.read_ui_settings(demo_folder)["lang"] == "en"
     # A new session (a browser refresh) opens in English.
     again = AppTest.from_file(APP, default_timeout=180)

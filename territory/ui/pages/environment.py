@@ -26,7 +26,12 @@ with state.guard():
         help=tr("ui.map.kpi.zones_help", n=f"{len(zones):,}"),
     )
     k[1].metric(
-        tr("ui.map.kpi.population"), tr("ui.map.kpi.people", n=inside["population"].sum() / 10_000)
+        tr("ui.map.kpi.population"),
+        tr(
+            "ui.map.kpi.people",
+            wan=inside["population"].sum() / 1e4,
+            millions=inside["population"].sum() / 1e6,
+        ),
     )
     k[2].metric(
         tr("ui.map.kpi.customers"),
