@@ -11,7 +11,7 @@ from __future__ import annotations
 import streamlit as st
 
 from territory.i18n import LANGS, t
-from territory.maps import TILES
+from territory.render.maps import TILES
 from territory.ui import PAGES_DIR, components, state
 
 st.set_page_config(

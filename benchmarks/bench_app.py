@@ -68,7 +68,7 @@ def city_folder() -> Path:
         sys.path.insert(0, str(HERE))
         from synthetic_city import write_city
 
-        from territory.workspace import load_workspace
+        from territory.inputs.workspace import load_workspace
 
         print("writing the synthetic city (5,000 zones, 1,000,000 customers) ...", flush=True)
         write_city(CITY)
@@ -77,8 +77,8 @@ def city_folder() -> Path:
 
 
 def demo_folder() -> Path:
-    from territory.demo import write_demo
-    from territory.workspace import load_workspace
+    from territory.inputs.demo import write_demo
+    from territory.inputs.workspace import load_workspace
 
     folder = write_demo(Path(tempfile.mkdtemp(prefix="territory-bench-")) / "demo")
     load_workspace(folder, save_store=True)
@@ -126,12 +126,12 @@ def load_in_browser(paths: dict[str, Path], runs: int) -> dict[str, dict[str, fl
 
 
 def bench_workspace(label: str, folder: Path, *, runs: int, browser: bool, out: Path) -> dict:
-    from territory import maps
-    from territory.analysis import analyse
-    from territory.assets import localise, write_standalone_html
-    from territory.export_html import write_map_html
-    from territory.ranking import next_saturday, recommend
-    from territory.workspace import load_workspace
+    from territory.analysis.zones import analyse
+    from territory.inputs.workspace import load_workspace
+    from territory.outreach.ranking import next_saturday, recommend
+    from territory.render import maps
+    from territory.render.assets import localise, write_standalone_html
+    from territory.render.export_html import write_map_html
 
     print(f"\n== {label}: {folder}")
     ws, t_load = timed(load_workspace, folder)
@@ -161,7 +161,7 @@ def bench_workspace(label: str, folder: Path, *, runs: int, browser: bool, out: 
         m, t_build = timed(
             maps.environment_map, ws, analysis, customers=hexes, colour_by="zone_type", **options
         )
-        page_html = localise(m, base_url="../territory.assets.vendor/").get_root().render()
+        page_html = localise(m, base_url="../territory.render.assets.vendor/").get_root().render()
         export = write_map_html(m, out / f"{label}-{variant.replace(' ', '-')}.html")
         size_page = len(page_html.encode())
         size_export = export.stat().st_size

@@ -1,4 +1,4 @@
-"""Speed and accuracy of territory.coords on a million points around Chengdu.
+"""Speed and accuracy of territory.inputs.coords on a million points around Chengdu.
 
 Baseline, measured in the same run: ``prcoords`` (the dev dependency; a
 scalar pure-Python implementation of the same formula) over 10,000 points,
@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from territory import coords
+from territory.inputs import coords
 
 M_PER_DEG_LAT = 110_850.0
 M_PER_DEG_LON = 95_900.0

@@ -5,7 +5,7 @@ about 40 x 40 km) with 5,000 demand zones and 1,000 candidate sites near
 them; a 1 km catchment reaches a median of about 30 zones per site. For
 k = 5 and 10 it times:
 
-- ours: :func:`territory.covering.max_cover` end to end, and separately the
+- ours: :func:`territory.outreach.covering.max_cover` end to end, and separately the
   model build and the solve (pulp writing the MPS file, pulp's bundled CBC
   binary, reading the solution);
 - spopt: ``spopt.locate.MCLP.from_cost_matrix`` (model build) and
@@ -35,8 +35,8 @@ import numpy as np
 import pulp
 from scipy.spatial.distance import cdist
 
-from territory import covering
-from territory.covering import coverage_matrix, max_cover
+from territory.outreach import covering
+from territory.outreach.covering import coverage_matrix, max_cover
 
 
 def city(n_demand: int, n_sites: int, *, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

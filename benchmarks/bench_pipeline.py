@@ -5,7 +5,7 @@ customers and 100,000 cards, stored as a workspace GeoPackage. Timed in one
 run, best of ``--runs``:
 
 * **Territory**: load (zones + point coordinates from the store) →
-  point-to-zone (:class:`territory.zone_index.ZoneIndex`, customers and
+  point-to-zone (:class:`territory.inputs.zone_index.ZoneIndex`, customers and
   cards) → scores → white space → candidate areas.
 * **Plain geopandas**: ``geopandas.read_file`` of the layers → ``sjoin`` of
   points on zones → ``groupby`` counts → the same scoring and white space.
@@ -38,11 +38,11 @@ import pyogrio
 sys.path.insert(0, str(Path(__file__).parent))
 from synthetic_city import write_city
 
-from territory.analysis import zone_metrics
-from territory.dealer import read_dealer
-from territory.store import STORE_FILE, _restore_types, read_point_coordinates
-from territory.workspace import load_workspace
-from territory.zone_index import ZoneIndex
+from territory.analysis.zones import zone_metrics
+from territory.inputs.dealer import read_dealer
+from territory.inputs.store import STORE_FILE, _restore_types, read_point_coordinates
+from territory.inputs.workspace import load_workspace
+from territory.inputs.zone_index import ZoneIndex
 
 
 def _counts(positions: np.ndarray, n: int) -> pd.Series:

@@ -26,7 +26,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
-from territory.zone_index import ZoneIndex, assign_points
+from territory.inputs.zone_index import ZoneIndex, assign_points
 
 SIDE = 60_000.0
 ORIGIN = (400_000.0, 4_400_000.0)

@@ -27,13 +27,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from territory.analysis import analyse
-from territory.demo import write_demo
-from territory.plan import build_plan
-from territory.plansheet import write_plan_xlsx
-from territory.printing import print_sites, register_fonts
-from territory.ranking import recommend
-from territory.workspace import load_workspace
+from territory.analysis.zones import analyse
+from territory.inputs.demo import write_demo
+from territory.inputs.workspace import load_workspace
+from territory.outreach.plan import build_plan
+from territory.outreach.plansheet import write_plan_xlsx
+from territory.outreach.ranking import recommend
+from territory.render.printing import print_sites, register_fonts
 
 
 def timed(repeat: int, func):

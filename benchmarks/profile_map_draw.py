@@ -134,11 +134,11 @@ def profile(paths: dict[str, Path], runs: int) -> dict[str, dict[str, float]]:
 
 def build(out: Path, *, city: bool) -> dict[str, Path]:
     """The empty folium map and the map page's map of the demo (and the city) as files."""
-    from territory import maps
-    from territory.analysis import analyse
-    from territory.assets import write_standalone_html
-    from territory.export_html import write_map_html
-    from territory.workspace import load_workspace
+    from territory.analysis.zones import analyse
+    from territory.inputs.workspace import load_workspace
+    from territory.render import maps
+    from territory.render.assets import write_standalone_html
+    from territory.render.export_html import write_map_html
 
     files = {"empty folium map": write_standalone_html(folium.Map(tiles=None), out / "empty.html")}
     for label, folder in (("demo", demo_folder()), *((("city", city_folder()),) if city else ())):

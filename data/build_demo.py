@@ -35,7 +35,7 @@ from shapely import affinity
 from shapely.geometry import MultiPoint, Point, Polygon, box
 from shapely.ops import unary_union
 
-from territory import coords
+from territory.inputs import coords
 from territory.vocab import FORMATS_BY_ZONE_TYPE
 
 REPO = Path(__file__).resolve().parents[1]

@@ -1,7 +1,7 @@
 """Vendor the JavaScript, CSS, fonts and images of Territory's folium maps.
 
 folium links Leaflet, its plugins, jQuery, Bootstrap, Font Awesome and d3 from
-public CDNs. Territory serves them itself (``territory/assets.py``), so this
+public CDNs. Territory serves them itself (``territory/render/assets.py``), so this
 script writes pinned copies into ``territory/static/vendor/``:
 
 * npm packages are fetched with the ordinary client (``npm pack``) from the
@@ -550,7 +550,7 @@ README_HEAD = """# Vendored map assets
 
 The JavaScript, CSS, fonts and images that Territory's folium maps need,
 served by Territory itself so that maps render offline and where the public
-CDNs are slow or blocked. `territory/assets.py` maps each CDN URL that
+CDNs are slow or blocked. `territory/render/assets.py` maps each CDN URL that
 folium, its plugins and branca emit to a file here (`manifest.json`,
 key `urls`).
 

@@ -31,16 +31,16 @@ __version__ = "0.1.0"
 _EXPORTS: dict[str, str] = {
     "LayerError": "territory._errors",
     "Settings": "territory.settings",
-    "Workspace": "territory.workspace",
-    "analyse": "territory.analysis",
-    "build_plan": "territory.plan",
-    "coverage_table": "territory.coverage",
-    "demo_path": "territory.demo",
-    "load_workspace": "territory.workspace",
-    "next_saturday": "territory.ranking",
-    "recommend": "territory.ranking",
-    "write_demo": "territory.demo",
-    "write_plan_xlsx": "territory.plansheet",
+    "Workspace": "territory.inputs.workspace",
+    "analyse": "territory.analysis.zones",
+    "build_plan": "territory.outreach.plan",
+    "coverage_table": "territory.leads.coverage",
+    "demo_path": "territory.inputs.demo",
+    "load_workspace": "territory.inputs.workspace",
+    "next_saturday": "territory.outreach.ranking",
+    "recommend": "territory.outreach.ranking",
+    "write_demo": "territory.inputs.demo",
+    "write_plan_xlsx": "territory.outreach.plansheet",
 }
 
 __all__ = sorted(_EXPORTS)

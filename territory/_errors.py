@@ -21,7 +21,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .i18n import Message, check_lang, t
+from territory.i18n import Message, check_lang, t
 
 __all__ = ["ERROR", "NOTICE", "LayerError", "Problem", "ProblemList", "render_problems"]
 

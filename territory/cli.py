@@ -19,8 +19,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ._errors import LayerError, render_problems
-from .i18n import t
+from territory._errors import LayerError, render_problems
+from territory.i18n import t
 
 __all__ = ["CliError", "main"]
 
@@ -76,8 +76,8 @@ def _load(args: argparse.Namespace, *, save_store: bool = True):
     (see :func:`main`): exit 2 means nothing was written, even when the files
     were valid and only an option (``--model``, ``--site``) was not.
     """
-    from . import store
-    from .workspace import load_workspace
+    from territory.inputs import store
+    from territory.inputs.workspace import load_workspace
 
     root = _workspace_dir(args)
     cached = store.read_store_if_fresh(root)
@@ -94,7 +94,7 @@ def _save_pending_store(args: argparse.Namespace, lang: str) -> None:
     ws = getattr(args, "_store_pending", None)
     if ws is None:
         return
-    from . import store
+    from territory.inputs import store
 
     try:
         store.save_store(ws)
@@ -153,7 +153,7 @@ def _out(text: str) -> None:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Write the demo workspace to a folder."""
-    from .demo import write_demo
+    from territory.inputs.demo import write_demo
 
     target = Path(args.workspace)
     try:
@@ -169,7 +169,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Check every file of the workspace; write nothing."""
-    from .workspace import read_sources, summary
+    from territory.inputs.workspace import read_sources, summary
 
     ws = read_sources(_workspace_dir(args), lang=args.lang)
     lang = args.lang or ws.dealer.language
@@ -201,8 +201,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Validate the files and write the workspace store (territory.gpkg)."""
-    from . import store
-    from .workspace import read_sources
+    from territory.inputs import store
+    from territory.inputs.workspace import read_sources
 
     ws = read_sources(_workspace_dir(args), lang=args.lang)
     try:
@@ -224,7 +224,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write the workspace back as plain files (WGS-84), personal data masked."""
-    from . import store
+    from territory.inputs import store
 
     ws = _load(args)
     written = store.export_workspace(ws, args.out, mask_personal=not args.include_personal_data)
@@ -238,7 +238,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_score(args: argparse.Namespace) -> int:
     """Per-zone metrics for one model."""
-    from .analysis import analyse, score_json
+    from territory.analysis.zones import analyse, score_json
 
     ws = _load(args)
     lang = args.lang or ws.dealer.language
@@ -269,7 +269,7 @@ def cmd_score(args: argparse.Namespace) -> int:
 
 def cmd_whitespace(args: argparse.Namespace) -> int:
     """White-space candidate areas for one model."""
-    from .analysis import analyse, whitespace_json
+    from territory.analysis.zones import analyse, whitespace_json
 
     ws = _load(args)
     lang = args.lang or ws.dealer.language
@@ -298,8 +298,8 @@ def cmd_whitespace(args: argparse.Namespace) -> int:
 
 def cmd_coverage(args: argparse.Namespace) -> int:
     """A-card vs deposit-card coverage by district (or zone)."""
-    from .coverage import coverage_json, coverage_table, export_coverage
-    from .influence import in_influence_area, zone_distance_km
+    from territory.analysis.influence import in_influence_area, zone_distance_km
+    from territory.leads.coverage import coverage_json, coverage_table, export_coverage
 
     _out_file(args.out, _lang(args), creates_folder=True)
     ws = _load(args)
@@ -352,7 +352,7 @@ def cmd_coverage(args: argparse.Namespace) -> int:
 def _date(args: argparse.Namespace, *, default_next_saturday: bool = True):
     import datetime as dt
 
-    from .ranking import next_saturday
+    from territory.outreach.ranking import next_saturday
 
     if getattr(args, "date", None) is None:
         if default_next_saturday:
@@ -395,7 +395,7 @@ def _ranking_overrides(args: argparse.Namespace, ws) -> dict | None:
 
 def cmd_recommend(args: argparse.Namespace) -> int:
     """Ranked outreach sites for a date."""
-    from .ranking import recommend, recommend_json
+    from territory.outreach.ranking import recommend, recommend_json
 
     ws = _load(args)
     lang = args.lang or ws.dealer.language
@@ -431,8 +431,8 @@ def cmd_recommend(args: argparse.Namespace) -> int:
 
 def cmd_plan(args: argparse.Namespace) -> int:
     """The 13-part outreach plan sheet as XLSX."""
-    from .plan import build_plan
-    from .plansheet import write_plan_xlsx
+    from territory.outreach.plan import build_plan
+    from territory.outreach.plansheet import write_plan_xlsx
 
     _out_file(args.out, _lang(args))
     date = _date(args, default_next_saturday=False)
@@ -463,7 +463,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_print(args: argparse.Namespace) -> int:
     """Printable field maps and plans (PDF) for sites or the top N recommended."""
-    from .printing import PrintError, print_sites
+    from territory.render.printing import PrintError, print_sites
 
     if args.top is not None and args.top < 1:
         raise CliError("cli.bad_option", detail="--top must be at least 1")

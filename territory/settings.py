@@ -52,7 +52,7 @@ class SettingsError(ValueError):
     """
 
     def __init__(self, key: str, /, **fields: Any) -> None:
-        from .i18n import Message
+        from territory.i18n import Message
 
         self.detail = Message(key, **fields)
         super().__init__(str(self.detail))

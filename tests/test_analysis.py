@@ -10,14 +10,14 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, box
 
-from territory import influence, scoring
-from territory.analysis import analyse, score_json, whitespace_json
-from territory.dealer import parse_dealer
-from territory.layers import empty_layer
-from territory.profile import customer_profile
+from territory.analysis import influence, scoring
+from territory.analysis.profile import customer_profile
+from territory.analysis.whitespace import adjacency
+from territory.analysis.zones import analyse, score_json, whitespace_json
+from territory.inputs.dealer import parse_dealer
+from territory.inputs.layers import empty_layer
+from territory.inputs.workspace import Workspace
 from territory.settings import Settings
-from territory.whitespace import adjacency
-from territory.workspace import Workspace
 
 LON0, LAT0 = 104.0, 30.6
 STEP = 0.01  # ≈ 1 km cells

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from territory import store
-from territory.demo import write_demo
 from territory.i18n import t
-from territory.ranking import next_saturday
-from territory.workspace import load_workspace
+from territory.inputs import store
+from territory.inputs.demo import write_demo
+from territory.inputs.workspace import load_workspace
+from territory.outreach.ranking import next_saturday
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 PAGES = "territory/ui/pages"
@@ -229,7 +229,7 @@ def test_uploads_are_checked_before_saving(app, demo_folder, tmp_path):
     broken = b"event_id,date,format\nE1,not a date,flyers\n"
     staging = state.stage_files({"events": ("events.csv", broken)}, base=demo_folder)
     from territory._errors import LayerError
-    from territory.workspace import read_sources
+    from territory.inputs.workspace import read_sources
 
     with pytest.raises(LayerError) as err:
         read_sources(staging)
@@ -275,15 +275,15 @@ def test_user_strings_show_as_text_in_tables(tmp_path, monkeypatch):
 def test_every_message_the_app_uses_exists_in_both_languages():
     import re
 
-    from territory import maps
     from territory.i18n import catalogue
+    from territory.render import maps
     from territory.ui import state
 
     root = Path(APP).parent
     sources = [
         Path(APP),
         *sorted((root / "territory" / "ui").rglob("*.py")),
-        root / "territory" / "maps.py",
+        root / "territory" / "render" / "maps.py",
     ]
     literal = re.compile(r"""["']((?:ui|maps)\.[a-z0-9_.]+)["']""")
     keys = {k for path in sources for k in literal.findall(path.read_text(encoding="utf-8"))}

@@ -37,8 +37,8 @@ EVIL = "<img src=x onerror=alert(1)>"
 @pytest.fixture(scope="module")
 def home(tmp_path_factory):
     """TERRITORY_HOME with the demo copied and its store built (as the app does on first start)."""
-    from territory.demo import write_demo
-    from territory.workspace import load_workspace
+    from territory.inputs.demo import write_demo
+    from territory.inputs.workspace import load_workspace
 
     home = tmp_path_factory.mktemp("territory-home")
     load_workspace(write_demo(home / "demo"), save_store=True)
@@ -104,8 +104,8 @@ def _nav(page, label: str) -> None:
 
 def test_app_in_chromium_offline(app_url, home, browser):
     from territory.i18n import t
-    from territory.ranking import next_saturday, recommend
-    from territory.workspace import load_workspace
+    from territory.inputs.workspace import load_workspace
+    from territory.outreach.ranking import next_saturday, recommend
 
     ARTIFACTS.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1440, "height": 1100})
@@ -245,10 +245,10 @@ def test_every_page_in_both_languages_and_the_pdf_download(app_url, browser, tmp
 def test_exported_map_shows_hostile_names_as_text(tmp_path, browser):
     from conftest import make_workspace, zones_geojson
 
-    from territory.analysis import analyse
-    from territory.export_html import write_map_html
-    from territory.maps import environment_map
-    from territory.workspace import load_workspace
+    from territory.analysis.zones import analyse
+    from territory.inputs.workspace import load_workspace
+    from territory.render.export_html import write_map_html
+    from territory.render.maps import environment_map
 
     zones = copy.deepcopy(zones_geojson())  # the fixture shares its property dicts
     for feature in zones["features"]:

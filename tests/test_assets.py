@@ -11,7 +11,7 @@ from branca.element import JavascriptLink
 from folium import plugins
 from folium.elements import JSCSSMixin
 
-from territory.assets import (
+from territory.render.assets import (
     BRANCA_D3_URL,
     VENDOR_DIR,
     UnvendoredAssetError,
@@ -152,7 +152,7 @@ def test_every_link_a_rendered_map_makes_is_vendored():
 def test_vendored_path_accepts_cdn_and_local_urls():
     assert vendored_path(BRANCA_D3_URL) == "d3-3.5.5/d3.min.js"
     assert vendored_path("/app/static/vendor/d3-3.5.5/d3.min.js") == "d3-3.5.5/d3.min.js"
-    assert vendored_path("../territory.assets.vendor/d3-3.5.5/d3.min.js") == "d3-3.5.5/d3.min.js"
+    assert vendored_path("../territory.render.assets.vendor/d3-3.5.5/d3.min.js") == "d3-3.5.5/d3.min.js"
     with pytest.raises(UnvendoredAssetError, match=r"unpkg\.com/leaflet@1\.9\.4"):
         vendored_path("https://unpkg.com/leaflet@1.9.4/dist/leaflet.js")
 
@@ -291,7 +291,7 @@ def test_write_standalone_html(tmp_path):
 # --- Streamlit -----------------------------------------------------------------------------------
 def test_streamlit_base_url_is_relative_to_the_st_folium_iframe():
     # Outside a running app nothing is registered; the URL is still well formed.
-    assert streamlit_base_url() == "../territory.assets.vendor/"
+    assert streamlit_base_url() == "../territory.render.assets.vendor/"
 
 
 def test_offline_map_app_runs_in_apptest():

@@ -21,9 +21,9 @@ from conftest import DEALER, ZONES, centre, make_workspace, zones_geojson
 
 from territory._errors import LayerError
 from territory.cli import main
-from territory.dealer import parse_dealer
+from territory.inputs.dealer import parse_dealer
+from territory.inputs.workspace import read_sources
 from territory.settings import Settings, SettingsError
-from territory.workspace import read_sources
 
 X, Y = centre(0)
 CUSTOMERS = "customer_id,name,phone,model,purchase_date,age,gender,occupation,lon,lat\n"
@@ -438,7 +438,7 @@ def test_corrupt_store_is_rebuilt_from_the_files(damage, ws, capsys):
     assert main(["coverage", str(ws), "--json", "--lang", "en"]) == 0
     out = capsys.readouterr()
     assert json.loads(out.out)["rows"] and "Traceback" not in out.err
-    from territory.store import read_store
+    from territory.inputs.store import read_store
 
     assert len(read_store(ws).zones) == len(ZONES)
 

@@ -44,7 +44,7 @@ def test_settings_override_and_errors():
 
 
 def test_settings_errors_speak_the_users_language(tmp_path):
-    from territory.workspace import read_sources
+    from territory.inputs.workspace import read_sources
 
     with pytest.raises(SettingsError) as info:
         Settings().merged({"ranking": {"rotation_weeks": "四周"}})

@@ -63,12 +63,12 @@ def test_missing_folder_is_a_clear_error(tmp_path, capsys):
 
 
 def test_internal_errors_exit_1_without_traceback(tiny_ws, capsys, monkeypatch):
-    import territory.workspace
+    import territory.inputs.workspace
 
     def boom(*a, **k):
         raise RuntimeError("kaput")
 
-    monkeypatch.setattr(territory.workspace, "read_sources", boom)
+    monkeypatch.setattr(territory.inputs.workspace, "read_sources", boom)
     assert main(["validate", str(tiny_ws)]) == 1
     err = capsys.readouterr().err
     assert "kaput" in err and "Traceback" not in err

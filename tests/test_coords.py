@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import Point, Polygon
 
-from territory import coords
+from territory.inputs import coords
 
 prcoords = pytest.importorskip("prcoords", reason="prcoords (dev dependency) is the reference")
 

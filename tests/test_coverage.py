@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from shapely.geometry import box
 
-from territory.coverage import (
+from territory.leads.coverage import (
     DIAGNOSES,
     bar_chart_data,
     choropleth_frames,

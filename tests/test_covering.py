@@ -1,4 +1,4 @@
-"""Tests for territory.covering: joint choice of K sites (MCLP)."""
+"""Tests for territory.outreach.covering: joint choice of K sites (MCLP)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 import scipy.sparse as sp
 from shapely.geometry import Point, Polygon
 
-from territory import covering
-from territory.covering import CoverResult, choose_sites, coverage_matrix, max_cover
+from territory.outreach import covering
+from territory.outreach.covering import CoverResult, choose_sites, coverage_matrix, max_cover
 from territory.settings import Settings
 
 # ---------------------------------------------------------------------------

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from territory import coords, vocab
+from territory import vocab
+from territory.inputs import coords
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "data" / "demo"

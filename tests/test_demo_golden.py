@@ -8,8 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from territory.demo import demo_path
-from territory.workspace import load_workspace, summary
+from territory.inputs.demo import demo_path
+from territory.inputs.workspace import load_workspace, summary
 
 CENSUS = (
     Path(__file__).resolve().parents[1].parent
@@ -64,7 +64,7 @@ def test_dealer_and_models(ws):
     assert [m.price for m in ws.dealer.models] == [89_800, 129_800, 189_800]
     assert ws.dealer.coord_sys == "gcj02"
     # dealer.toml holds GCJ-02; the loaded dealer is WGS-84, a few hundred metres away.
-    from territory import coords
+    from territory.inputs import coords
 
     raw = json.loads((demo_path() / "planted.json").read_text(encoding="utf-8"))["dealer_gcj02"]
     back = coords.wgs84_to_gcj02(ws.dealer.lon, ws.dealer.lat)

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from territory.funnel import (
+from territory.leads.funnel import (
     LEVERS,
     funnel_sales,
     funnel_table,

@@ -1,4 +1,4 @@
-"""territory.maps and territory.export_html: compact, escaped, CDN-free maps."""
+"""territory.render.maps and territory.render.export_html: compact, escaped, CDN-free maps."""
 
 from __future__ import annotations
 
@@ -13,14 +13,14 @@ import pytest
 from conftest import make_workspace, zones_geojson
 from shapely.geometry import Polygon, box
 
-from territory import maps
-from territory.analysis import analyse
-from territory.assets import linked_assets, localise
-from territory.coords import from_wgs84
-from territory.coverage import choropleth_frames, coverage_table
-from territory.export_html import ExportError, check_export_html, map_html, write_map_html
+from territory.analysis.zones import analyse
+from territory.inputs.coords import from_wgs84
+from territory.inputs.workspace import load_workspace
+from territory.leads.coverage import choropleth_frames, coverage_table
 from territory.privacy import PHONE_PATTERN
-from territory.workspace import load_workspace
+from territory.render import maps
+from territory.render.assets import linked_assets, localise
+from territory.render.export_html import ExportError, check_export_html, map_html, write_map_html
 
 EVIL = "<img src=x onerror=alert(1)>"
 TEMPLATE = "${alert(2)}`{{7*7}}"
@@ -269,7 +269,7 @@ def test_demo_environment_map_stays_small(demo_ws):
 
 @pytest.fixture(scope="module")
 def demo_ws():
-    from territory.demo import demo_path
+    from territory.inputs.demo import demo_path
 
     ws = load_workspace(demo_path(), use_store=False)
     return ws, analyse(ws)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from _browser import chromium, needs_chromium, streamlit_server
 
-from territory.assets import write_standalone_html
+from territory.render.assets import write_standalone_html
 
 pytestmark = needs_chromium
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -113,7 +113,7 @@ def test_streamlit_app_loads_every_asset_from_the_app(app_url, browser):
             f"document.querySelector('{IFRAME}').getBoundingClientRect().height > 400"
         )
         font_errors = frame.evaluate(FONT_ERRORS)
-        assert "/component/territory.assets.vendor/leaflet-1.9.3/leaflet.js" in " ".join(
+        assert "/component/territory.render.assets.vendor/leaflet-1.9.3/leaflet.js" in " ".join(
             recorder.requests
         )
         ARTIFACTS.mkdir(exist_ok=True)

@@ -10,8 +10,8 @@ from openpyxl import load_workbook
 from test_analysis import _decay, grid_workspace
 
 from territory.cli import main
-from territory.plan import PART_KEYS, build_plan
-from territory.plansheet import REGISTRATION_COLUMNS, neutralise, write_plan_xlsx
+from territory.outreach.plan import PART_KEYS, build_plan
+from territory.outreach.plansheet import REGISTRATION_COLUMNS, neutralise, write_plan_xlsx
 from territory.privacy import PHONE_PATTERN
 
 SATURDAY = dt.date(2026, 11, 28)

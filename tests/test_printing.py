@@ -1,4 +1,4 @@
-"""Printed field maps and plans (territory.printing): pages, fonts, text, privacy, tiles.
+"""Printed field maps and plans (territory.render.printing): pages, fonts, text, privacy, tiles.
 
 Every PDF is checked with poppler: ``pdfinfo`` (page count and size),
 ``pdftoppm`` (it renders, one PNG per page), ``pdftotext`` (the Chinese
@@ -25,15 +25,15 @@ from conftest import DEALER, centre, make_workspace
 from PIL import Image
 from pyproj import Transformer
 
-from territory import coords
-from territory.analysis import analyse
+from territory.analysis.zones import analyse
 from territory.cli import main
-from territory.demo import write_demo
-from territory.plan import PART_KEYS
-from territory.printing import PrintError, map_geometry, print_sites, register_fonts
+from territory.inputs import coords
+from territory.inputs.demo import write_demo
+from territory.inputs.workspace import load_workspace
+from territory.outreach.plan import PART_KEYS
+from territory.outreach.ranking import recommend
 from territory.privacy import PHONE_PATTERN
-from territory.ranking import recommend
-from territory.workspace import load_workspace
+from territory.render.printing import PrintError, map_geometry, print_sites, register_fonts
 
 DATE = dt.date(2026, 11, 28)  # a Saturday
 A4 = (595.28, 841.89)
@@ -448,7 +448,7 @@ def test_bad_options_are_refused(tiny, tmp_path):
 
 
 def test_text_wrapping_keeps_lines_inside_the_width():
-    from territory._printfonts import _Measure
+    from territory.render._printfonts import _Measure
 
     m = _Measure(register_fonts())
     text = "站点 3 km 内最近的保有客户，按距离排序；Owners within 3 km, nearest first, masked."
@@ -459,7 +459,7 @@ def test_text_wrapping_keeps_lines_inside_the_width():
 
 
 def test_tile_zoom_stays_within_the_tile_budget():
-    from territory._tiles import tile_range, zoom_for
+    from territory.render._tiles import tile_range, zoom_for
 
     extent = (11_560_000.0, 3_584_000.0, 11_578_000.0, 3_601_000.0)
     for budget in (4, 16, 48):

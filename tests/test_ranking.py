@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 from test_analysis import LAT0, LON0, STEP, _decay, grid_workspace
 
-from territory.analysis import analyse
-from territory.history import EventHistory
-from territory.playbook import load_playbook
-from territory.ranking import next_saturday, recommend, recommend_json
+from territory.analysis.zones import analyse
+from territory.outreach.history import EventHistory
+from territory.outreach.playbook import load_playbook
+from territory.outreach.ranking import next_saturday, recommend, recommend_json
 from territory.vocab import FORMATS_BY_ZONE_TYPE, ZONE_TYPES
 
 SATURDAY = dt.date(2026, 11, 28)
@@ -231,7 +231,7 @@ def test_covering_solution_equals_the_exact_optimum_on_a_small_instance():
     )
     assert rec.cover.method == "exact" and rec.cover.optimal
     # Brute force over all triples of candidates on the same objective.
-    from territory.covering import coverage_matrix
+    from territory.outreach.covering import coverage_matrix
 
     scores = rec.scores.reset_index(drop=True)
     crs = 32648

@@ -7,13 +7,13 @@ import datetime as dt
 import numpy as np
 from conftest import make_workspace
 
-from territory import coords
-from territory.ranking import _owner_lonlat, _owner_xy, _owners_near, recommend
-from territory.workspace import load_workspace
+from territory.inputs import coords
+from territory.inputs.workspace import load_workspace
+from territory.outreach.ranking import _owner_lonlat, _owner_xy, _owners_near, recommend
 
 
 def test_owners_near_counts_like_projecting_everyone():
-    from territory.demo import demo_path
+    from territory.inputs.demo import demo_path
 
     ws = load_workspace(demo_path(), use_store=False)
     crs = coords.local_crs(ws.dealer.lon, ws.dealer.lat)
@@ -35,8 +35,8 @@ def test_recommend_without_any_past_event(tmp_path):
 
 
 def test_history_memo_returns_the_same_figures(tmp_path):
-    from territory.history import EventHistory
-    from territory.playbook import load_playbook
+    from territory.outreach.history import EventHistory
+    from territory.outreach.playbook import load_playbook
 
     events = (
         "event_id,date,zone_id,format,cost,leads,sales\n"

@@ -13,9 +13,9 @@ import time
 import pyogrio
 import pytest
 
-from territory import store
+from territory.inputs import store
+from territory.inputs.workspace import load_workspace, read_sources
 from territory.privacy import PHONE_PATTERN
-from territory.workspace import load_workspace, read_sources
 
 
 def test_round_trip_keeps_types_and_values(tiny_ws):
@@ -70,8 +70,8 @@ def test_killed_save_leaves_the_old_store_readable(tiny_ws):
     script = textwrap.dedent(
         f"""
         import sys, time, pyogrio
-        from territory import store
-        from territory.workspace import read_sources
+        from territory.inputs import store
+        from territory.inputs.workspace import read_sources
         real = pyogrio.write_dataframe
         calls = []
         def slow(*args, **kwargs):
@@ -145,7 +145,7 @@ def test_saving_is_reasonably_fast(tiny_ws):
 def test_an_unedited_demo_copy_is_renewed_after_an_upgrade_and_an_edited_one_kept(tmp_path):
     import json
 
-    from territory.demo import MANIFEST, demo_copy, demo_path, write_demo
+    from territory.inputs.demo import MANIFEST, demo_copy, demo_path, write_demo
 
     bundled = (demo_path() / "events.csv").read_bytes()
     # A copy written by an older version: its events differ, and its manifest says so.

@@ -14,9 +14,9 @@ import pytest
 from conftest import DEALER, ZONES, centre, make_workspace, square, zones_geojson
 from shapely.geometry import Polygon, shape
 
-from territory import coords
 from territory._errors import LayerError
-from territory.workspace import WorkspaceError, read_sources
+from territory.inputs import coords
+from territory.inputs.workspace import WorkspaceError, read_sources
 
 
 def problems_of(exc: pytest.ExceptionInfo) -> list:

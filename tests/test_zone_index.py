@@ -7,9 +7,9 @@ import pytest
 import shapely
 from shapely import MultiPolygon, Point, Polygon, box
 
-from territory import zone_index
+from territory.inputs import zone_index
+from territory.inputs.zone_index import ZoneIndex, assign_points
 from territory.settings import Settings
-from territory.zone_index import ZoneIndex, assign_points
 
 NAN = float("nan")
 

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 import pandas as pd
 import streamlit as st
 
-from .._errors import ERROR, Problem
-from . import state
+from territory._errors import ERROR, Problem
+from territory.ui import state
 
 __all__ = [
     "header",
@@ -110,10 +110,10 @@ def _rows_text(rows: list[int]) -> str:
 
 
 def show_map(m, *, height: int = 600, key: str | None = None) -> None:
-    """Draw a map of :mod:`territory.maps` with every asset served by the app itself."""
+    """Draw a map of :mod:`territory.render.maps` with every asset served by the app itself."""
     from streamlit_folium import st_folium
 
-    from ..assets import localise, streamlit_base_url
+    from territory.render.assets import localise, streamlit_base_url
 
     st_folium(
         localise(m, base_url=streamlit_base_url()),

@@ -4,10 +4,10 @@ This is the only module of Territory with ``st.cache_*``: the package's
 functions stay plain. Caches are keyed by the workspace folder and a stamp of
 its files, so saving new files invalidates them; the analysis is cached per
 model, radius and language, so moving a weight slider or the date only reruns
-:func:`territory.ranking.recommend` with the precomputed ``analysis=``.
+:func:`territory.outreach.ranking.recommend` with the precomputed ``analysis=``.
 
 The user's choices (language, model, radius, date, weights, rotation, ...)
-are saved in the workspace store (:func:`territory.store.save_ui_settings`)
+are saved in the workspace store (:func:`territory.inputs.store.save_ui_settings`)
 as soon as a widget changes, and read back when a session starts, so they
 survive a browser refresh.
 """
@@ -30,11 +30,11 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from .. import store
-from .._errors import LayerError
-from ..i18n import check_lang, t
-from ..layers import LAYERS, TABLE_SUFFIXES, ZONE_SUFFIXES
-from ..settings import SettingsError
+from territory._errors import LayerError
+from territory.i18n import check_lang, t
+from territory.inputs import store
+from territory.inputs.layers import LAYERS, TABLE_SUFFIXES, ZONE_SUFFIXES
+from territory.settings import SettingsError
 
 __all__ = [
     "LAYER_SUFFIXES",
@@ -123,7 +123,7 @@ def default_folder() -> Path:
     chosen = os.environ.get("TERRITORY_WORKSPACE")
     if chosen:
         return Path(chosen)
-    from ..demo import demo_copy
+    from territory.inputs.demo import demo_copy
 
     return demo_copy(home() / "demo")
 
@@ -142,7 +142,7 @@ def _stamp(root: Path) -> str:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _workspace(root: str, stamp: str):
-    from ..workspace import load_workspace
+    from territory.inputs.workspace import load_workspace
 
     return load_workspace(root, save_store=True)
 
@@ -168,7 +168,7 @@ def open_folder(path: str | Path) -> None:
     WorkspaceError
         If ``path`` is not a folder.
     """
-    from ..workspace import WorkspaceError
+    from territory.inputs.workspace import WorkspaceError
 
     root = Path(str(path).strip()).expanduser()
     if not str(path).strip() or not root.is_dir():
@@ -224,7 +224,7 @@ def prefs_unsaved() -> bool:
 
 def use_demo() -> None:
     """Switch this session back to the demo workspace copy in :func:`home`."""
-    from ..demo import demo_copy
+    from territory.inputs.demo import demo_copy
 
     demo = demo_copy(home() / "demo")
     st.session_state[_FOLDER] = str(demo)
@@ -307,7 +307,7 @@ def overrides() -> dict:
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _analysis(root: str, stamp: str, model: str, radius_km: float, lang: str):
-    from ..analysis import analyse
+    from territory.analysis.zones import analyse
 
     ws = _workspace(root, stamp)
     return analyse(ws, model=model, overrides={"influence": {"radius_km": radius_km}}, lang=lang)
@@ -320,7 +320,7 @@ def analysis():
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def _hexes(root: str, stamp: str, max_cells: int, finest: int, coarsest: int) -> pd.DataFrame:
-    from ..maps import hex_counts
+    from territory.render.maps import hex_counts
 
     points = _workspace(root, stamp).customers.geometry
     points = points[points.notna() & ~points.is_empty]
@@ -345,7 +345,7 @@ def _recommendation(
     rotation_weeks: int,
     top: int,
 ):
-    from ..ranking import recommend
+    from territory.outreach.ranking import recommend
 
     ws = _workspace(root, stamp)
     return recommend(
@@ -364,7 +364,7 @@ def _recommendation(
 
 def site_date() -> dt.date:
     """The outreach date: the saved one, or next Saturday when none is saved or it has passed."""
-    from ..ranking import next_saturday
+    from territory.outreach.ranking import next_saturday
 
     saved = pref("date")
     with contextlib.suppress(TypeError, ValueError):
@@ -391,7 +391,7 @@ def recommendation():
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def _plan(root: str, stamp: str, model: str, radius_km: float, lang: str, zone_id: str, date: str):
-    from ..plan import build_plan
+    from territory.outreach.plan import build_plan
 
     ws = _workspace(root, stamp)
     return build_plan(
@@ -417,8 +417,8 @@ def plan(zone_id: str, *, plan_lang: str | None = None):
 def _coverage(
     root: str, stamp: str, radius_km: float, lang: str, start: str | None, end: str | None
 ):
-    from ..coverage import coverage_table
-    from ..influence import in_influence_area, zone_distance_km
+    from territory.analysis.influence import in_influence_area, zone_distance_km
+    from territory.leads.coverage import coverage_table
 
     ws = _workspace(root, stamp)
     dist = zone_distance_km(ws.zones, lon=ws.dealer.lon, lat=ws.dealer.lat)
@@ -467,7 +467,7 @@ def cached_map(kind: str, **options: Any):
 
 
 def _zones_map(ws_key, args, options):
-    from .. import maps
+    from territory.render import maps
 
     root, stamp = ws_key
     model, radius_km, use_lang, tiles = args
@@ -494,9 +494,9 @@ def _zones_map(ws_key, args, options):
 
 
 def _choropleth_map(ws_key, args, options):
-    from .. import maps
-    from ..coverage import choropleth_frames
-    from ..influence import influence_rings
+    from territory.analysis.influence import influence_rings
+    from territory.leads.coverage import choropleth_frames
+    from territory.render import maps
 
     root, stamp = ws_key
     _, radius_km, use_lang, tiles = args
@@ -523,7 +523,7 @@ def _choropleth_map(ws_key, args, options):
 
 
 def _environment_map(ws_key, args, options):
-    from .. import maps
+    from territory.render import maps
 
     root, stamp = ws_key
     model, radius_km, use_lang, tiles = args
@@ -548,7 +548,7 @@ def _environment_map(ws_key, args, options):
 
 
 def _whitespace_map(ws_key, args, options):
-    from .. import maps
+    from territory.render import maps
 
     root, stamp = ws_key
     model, radius_km, use_lang, tiles = args
@@ -577,7 +577,7 @@ def print_pdf(
     Uses the same model, radius, weights, rotation and date as the Sites page,
     with the analysis cached for the print language.
     """
-    from ..printing import print_sites
+    from territory.render.printing import print_sites
 
     ws = workspace()
     model = str(pref("model"))
@@ -603,13 +603,13 @@ def print_pdf(
 def plans_xlsx(plans: list) -> bytes:
     """One plan sheet as XLSX bytes, or a ZIP of one XLSX per plan when there are several.
 
-    Takes finished :class:`territory.plan.Plan` objects (no session state), so it
+    Takes finished :class:`territory.outreach.plan.Plan` objects (no session state), so it
     can run as a deferred download.
     """
     import io
     import zipfile
 
-    from ..plansheet import write_plan_xlsx
+    from territory.outreach.plansheet import write_plan_xlsx
 
     with tempfile.TemporaryDirectory(prefix="territory-plan-") as tmp:
         paths = [
@@ -685,7 +685,7 @@ def store_files(staging: Path, layers: list[str], *, root: Path | None = None) -
             old.unlink()
         for new in _layer_files(staging, layer):
             shutil.copy2(new, root / new.name)
-    from ..workspace import load_workspace
+    from territory.inputs.workspace import load_workspace
 
     load_workspace(root, use_store=False, save_store=True)
 
@@ -699,7 +699,7 @@ def guard() -> Iterator[None]:
     try:
         yield
     except LayerError as exc:
-        from .components import problems_table
+        from territory.ui.components import problems_table
 
         st.error(t("problem.header", lang(), n=len(exc.errors)))
         problems_table(exc.problems)

@@ -3,8 +3,8 @@
 Run ``uv run streamlit run tests/apps/offline_map_app.py``; the browser test
 ``tests/test_offline_assets_browser.py`` drives it with every request to a
 host other than 127.0.0.1 blocked. No configuration is needed:
-:func:`territory.assets.streamlit_base_url` makes Streamlit serve the
-vendored files and :func:`territory.assets.localise` points the map at them.
+:func:`territory.render.assets.streamlit_base_url` makes Streamlit serve the
+vendored files and :func:`territory.render.assets.localise` points the map at them.
 """
 
 import branca.colormap
@@ -13,7 +13,7 @@ import streamlit as st
 from folium.plugins import Fullscreen, HeatMap, MarkerCluster, MeasureControl
 from streamlit_folium import st_folium
 
-from territory.assets import localise, streamlit_base_url
+from territory.render.assets import localise, streamlit_base_url
 
 ZONES = {
     "type": "FeatureCollection",

@@ -8,7 +8,7 @@ import datetime as dt
 import altair as alt
 import streamlit as st
 
-from territory.coverage import bar_chart_data
+from territory.leads.coverage import bar_chart_data
 from territory.ui import components as ui
 from territory.ui import state
 

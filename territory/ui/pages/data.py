@@ -14,11 +14,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from territory import store
 from territory._errors import LayerError
+from territory.inputs import store
+from territory.inputs.workspace import read_sources, summary
 from territory.ui import components as ui
 from territory.ui import state
-from territory.workspace import read_sources, summary
 
 tr = state.tr
 ui.header("ui.data.title", "ui.data.caption")

@@ -5,7 +5,7 @@ A Streamlit page script, run by ``app.py``'s navigation (not imported).
 
 import streamlit as st
 
-from territory import maps
+from territory.render import maps
 from territory.ui import components as ui
 from territory.ui import state
 

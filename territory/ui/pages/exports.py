@@ -5,10 +5,10 @@ A Streamlit page script, run by ``app.py``'s navigation (not imported).
 
 import streamlit as st
 
-from territory import maps
-from territory.export_html import map_html
+from territory.analysis.influence import influence_rings
 from territory.i18n import LANGS, t
-from territory.influence import influence_rings
+from territory.render import maps
+from territory.render.export_html import map_html
 from territory.ui import components as ui
 from territory.ui import state
 

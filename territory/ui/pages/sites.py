@@ -8,8 +8,8 @@ import datetime as dt
 import pandas as pd
 import streamlit as st
 
-from territory import maps
-from territory.influence import influence_rings
+from territory.analysis.influence import influence_rings
+from territory.render import maps
 from territory.ui import PAGES_DIR, state
 from territory.ui import components as ui
 from territory.vocab import FORMATS, TOOLS, ZONE_TYPES, label

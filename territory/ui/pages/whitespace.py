@@ -7,7 +7,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from territory.profile import AGE_BANDS
+from territory.analysis.profile import AGE_BANDS
 from territory.ui import components as ui
 from territory.ui import state
 from territory.vocab import GENDERS, ZONE_TYPES, label

@@ -1,0 +1,1 @@
+"""Leads after they are registered: coverage by district, the funnel, follow-up."""

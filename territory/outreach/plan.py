@@ -1,0 +1,409 @@
+"""The outreach plan sheet (外拓计划表): seed 000 step 3, all 13 parts.
+
+:func:`build_plan` fills the 13 parts for one site and date from the
+workspace's own numbers — the zone's analysis, its existing customers, the
+history of past events and the playbook — so the XLSX sheet
+(:mod:`territory.outreach.plansheet`) and the printed plan (:mod:`territory.render.printing`)
+show the same content. No personal data enters a plan.
+
+Examples
+--------
+>>> import datetime as dt
+>>> from territory.inputs.demo import demo_path
+>>> from territory.inputs.workspace import load_workspace
+>>> ws = load_workspace(demo_path(), use_store=False)
+>>> zone = ws.zones["zone_id"].iloc[0]
+>>> plan = build_plan(ws, zone_id=zone, date=dt.date(2026, 11, 28))
+>>> len(plan.sections), plan.sections[0].key
+(13, 'main')
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from territory.analysis.zones import Analysis, analyse
+from territory.i18n import t
+from territory.outreach.history import EventHistory
+from territory.outreach.playbook import Playbook, load_playbook
+from territory.outreach.ranking import (
+    _owner_lonlat,
+    _owners_near,
+    ordered_formats,
+    site_slots,
+    site_talking_points,
+)
+from territory.settings import Settings
+from territory.vocab import FORMATS, TOOLS, ZONE_TYPES, label
+
+__all__ = ["PART_KEYS", "Plan", "PlanSection", "build_plan"]
+
+#: The 13 parts, in the seed's order.
+PART_KEYS: tuple[str, ...] = (
+    "main",
+    "background",
+    "purpose",
+    "audience",
+    "content",
+    "budget",
+    "publicity",
+    "kpi",
+    "roles",
+    "rules",
+    "promotion",
+    "incentives",
+    "contingency",
+)
+
+
+@dataclass
+class PlanSection:
+    """One part of the plan: a title and rows of (label, value) or a table."""
+
+    key: str
+    number: int
+    title: str
+    rows: list[tuple[str, str]] = field(default_factory=list)
+    table: pd.DataFrame | None = None
+
+
+@dataclass
+class Plan:
+    """A complete plan for one site and date, in one language."""
+
+    zone_id: str
+    zone_name: str
+    district: str
+    date: dt.date
+    lang: str
+    model: str
+    formats: list[str]
+    tools: list[str]
+    kpi: dict[str, int]
+    budget: dict[str, float]
+    sections: list[PlanSection]
+    title: str
+
+    def section(self, key: str) -> PlanSection:
+        """The part called ``key`` (see :data:`PART_KEYS`)."""
+        return next(s for s in self.sections if s.key == key)
+
+
+def _fmt_money(value: float, lang: str) -> str:
+    return f"{value:,.0f} 元" if lang == "zh" else f"CNY {value:,.0f}"
+
+
+def build_plan(
+    ws,
+    *,
+    zone_id: str,
+    date: dt.date,
+    model: str | None = None,
+    lang: str = "zh",
+    settings: Settings | None = None,
+    analysis: Analysis | None = None,
+    playbook: Playbook | None = None,
+) -> Plan:
+    """Fill the 13-part plan for ``zone_id`` on ``date``.
+
+    Raises
+    ------
+    KeyError
+        If the workspace has no zone ``zone_id`` (the message lists how to
+        find zone ids: ``territory score``).
+    """
+    settings = settings or ws.settings
+    analysis = analysis or analyse(ws, model=model, settings=settings, lang=lang)
+    zones = analysis.zones
+    match = zones.index[zones["zone_id"] == str(zone_id)]
+    if len(match) == 0:
+        raise KeyError(t("plan.unknown_zone", lang, zone=zone_id))
+    z = zones.loc[match[0]]
+    pb = playbook or load_playbook(ws.root, lang=lang)
+    history = EventHistory(ws.events, pb, settings=settings.history)
+    s = settings.ranking
+    zone_type = z["zone_type"]
+    owners = int(z["customers"])
+    formats = ordered_formats(
+        pb, history, zone_type, date, owners=owners, owner_min=s.owner_service_min
+    )
+    slots = site_slots(pb, zone_type, date, analysis.profile)
+    tools = list(pb.tools(zone_type))
+    main_format = formats[0] if formats else None
+    stats = history.format_stats(main_format, zone_type) if main_format else None
+    factor = history.zone_factor(str(zone_id))
+    expected_leads = stats.leads_per_event * factor if stats else 0.0
+    cost = stats.cost_per_event if stats else 0.0
+    close_rate = stats.close_rate if stats else 0.0
+
+    # Owners around the site (for invitations and the after-sales note).
+    from territory.inputs import coords
+
+    crs = coords.local_crs(ws.dealer.lon, ws.dealer.lat)
+    centre = zones.loc[[match[0]]].geometry.to_crs(crs).representative_point().iloc[0]
+    nearby = _owners_near(
+        _owner_lonlat(ws), crs, np.array([[centre.x, centre.y]]), s.after_sales_km * 1000
+    )[0]
+
+    k = pb.kpi
+    invited = int(min(k["invite_cap"], round(nearby * k["invite_share_of_owners"])))
+    a_total = int((ws.cards["card_type"] == "A").sum())
+    dep_total = int((ws.cards["card_type"] == "deposit").sum())
+    deposit_rate = dep_total / a_total if a_total else None
+    cards = round(expected_leads * k["cards_share_of_leads"])
+    kpi = {
+        "participants": round(expected_leads * k["participants_per_lead"]),
+        "new_leads": round(expected_leads),
+        "new_cards": cards,
+        "invited_owners": invited,
+        "referral_leads": round(invited * k["referral_per_invited"]),
+        "target_orders": math.ceil(expected_leads * close_rate) if expected_leads else 0,
+        "target_deposits": round(cards * deposit_rate) if deposit_rate is not None else 0,
+    }
+    budget = {line: cost * share for line, share in pb.budget_shares.items()}
+
+    type_label = label(zone_type, ZONE_TYPES, lang)
+    format_labels = [label(f, FORMATS, lang) for f in formats]
+    slot_labels = [sl.label(lang) for sl in slots]
+    start = min(sl.start for sl in slots) if slots else "—"
+    end = max(sl.end for sl in slots) if slots else "—"
+    title = t(
+        "plan.title",
+        lang,
+        zone=z["name"],
+        date=date.isoformat(),
+        format=format_labels[0] if format_labels else type_label,
+    )
+
+    def part(key: str, rows=None, table=None) -> PlanSection:
+        return PlanSection(
+            key=key,
+            number=PART_KEYS.index(key) + 1,
+            title=t(f"plan.part.{key}", lang),
+            rows=rows or [],
+            table=table,
+        )
+
+    sections = [
+        part(
+            "main",
+            [
+                (t("plan.theme", lang), title),
+                (
+                    t("plan.site", lang),
+                    f"{z['name']}（{z['district']}）"
+                    if lang == "zh"
+                    else f"{z['name']} ({z['district']})",
+                ),
+                (t("plan.zone_type", lang), type_label),
+                (t("plan.models", lang), analysis.model),
+                (t("plan.date", lang), date.isoformat()),
+                (t("plan.time", lang), f"{start}–{end}" if slots else t("plan.no_slot", lang)),
+                (
+                    t("plan.slots", lang),
+                    "；".join(slot_labels) if lang == "zh" else "; ".join(slot_labels),
+                ),
+                (
+                    t("plan.formats", lang),
+                    "、".join(format_labels) if lang == "zh" else ", ".join(format_labels),
+                ),
+            ],
+        ),
+        part("background", _background(z, owners, nearby, analysis, settings, lang)),
+        part(
+            "purpose",
+            [
+                (t("plan.purpose.brand", lang), t("plan.purpose.brand_text", lang, zone=z["name"])),
+                (
+                    t("plan.purpose.leads", lang),
+                    t("plan.purpose.leads_text", lang, n=kpi["new_leads"]),
+                ),
+                (
+                    t("plan.purpose.sales", lang),
+                    t("plan.purpose.sales_text", lang, n=kpi["target_orders"]),
+                ),
+                (t("plan.purpose.care", lang), t("plan.purpose.care_text", lang, n=invited)),
+            ],
+        ),
+        part(
+            "audience",
+            [
+                (
+                    t("plan.audience.prospects", lang),
+                    t(f"plan.audience.{pb.audience(zone_type)}", lang),
+                ),
+                (
+                    t("plan.audience.owners", lang),
+                    t("plan.audience.owners_text", lang, n=nearby, invited=invited),
+                ),
+                (t("plan.audience.media", lang), t("plan.audience.media_text", lang)),
+                (t("plan.audience.other", lang), t("plan.audience.other_text", lang)),
+            ],
+        ),
+        part(
+            "content",
+            [(t("plan.content.format", lang), f) for f in format_labels]
+            + [
+                (t("plan.content.point", lang), p)
+                for p in site_talking_points(pb, zone_type, analysis.profile, lang)
+            ]
+            + [
+                (t("plan.content.test_ride", lang), t("plan.content.test_ride_text", lang)),
+                (t("plan.content.gifts", lang), t("plan.content.gifts_text", lang)),
+                (t("plan.content.lottery", lang), t("plan.content.lottery_text", lang)),
+            ],
+        ),
+        part(
+            "budget",
+            [(t(f"plan.budget.{line}", lang), _fmt_money(v, lang)) for line, v in budget.items()]
+            + [(t("plan.budget.total", lang), _fmt_money(sum(budget.values()), lang))]
+            + [
+                (
+                    t("plan.budget.basis", lang),
+                    t(
+                        "plan.budget.history" if stats and stats.events else "plan.budget.prior",
+                        lang,
+                        n=stats.events if stats else 0,
+                    ),
+                )
+            ],
+        ),
+        part(
+            "publicity",
+            table=_publicity(date, budget.get("preheat_ads", 0.0) + budget.get("media", 0.0), lang),
+        ),
+        part(
+            "kpi",
+            [(t(f"plan.kpi.{key}", lang), str(value)) for key, value in kpi.items()]
+            + [(t("plan.kpi.follow_up", lang), t("plan.kpi.follow_up_text", lang))],
+        ),
+        part(
+            "roles",
+            [
+                (t("plan.roles.marketing", lang), t("plan.roles.marketing_text", lang)),
+                (t("plan.roles.supervisor", lang), t("plan.roles.supervisor_text", lang)),
+                (t("plan.roles.consultants", lang), t("plan.roles.consultants_text", lang)),
+            ],
+        ),
+        part("rules", [(str(i), t(f"plan.rules.{i}", lang)) for i in range(1, 7)]),
+        part("promotion", [(str(i), t(f"plan.promotion.{i}", lang)) for i in range(1, 5)]),
+        part("incentives", [(str(i), t(f"plan.incentives.{i}", lang)) for i in range(1, 6)]),
+        part(
+            "contingency",
+            [
+                (t("plan.contingency.rain", lang), t("plan.contingency.rain_text", lang)),
+                (t("plan.contingency.footfall", lang), t("plan.contingency.footfall_text", lang)),
+                (t("plan.contingency.safety", lang), t("plan.contingency.safety_text", lang)),
+            ],
+        ),
+    ]
+    return Plan(
+        zone_id=str(zone_id),
+        zone_name=str(z["name"]),
+        district=str(z["district"]),
+        date=date,
+        lang=lang,
+        model=analysis.model,
+        formats=formats,
+        tools=tools,
+        kpi=kpi,
+        budget=budget,
+        sections=sections,
+        title=title,
+    )
+
+
+def _background(z, owners, nearby, analysis, settings, lang) -> list[tuple[str, str]]:
+    rows = [
+        (
+            t("plan.bg.area", lang),
+            t(
+                "plan.bg.area_text",
+                lang,
+                people=int(z["population"]),
+                density=z["density"],
+                tier=z["density_tier_label"],
+                income=z["income"],
+                itier=z["income_tier_label"],
+                r=z["r_value"],
+                target=settings.scoring.target_r,
+                km=z["distance_km"],
+            ),
+        )
+    ]
+    if analysis.mode == "lookalike" and pd.notna(z["expected_customers"]):
+        rows.append(
+            (
+                t("plan.bg.owners", lang),
+                t(
+                    "plan.bg.owners_text",
+                    lang,
+                    owners=owners,
+                    expected=z["expected_customers"],
+                    nearby=nearby,
+                    km=settings.ranking.after_sales_km,
+                ),
+            )
+        )
+    else:
+        rows.append(
+            (
+                t("plan.bg.owners", lang),
+                t(
+                    "plan.bg.owners_cold",
+                    lang,
+                    owners=owners,
+                    nearby=nearby,
+                    km=settings.ranking.after_sales_km,
+                ),
+            )
+        )
+    p = analysis.profile
+    if p.count:
+        age = p.top("age_band", 1)
+        occ = p.top("occupation", 2)
+        rows.append(
+            (
+                t("plan.bg.profile", lang),
+                t(
+                    "plan.bg.profile_text",
+                    lang,
+                    age=age[0][0] if age else "—",
+                    age_share=age[0][1] if age else 0.0,
+                    male=p.share("gender", "male"),
+                    occupations="、".join(o for o, _ in occ) if occ else "—",
+                ),
+            )
+        )
+        rows += [(t("plan.bg.hint", lang), h.text(lang)) for h in p.hints()]
+    return rows
+
+
+def _publicity(date: dt.date, budget: float, lang: str) -> pd.DataFrame:
+    channels = ("owner_groups", "moments", "sms", "community")
+    shares = (0.0, 0.6, 0.1, 0.3)
+    rows = []
+    for channel, share in zip(channels, shares, strict=True):
+        rows.append(
+            {
+                t("plan.pub.type", lang): t(f"plan.pub.{channel}", lang),
+                t("plan.pub.name", lang): t(f"plan.pub.{channel}_name", lang),
+                t("plan.pub.slot", lang): t(f"plan.pub.{channel}_slot", lang),
+                t(
+                    "plan.pub.dates", lang
+                ): f"{(date - dt.timedelta(days=7)).isoformat()} – {(date - dt.timedelta(days=1)).isoformat()}",
+                t("plan.pub.budget", lang): round(budget * share),
+                t("plan.pub.actual", lang): "",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def tool_labels(plan: Plan) -> list[str]:
+    """The plan's tools as labels in its language (for checklists)."""
+    return [label(code, TOOLS, plan.lang) for code in plan.tools]

@@ -1,0 +1,232 @@
+"""The outreach playbook: zone type → formats, time slots, tools, talking points.
+
+The playbook is data (``territory/data/playbook.toml``), not code. A
+workspace may hold a ``playbook.toml`` that overrides any part of it:
+tables merge key by key, lists replace.
+
+Examples
+--------
+>>> import datetime as dt
+>>> pb = load_playbook()
+>>> pb.formats("residential")
+('midday_display', 'evening_display', 'owner_free_service')
+>>> [s.label("en") for s in pb.slots("residential", dt.date(2026, 11, 28))]   # a Saturday
+['Sat 09:30–17:30 daytime', 'Sat 18:30–21:00 evening']
+>>> [s.label("zh") for s in pb.slots("residential", dt.date(2026, 11, 24))]   # a Tuesday
+['周二 11:30–13:30 午间', '周二 18:30–21:00 晚间']
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from territory._errors import LayerError, ProblemList
+from territory.i18n import t
+from territory.vocab import FORMATS, FORMATS_BY_ZONE_TYPE, TOOLS, ZONE_TYPES
+
+__all__ = ["PLAYBOOK_FILE", "Playbook", "Slot", "load_playbook", "weekday_label"]
+
+PLAYBOOK_FILE = "playbook.toml"
+_WEEKDAYS_ZH = "一二三四五六日"
+_WEEKDAYS_EN = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def weekday_label(date: dt.date, lang: str = "zh") -> str:
+    """The short weekday of ``date``: ``周六`` / ``Sat``.
+
+    >>> weekday_label(dt.date(2026, 11, 28)), weekday_label(dt.date(2026, 11, 28), "en")
+    ('周六', 'Sat')
+    """
+    return f"周{_WEEKDAYS_ZH[date.weekday()]}" if lang == "zh" else _WEEKDAYS_EN[date.weekday()]
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A time slot on a given date, with the formats that fit it."""
+
+    date: dt.date
+    slot: str
+    start: str
+    end: str
+    formats: tuple[str, ...]
+
+    def label(self, lang: str = "zh") -> str:
+        """``周六 09:30–17:30 白天`` / ``Sat 09:30–17:30 daytime``."""
+        day = weekday_label(self.date, lang)
+        return f"{day} {self.start}–{self.end} {t(f'slot.{self.slot}', lang)}"
+
+
+class Playbook:
+    """The merged playbook (default + workspace override)."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+
+    def _type(self, zone_type: str) -> dict[str, Any]:
+        types = self.data["zone_types"]
+        return types.get(zone_type) or types["other"]
+
+    def formats(self, zone_type: str) -> tuple[str, ...]:
+        """All formats of a zone type, in playbook order."""
+        return tuple(self._type(zone_type).get("formats", ()))
+
+    def tools(self, zone_type: str) -> tuple[str, ...]:
+        """Tool codes to pack for a zone type."""
+        return tuple(self._type(zone_type).get("tools", ()))
+
+    def talking_points(self, zone_type: str, lang: str = "zh") -> tuple[str, ...]:
+        """Talking points for a zone type."""
+        return tuple(self._type(zone_type).get("talking_points", {}).get(lang, ()))
+
+    def audience(self, zone_type: str) -> str:
+        """The audience code of a zone type (residents, shoppers, ...)."""
+        return str(self._type(zone_type).get("audience", "residents"))
+
+    def is_market_day(self, date: dt.date) -> bool:
+        """Whether township markets meet on ``date`` (逢集, by day-of-month digit)."""
+        days = set(self.data.get("market_days", ()))
+        return bool(days) and (date.day % 10 in days or date.day in days)
+
+    def slots(self, zone_type: str, date: dt.date) -> list[Slot]:
+        """The time slots of a zone type on ``date`` (weekday or weekend).
+
+        A slot lists only formats the zone type uses; a slot whose formats
+        were all dropped (by a workspace override) is left out.
+        """
+        key = "weekend" if date.weekday() >= 5 else "weekday"
+        used = set(self.formats(zone_type))
+        out = []
+        for entry in self._type(zone_type).get(key, ()):
+            if entry.get("market_day_only") and not self.is_market_day(date):
+                continue
+            formats = tuple(f for f in entry.get("formats", ()) if f in used)
+            if entry.get("formats") and not formats:
+                continue  # the workspace dropped every format of this slot
+            out.append(
+                Slot(
+                    date=date,
+                    slot=entry["slot"],
+                    start=entry["start"],
+                    end=entry["end"],
+                    formats=formats,
+                )
+            )
+        return out
+
+    def prior(self, zone_type: str) -> dict[str, float]:
+        """Prior per-event figures (cost per lead, close rate, leads per event)."""
+        priors = self.data["priors"]
+        return dict(priors.get(zone_type) or priors["other"])
+
+    @property
+    def kpi(self) -> dict[str, float]:
+        """Parameters turning expected leads into KPI targets."""
+        return dict(self.data["kpi"])
+
+    @property
+    def budget_shares(self) -> dict[str, float]:
+        """How an event's cost splits over budget lines."""
+        return dict(self.data["budget_shares"])
+
+
+def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            out[key] = _merge(base[key], value)
+        else:
+            out[key] = value
+    return out
+
+
+def _check(data: dict[str, Any], file: str) -> ProblemList:
+    problems = ProblemList()
+    for zone_type, spec in data.get("zone_types", {}).items():
+        where = f"zone_types.{zone_type}"
+        if zone_type not in ZONE_TYPES:
+            problems.add(
+                file,
+                "err.playbook_unknown",
+                column=where,
+                found=zone_type,
+                expected=", ".join(ZONE_TYPES),
+            )
+            continue
+        allowed = set(FORMATS_BY_ZONE_TYPE[zone_type])
+        for code in spec.get("formats", ()):
+            if code not in FORMATS:
+                problems.add(
+                    file,
+                    "err.playbook_unknown",
+                    column=f"{where}.formats",
+                    found=code,
+                    expected=", ".join(FORMATS),
+                )
+            elif code not in allowed:
+                problems.add(
+                    file,
+                    "err.playbook_format_type",
+                    column=f"{where}.formats",
+                    found=code,
+                    expected=", ".join(sorted(allowed)),
+                )
+        for code in spec.get("tools", ()):
+            if code not in TOOLS:
+                problems.add(
+                    file,
+                    "err.playbook_unknown",
+                    column=f"{where}.tools",
+                    found=code,
+                    expected=", ".join(TOOLS),
+                )
+        for key in ("weekday", "weekend"):
+            for entry in spec.get(key, ()):
+                missing = [k for k in ("slot", "start", "end") if k not in entry]
+                if missing:
+                    problems.add(
+                        file, "err.playbook_slot", column=f"{where}.{key}", found=", ".join(missing)
+                    )
+                for code in entry.get("formats", ()):
+                    if code not in allowed:
+                        problems.add(
+                            file,
+                            "err.playbook_format_type",
+                            column=f"{where}.{key}",
+                            found=code,
+                            expected=", ".join(sorted(allowed)),
+                        )
+    return problems
+
+
+def load_playbook(workspace: Path | str | None = None, *, lang: str = "zh") -> Playbook:
+    """The default playbook merged with ``workspace/playbook.toml`` if present.
+
+    Raises
+    ------
+    LayerError
+        If the workspace's playbook has a syntax error or names unknown
+        zone types, formats or tools.
+    """
+    default = tomllib.loads(
+        (resources.files("territory") / "data" / "playbook.toml").read_text(encoding="utf-8")
+    )
+    data = default
+    if workspace is not None:
+        path = Path(workspace) / PLAYBOOK_FILE
+        if path.exists():
+            problems = ProblemList()
+            try:
+                override = tomllib.loads(path.read_text(encoding="utf-8-sig"))
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+                problems.add(PLAYBOOK_FILE, "err.toml_syntax", detail=str(exc))
+                raise LayerError(problems, lang) from None
+            data = _merge(default, override)
+            problems.extend(_check(data, PLAYBOOK_FILE))
+            if problems:
+                raise LayerError(problems, lang)
+    return Playbook(data)
