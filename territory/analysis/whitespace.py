@@ -98,13 +98,18 @@ def expected_customers(
     """Cross-fitted expected customers per zone and the NB dispersion α.
 
     ``frame`` needs ``customers``, ``population``, ``density``, ``income``,
-    ``distance_km`` and ``zone_type``. Zones without population expect 0.
+    ``distance_km`` and ``zone_type``; an optional ``share`` (the dealer's
+    share of the zone's buyers against competitor showrooms) scales the
+    population exposed. Zones without population expect 0.
     α is the method-of-moments estimate of var = μ + αμ² from the
     out-of-fold predictions (0 when counts are not over-dispersed).
     """
     s = settings or WhitespaceSettings()
     y = frame["customers"].astype("float64").to_numpy()
     pop = frame["population"].astype("float64").to_numpy()
+    if "share" in frame:
+        # The dealer's Huff share of the zone's buyers (competitor showrooms): exposure.
+        pop = pop * frame["share"].astype("float64").fillna(1.0).clip(0, 1).to_numpy()
     base = _features(frame)
     dist = frame["distance_km"].astype("float64").to_numpy()
     usable = np.flatnonzero((pop > 0) & np.isfinite(base).all(axis=1) & np.isfinite(dist))
