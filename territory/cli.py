@@ -463,7 +463,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_print(args: argparse.Namespace) -> int:
     """Printable field maps and plans (PDF) for sites or the top N recommended."""
-    from territory.render.printing import PrintError, print_sites
+    from territory.render.printing import PrintError, PrintOptions, print_sites
 
     if args.top is not None and args.top < 1:
         raise CliError("cli.bad_option", detail="--top must be at least 1")
@@ -477,9 +477,7 @@ def cmd_print(args: argparse.Namespace) -> int:
     for zone_id in args.site or ():
         _zone(ws, zone_id)
     try:
-        result = print_sites(
-            ws,
-            out=args.out,
+        options = PrintOptions(
             sites=args.site,
             top=args.top,
             date=date,
@@ -492,6 +490,7 @@ def cmd_print(args: argparse.Namespace) -> int:
             tile_cache=args.tile_cache,
             overrides=_ranking_overrides(args, ws),
         )
+        result = print_sites(ws, options, out=args.out)
     except PrintError as exc:
         _say(t("cli.error", lang, message=exc.message(lang)))
         return EXIT_INTERNAL if exc.installation else EXIT_INVALID

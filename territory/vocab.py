@@ -24,6 +24,7 @@ __all__ = [
     "COLUMN_ALIASES",
     "COORD_SYSTEMS",
     "FORMATS",
+    "FORMATS_BY_SPOT",
     "FORMATS_BY_ZONE_TYPE",
     "GENDERS",
     "GRADES",
@@ -70,7 +71,14 @@ POI_TYPES: dict[str, Term] = _terms(
     *(
         ZONE_TYPES[c]
         for c in ("driving_school", "market", "enterprise", "commercial", "residential")
-    )
+    ),
+    Term(
+        "competitor",
+        "竞品经销商",
+        "Competitor showroom",
+        ("竞品", "竞品店", "竞品4s店", "竞争对手", "competitor showroom"),
+    ),
+    Term("street_spot", "人流点", "Street spot", ("招手点", "街头点位", "人流点位", "street spot")),
 )
 
 CARD_TYPES: dict[str, Term] = _terms(
@@ -124,6 +132,7 @@ FORMATS: dict[str, Term] = _terms(
     Term("parade", "巡游", "Parade"),
     Term("fixed_display", "定展", "Fixed display"),
     Term("promo_handout", "宣传品派发", "Promo material hand-out"),
+    Term("wave_down_test_drive", "招手试驾", "Wave-down test drive", ("招手试乘", "街头试驾")),
 )
 
 FORMATS_BY_ZONE_TYPE: dict[str, tuple[str, ...]] = {
@@ -134,6 +143,11 @@ FORMATS_BY_ZONE_TYPE: dict[str, tuple[str, ...]] = {
     "market": ("door_to_door",),
     "township": ("parade", "fixed_display", "promo_handout"),
     "other": (),
+}
+
+#: Formats run at a spot (a POI inside a zone) whatever the zone type: spot kind -> formats.
+FORMATS_BY_SPOT: dict[str, tuple[str, ...]] = {
+    "street_spot": ("wave_down_test_drive",),
 }
 
 TOOLS: dict[str, Term] = _terms(
@@ -163,7 +177,8 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "customer_id": ("客户编号", "客户id"),
     "phone": ("电话", "手机", "手机号", "联系电话", "电话号码"),
     "model": ("车型", "意向车型", "购买车型"),
-    "purchase_date": ("购车日期", "购买日期", "交车日期"),
+    "purchase_date": ("购车日期", "购买日期"),
+    "delivery_date": ("交车日期", "提车日期"),
     "age": ("年龄",),
     "gender": ("性别",),
     "occupation": ("职业",),
@@ -180,6 +195,8 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "sales": ("成交数", "成交", "销量"),
     "poi_id": ("兴趣点编号", "poi编号"),
     "poi_type": ("兴趣点类型", "poi类型", "场所类型"),
+    "brand": ("品牌",),
+    "households": ("户数", "住户数"),
 }
 
 

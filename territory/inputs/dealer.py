@@ -22,7 +22,7 @@ from territory.inputs import coords
 from territory.settings import Settings, SettingsError
 from territory.vocab import COORD_SYSTEMS, normalise_code
 
-__all__ = ["DEALER_FILE", "Dealer", "Model", "parse_dealer", "read_dealer"]
+__all__ = ["DEALER_FILE", "Dealer", "Model", "Team", "parse_dealer", "read_dealer"]
 
 DEALER_FILE = "dealer.toml"
 
@@ -33,6 +33,18 @@ class Model:
 
     name: str
     price: float
+
+
+@dataclass(frozen=True)
+class Team:
+    """``[team]`` of dealer.toml: the consultants and what one outreach day can field.
+
+    ``staff_per_day`` and ``test_cars`` are None when not given (no limit).
+    """
+
+    consultants: tuple[str, ...] = ()
+    staff_per_day: int | None = None
+    test_cars: int | None = None
 
 
 @dataclass(frozen=True)
@@ -51,6 +63,7 @@ class Dealer:
     zones_coord_sys: str = "wgs84"
     settings: Settings = field(default_factory=Settings)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    team: Team = field(default_factory=Team)
 
     def model(self, name: str | None = None) -> Model:
         """Return the model called ``name``; the first model when None.
@@ -148,6 +161,7 @@ def parse_dealer(data: dict[str, Any], *, file: str = DEALER_FILE, lang: str = "
         zones_crs = None
 
     models = _models(data.get("models"), problems, file)
+    team = _team(data.get("team"), problems, file)
 
     settings = Settings()
     overrides = data.get("settings", {})
@@ -183,6 +197,47 @@ def parse_dealer(data: dict[str, Any], *, file: str = DEALER_FILE, lang: str = "
         zones_coord_sys=zones_coord_sys,
         settings=settings,
         raw=data,
+        team=team,
+    )
+
+
+def _team(value: Any, problems: ProblemList, file: str) -> Team:
+    if value is None:
+        return Team()
+    if not isinstance(value, dict):
+        problems.add(
+            file, "err.toml_bad_value", column="team", found=repr(value), expected="[team]"
+        )
+        return Team()
+    consultants = value.get("consultants", [])
+    names: tuple[str, ...] = ()
+    if not isinstance(consultants, list) or not all(
+        isinstance(c, str) and c.strip() for c in consultants
+    ):
+        problems.add(
+            file,
+            "err.toml_bad_value",
+            column="team.consultants",
+            found=repr(consultants),
+            expected='["张伟", "李娜"]',
+        )
+    else:
+        names = tuple(c.strip() for c in consultants)
+
+    def count(key: str) -> int | None:
+        if key not in value:
+            return None
+        v = value[key]
+        if isinstance(v, bool) or not isinstance(v, int):
+            problems.add(file, "err.toml_not_number", column=f"team.{key}", found=repr(v))
+            return None
+        if v < 0 or (key == "staff_per_day" and v == 0):
+            problems.add(file, "err.toml_not_positive", column=f"team.{key}", found=repr(v))
+            return None
+        return int(v)
+
+    return Team(
+        consultants=names, staff_per_day=count("staff_per_day"), test_cars=count("test_cars")
     )
 
 

@@ -127,6 +127,7 @@ LAYERS: dict[str, LayerSpec] = {
             ColumnSpec("phone", "phone"),
             ColumnSpec("model", "text"),
             ColumnSpec("purchase_date", "date"),
+            ColumnSpec("delivery_date", "date"),
             ColumnSpec("age", "int", minimum=0, maximum=120),
             ColumnSpec("gender", "code", vocab=GENDERS),
             ColumnSpec("occupation", "text"),
@@ -170,6 +171,8 @@ LAYERS: dict[str, LayerSpec] = {
             ColumnSpec("poi_id", "text"),
             ColumnSpec("name", "text"),
             ColumnSpec("poi_type", "code", vocab=POI_TYPES),
+            ColumnSpec("brand", "text"),
+            ColumnSpec("households", "int", minimum=0),
             *_POINT_COLUMNS,
         ),
         id_column="poi_id",
@@ -400,7 +403,7 @@ def type_columns(
 
 def _empty(col: ColumnSpec) -> pd.Series:
     dtype = {"int": "Int64", "float": "float64", "date": "datetime64[ns]"}.get(col.kind, "str")
-    return pd.Series(pd.NA if dtype == "Int64" else None, dtype=dtype)
+    return pd.Series([], dtype=dtype)
 
 
 def _vocab_list(vocab: dict[str, Term]) -> str:
@@ -733,4 +736,7 @@ def read_point_table(
     typed = type_columns(
         table.frame, table.rows, spec, problems, table.file, labels=labels, settings=settings
     )
+    if layer == "customers" and "delivery_date" in typed and "purchase_date" in typed:
+        # 交车日期 alone (it used to be read as the purchase date): it stands for both.
+        typed["purchase_date"] = typed["purchase_date"].fillna(typed["delivery_date"])
     return typed, table

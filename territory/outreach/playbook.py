@@ -27,7 +27,14 @@ from typing import Any
 
 from territory._errors import LayerError, ProblemList
 from territory.i18n import t
-from territory.vocab import FORMATS, FORMATS_BY_ZONE_TYPE, TOOLS, ZONE_TYPES
+from territory.vocab import (
+    FORMATS,
+    FORMATS_BY_SPOT,
+    FORMATS_BY_ZONE_TYPE,
+    POI_TYPES,
+    TOOLS,
+    ZONE_TYPES,
+)
 
 __all__ = ["PLAYBOOK_FILE", "Playbook", "Slot", "load_playbook", "weekday_label"]
 
@@ -98,10 +105,60 @@ class Playbook:
         A slot lists only formats the zone type uses; a slot whose formats
         were all dropped (by a workspace override) is left out.
         """
+        return self._slots(self._type(zone_type), set(self.formats(zone_type)), date)
+
+    # ------------------------------------------------------------ spots
+
+    def _spot(self, kind: str) -> dict[str, Any]:
+        return dict(self.data.get("spot_types", {}).get(kind, {}))
+
+    def spot_formats(self, kind: str) -> tuple[str, ...]:
+        """Formats run at a spot of ``kind`` (a POI type), whatever the zone type."""
+        return tuple(self._spot(kind).get("formats", ()))
+
+    def spot_slots(self, kind: str, date: dt.date) -> list[Slot]:
+        """Time slots of the formats run at a spot of ``kind`` on ``date``."""
+        return self._slots(self._spot(kind), set(self.spot_formats(kind)), date)
+
+    def spot_tools(self, kind: str) -> tuple[str, ...]:
+        """Tools to pack for the formats of a spot of ``kind``."""
+        return tuple(self._spot(kind).get("tools", ()))
+
+    def spot_talking_points(self, kind: str, lang: str = "zh") -> tuple[str, ...]:
+        """Talking points of the formats of a spot of ``kind``."""
+        return tuple(self._spot(kind).get("talking_points", {}).get(lang, ()))
+
+    def spot_kinds(self, zone_type: str) -> tuple[str, ...]:
+        """POI types where the team sets up in a zone of ``zone_type``, preferred first."""
+        kinds = self.data.get("spot_kinds", {})
+        return tuple(kinds.get(zone_type, kinds.get("other", ())))
+
+    def spot_kind_of(self, fmt: str) -> str | None:
+        """The spot kind whose formats include ``fmt`` (None for zone-type formats)."""
+        for kind, spec in self.data.get("spot_types", {}).items():
+            if fmt in spec.get("formats", ()):
+                return kind
+        return None
+
+    def needs(self, fmt: str) -> tuple[int, int]:
+        """(people, test-drive cars) one outing of ``fmt`` needs."""
+        table = self.data.get("format_needs", {})
+        spec = table.get(fmt) or table.get("default") or {}
+        return int(spec.get("staff", 0)), int(spec.get("test_cars", 0))
+
+    def prior_for(self, fmt: str, zone_type: str) -> dict[str, float]:
+        """Prior per-event figures of ``fmt`` in a zone of ``zone_type``.
+
+        A spot format (招手试驾) has its own prior; other formats take the
+        zone type's.
+        """
+        spot = self.data.get("spot_priors", {}).get(fmt)
+        return dict(spot) if spot else self.prior(zone_type)
+
+    def _slots(self, spec: dict[str, Any], used: set[str], date: dt.date) -> list[Slot]:
         key = "weekend" if date.weekday() >= 5 else "weekday"
-        used = set(self.formats(zone_type))
         out = []
-        for entry in self._type(zone_type).get(key, ()):
+        for entry in spec.get(key, ()):
             if entry.get("market_day_only") and not self.is_market_day(date):
                 continue
             formats = tuple(f for f in entry.get("formats", ()) if f in used)
@@ -184,23 +241,86 @@ def _check(data: dict[str, Any], file: str) -> ProblemList:
                     found=code,
                     expected=", ".join(TOOLS),
                 )
-        for key in ("weekday", "weekend"):
-            for entry in spec.get(key, ()):
-                missing = [k for k in ("slot", "start", "end") if k not in entry]
-                if missing:
-                    problems.add(
-                        file, "err.playbook_slot", column=f"{where}.{key}", found=", ".join(missing)
-                    )
-                for code in entry.get("formats", ()):
-                    if code not in allowed:
-                        problems.add(
-                            file,
-                            "err.playbook_format_type",
-                            column=f"{where}.{key}",
-                            found=code,
-                            expected=", ".join(sorted(allowed)),
-                        )
+        _check_slots(spec, allowed, where, file, problems)
+    for kind, spec in data.get("spot_types", {}).items():
+        where = f"spot_types.{kind}"
+        if kind not in FORMATS_BY_SPOT:
+            problems.add(
+                file,
+                "err.playbook_unknown",
+                column=where,
+                found=kind,
+                expected=", ".join(FORMATS_BY_SPOT),
+            )
+            continue
+        allowed = set(FORMATS_BY_SPOT[kind])
+        for code in spec.get("formats", ()):
+            if code not in allowed:
+                problems.add(
+                    file,
+                    "err.playbook_format_type",
+                    column=f"{where}.formats",
+                    found=code,
+                    expected=", ".join(sorted(allowed)),
+                )
+        _check_slots(spec, allowed, where, file, problems)
+    for zone_type, kinds in data.get("spot_kinds", {}).items():
+        for kind in kinds:
+            if kind not in POI_TYPES or kind == "competitor":
+                problems.add(
+                    file,
+                    "err.playbook_unknown",
+                    column=f"spot_kinds.{zone_type}",
+                    found=kind,
+                    expected=", ".join(k for k in POI_TYPES if k != "competitor"),
+                )
+    for fmt, spec in data.get("format_needs", {}).items():
+        if fmt != "default" and fmt not in FORMATS:
+            problems.add(
+                file,
+                "err.playbook_unknown",
+                column="format_needs",
+                found=fmt,
+                expected=", ".join(FORMATS),
+            )
+        bad = {
+            k: v
+            for k, v in (spec.items() if isinstance(spec, dict) else ())
+            if k not in ("staff", "test_cars")
+            or isinstance(v, bool)
+            or not isinstance(v, int)
+            or v < 0
+        }
+        if bad or not isinstance(spec, dict):
+            problems.add(
+                file,
+                "err.playbook_unknown",
+                column=f"format_needs.{fmt}",
+                found=repr(bad or spec),
+                expected="{ staff = 3, test_cars = 1 }",
+            )
     return problems
+
+
+def _check_slots(
+    spec: dict, allowed: set[str], where: str, file: str, problems: ProblemList
+) -> None:
+    for key in ("weekday", "weekend"):
+        for entry in spec.get(key, ()):
+            missing = [k for k in ("slot", "start", "end") if k not in entry]
+            if missing:
+                problems.add(
+                    file, "err.playbook_slot", column=f"{where}.{key}", found=", ".join(missing)
+                )
+            for code in entry.get("formats", ()):
+                if code not in allowed:
+                    problems.add(
+                        file,
+                        "err.playbook_format_type",
+                        column=f"{where}.{key}",
+                        found=code,
+                        expected=", ".join(sorted(allowed)),
+                    )
 
 
 def load_playbook(workspace: Path | str | None = None, *, lang: str = "zh") -> Playbook:

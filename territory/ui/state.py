@@ -577,15 +577,13 @@ def print_pdf(
     Uses the same model, radius, weights, rotation and date as the Sites page,
     with the analysis cached for the print language.
     """
-    from territory.render.printing import print_sites
+    from territory.render.printing import PrintOptions, print_sites
 
     ws = workspace()
     model = str(pref("model"))
     radius_km = float(pref("radius_km"))
     with tempfile.TemporaryDirectory(prefix="territory-print-") as tmp:
-        result = print_sites(
-            ws,
-            out=Path(tmp) / "field-maps.pdf",
+        options = PrintOptions(
             sites=list(zone_ids),
             date=site_date(),
             paper=paper,
@@ -595,6 +593,11 @@ def print_pdf(
             contacts=contacts,
             basemap=basemap,
             overrides=overrides(),
+        )
+        result = print_sites(
+            ws,
+            options,
+            out=Path(tmp) / "field-maps.pdf",
             analysis=_analysis(*_key(), model, radius_km, check_lang(print_lang)),
         )
         return result.path.read_bytes(), result
