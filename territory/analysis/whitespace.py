@@ -127,13 +127,17 @@ def expected_customers(
             X = _fold_design(base, dist, tr, s.distance_knots)
             scaler = StandardScaler().fit(X[tr])
             model = PoissonRegressor(alpha=s.alpha, max_iter=1000)
+            # Rates relative to the fold's mean rate: scikit-learn averages the deviance
+            # over the (normalised) weights, so on raw rates of a few per thousand the
+            # penalty would swamp the data and every zone would expect the mean.
+            scale = float(np.average(rate[tr], weights=pop[tr])) or 1.0
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # lbfgs convergence chatter on tiny folds
-                model.fit(scaler.transform(X[tr]), rate[tr], sample_weight=pop[tr])
+                model.fit(scaler.transform(X[tr]), rate[tr] / scale, sample_weight=pop[tr])
             # No extrapolation: a zone unlike every training zone is judged at the
             # edge of what the model has seen.
             x_test = np.clip(X[te], X[tr].min(axis=0), X[tr].max(axis=0))
-            mu[te] = model.predict(scaler.transform(x_test)) * pop[te]
+            mu[te] = model.predict(scaler.transform(x_test)) * scale * pop[te]
     used = usable[mu[usable] > 0]
     alpha = 0.0
     if len(used):

@@ -289,6 +289,8 @@ _SCORE_KEYS = (
     "income_tier",
     "income_tier_label",
     "customers",
+    "owners",
+    "share",
     "customers_per_1000",
     "a_cards",
     "deposit_cards",
@@ -328,6 +330,7 @@ def score_json(analysis: Analysis, *, lang: str = "zh") -> dict:
             elif key in (
                 "population",
                 "customers",
+                "owners",
                 "a_cards",
                 "deposit_cards",
                 "whitespace_rank",
@@ -346,6 +349,8 @@ def score_json(analysis: Analysis, *, lang: str = "zh") -> dict:
         "mode": analysis.mode,
         "target_r": analysis.settings.scoring.target_r,
         "dispersion": analysis.whitespace.dispersion,
+        "customer_basis": analysis.customer_basis,
+        "huff": analysis.huff.to_dict() if analysis.huff is not None else None,
         "notes": _notes(analysis, lang),
         "zones": rows,
     }

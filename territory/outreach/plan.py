@@ -205,8 +205,7 @@ def build_plan(
                     t(
                         "plan.spot_text",
                         lang,
-                        name=brief.spot.name,
-                        kind=brief.spot.kind_label(lang),
+                        spot=brief.spot.label(lang),
                         lon=brief.spot.gcj02()[0],
                         lat=brief.spot.gcj02()[1],
                     ),

@@ -616,7 +616,7 @@ def _reasons(z, brief: SiteBrief, analysis, settings, date, lang, by_user, uniqu
                 cost=e.cost,
             )
         )
-    out.append(t("reason.spot", lang, name=brief.spot.name, kind=brief.spot.kind_label(lang)))
+    out.append(t("reason.spot", lang, spot=brief.spot.label(lang)))
     if brief.slots:
         out.append(
             t(

@@ -99,9 +99,17 @@ class Spot:
 
     def kind_label(self, lang: str = "zh") -> str:
         """The spot's kind in words."""
-        if self.kind in POI_TYPES:
-            return t(f"site.spot_kind.{self.kind}", lang)
         return t(f"site.spot_kind.{self.kind}", lang)
+
+    def label(self, lang: str = "zh") -> str:
+        """``名称（小区门口）``; a cell or centre spot is named for what it is already."""
+        if self.kind not in POI_TYPES:
+            return self.name
+        return (
+            f"{self.name}（{self.kind_label(lang)}）"
+            if lang == "zh"
+            else f"{self.name} ({self.kind_label(lang)})"
+        )
 
     def to_dict(self) -> dict[str, Any]:
         glon, glat = self.gcj02()

@@ -934,7 +934,7 @@ def _label_site(ctx: _Ctx, view: _MapView, site: _Site, end) -> None:
                 ctx,
                 end.x,
                 end.y,
-                t("print.spot_label", ctx.lang, name=spot.name, kind=spot.kind_label(ctx.lang)),
+                t("print.spot_label", ctx.lang, spot=spot.label(ctx.lang)),
                 xytext=(0, -18 * k),
                 va="top",
                 fontsize=7.5 * k,
@@ -1265,8 +1265,7 @@ def _facts(ctx: _Ctx, page: _Page, box_pt, site: _Site, km: float) -> None:
                 t(
                     "print.fact.spot_text",
                     lang,
-                    name=brief.spot.name,
-                    kind=brief.spot.kind_label(lang),
+                    spot=brief.spot.label(lang),
                     lon=glon,
                     lat=glat,
                 ),

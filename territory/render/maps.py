@@ -1058,8 +1058,15 @@ def _zone_classes(
     raise ValueError(f"unknown colour_by {colour_by!r}; use one of {', '.join(COLOUR_BY)}")
 
 
-def _zone_columns(zones: pd.DataFrame, lang: str) -> tuple[dict, list, dict]:
-    """The whitelisted zone card: properties (columns), card rows and lookups."""
+def _zone_columns(
+    zones: pd.DataFrame, lang: str, formats: Sequence[Sequence[str]] | None = None
+) -> tuple[dict, list, dict]:
+    """The whitelisted zone card: properties (columns), card rows and lookups.
+
+    ``formats`` gives each zone's formats (aligned to ``zones``), as the site
+    brief orders them (:meth:`territory.outreach.site.SiteFacts.zone_formats`,
+    with the workspace's playbook); without it the zone type's contract formats.
+    """
     districts = sorted({str(d) for d in zones["district"].dropna()})
     d_index = {d: i for i, d in enumerate(districts)}
     types = list(ZONE_TYPES)
@@ -1085,7 +1092,13 @@ def _zone_columns(zones: pd.DataFrame, lang: str) -> tuple[dict, list, dict]:
         else None,
         "ws": _column(zones["whitespace_score"], digits=2) if "whitespace_score" in zones else None,
     }
-    p["formats"] = p["type"]
+    if formats is None:
+        p["formats"] = p["type"]
+    else:
+        sep = "、" if lang == "zh" else ", "
+        p["formats"] = [
+            safe_text(sep.join(label(f, FORMATS, lang) for f in fs)) or "—" for fs in formats
+        ]
     cols = [
         [safe_text(t("maps.card.district", lang)), "district", "lut", 0, ""],
         [safe_text(t("maps.card.zone_type", lang)), "type", "lut", 0, ""],
@@ -1108,15 +1121,22 @@ def _zone_columns(zones: pd.DataFrame, lang: str) -> tuple[dict, list, dict]:
         [safe_text(t("maps.card.customers", lang)), "customers", "num", 0, ""],
         [safe_text(t("maps.card.expected", lang)), "expected", "num", 0, ""],
         [safe_text(t("maps.card.whitespace", lang)), "ws", "num", 2, ""],
-        [safe_text(t("maps.card.formats", lang)), "formats", "lut", 0, ""],
+        [
+            safe_text(t("maps.card.formats", lang)),
+            "formats",
+            "lut" if formats is None else "text",
+            0,
+            "",
+        ],
     ]
     cols = [c for c in cols if p.get(c[1]) is not None]
     p = {k: v for k, v in p.items() if v is not None}
     lut = {
         "district": [safe_text(d) for d in districts],
         "type": [safe_text(label(c, ZONE_TYPES, lang)) for c in types],
-        "formats": formats_by_type,
     }
+    if formats is None:
+        lut["formats"] = formats_by_type
     return p, cols, lut
 
 
@@ -1131,18 +1151,20 @@ def add_zones(
     legend: bool = True,
     legend_position: str = "bottomright",
     opacity: float | None = None,
+    formats: Sequence[Sequence[str]] | None = None,
 ) -> folium.Map:
     """Zones coloured by ``colour_by`` (see :data:`COLOUR_BY`), with a legend and a card on click.
 
     ``zones`` is ``analysis.zones`` (or ``ws.zones`` for ``"zone_type"``);
     only the card's columns are embedded: name, district, zone type,
     population, density, income, R, customers, expected customers,
-    white-space score and the zone type's formats.
+    white-space score and the formats: ``formats`` (each zone's, from the
+    site brief with the workspace's playbook) or the zone type's.
     """
     lang = check_lang(lang)
     settings = settings or Settings()
     k, palette, items, title = _zone_classes(zones, colour_by, lang=lang, settings=settings)
-    p, cols, lut = _zone_columns(zones, lang)
+    p, cols, lut = _zone_columns(zones, lang, formats)
     tiles = getattr(m, "territory_tiles", "none")
     fill = opacity if opacity is not None else (0.72 if tiles == "none" else 0.5)
     payload = {

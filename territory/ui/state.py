@@ -489,8 +489,17 @@ def _zones_map(ws_key, args, options):
         settings=a.settings,
         opacity=options.get("opacity"),
         legend_position=options.get("legend_position", "bottomright"),
+        formats=_zone_formats(ws, a, use_lang, options.get("date")),
     )
     return m
+
+
+def _zone_formats(ws, a, use_lang: str, date: str | None) -> list[list[str]]:
+    """Every zone's formats as the site brief orders them (the workspace's playbook)."""
+    from territory.outreach.site import SiteFacts
+
+    facts = SiteFacts.for_workspace(ws, analysis=a, lang=use_lang)
+    return facts.zone_formats(dt.date.fromisoformat(date) if date else None)
 
 
 def _choropleth_map(ws_key, args, options):

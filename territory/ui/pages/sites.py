@@ -79,7 +79,11 @@ with state.guard():
     with left:
         with st.spinner(tr("ui.spinner.map")):
             m = state.cached_map(
-                "zones", colour_by="zone_type", opacity=0.45, legend_position="topleft"
+                "zones",
+                colour_by="zone_type",
+                opacity=0.45,
+                legend_position="topleft",
+                date=day.isoformat(),
             )
             settings = rec.analysis.settings
             rings = influence_rings(
