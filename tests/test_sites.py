@@ -18,9 +18,8 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import DEALER, centre, make_workspace
-from shapely.geometry import Point, box
+from shapely.geometry import Point
 from test_analysis import LAT0, LON0, STEP, grid_workspace
-from test_ranking import events_frame
 
 from territory.analysis.huff import fit_decay, huff_share
 from territory.analysis.zones import analyse, score_json
@@ -90,7 +89,7 @@ def test_a_planted_premium_zone_is_a_top_site_for_the_premium_model_only():
         elif (i, j) in rich:
             cheap, premium = 6, 30
         else:
-            cheap, premium = int(round(30 * np.exp(-d / 6))), 1
+            cheap, premium = round(30 * float(np.exp(-d / 6))), 1
         for model, n in (("家轿", cheap), ("豪华", premium)):
             for p in _points(z.geometry, n, rng):
                 rows.append({"model": model, "zone_id": z["zone_id"], "geometry": p})
