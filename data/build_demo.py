@@ -1263,7 +1263,9 @@ def make_events(
 # ---------------------------------------------------------------------------------------------
 
 
-def make_pois(zones: gpd.GeoDataFrame, carved: pd.DataFrame) -> pd.DataFrame:
+def make_pois(
+    zones: gpd.GeoDataFrame, carved: pd.DataFrame, extra: pd.DataFrame | None = None
+) -> pd.DataFrame:
     rows = [dict(r) for r in carved.to_dict("records")]
     for _, z in zones[zones["zone_type"] == "enterprise"].iterrows():
         rows.append(
@@ -1287,10 +1289,116 @@ def make_pois(zones: gpd.GeoDataFrame, carved: pd.DataFrame) -> pd.DataFrame:
         )
     pois = pd.DataFrame(rows)
     pois = pois.sort_values(["poi_type", "name"], kind="stable").reset_index(drop=True)
+    if extra is not None and len(extra):
+        # Appended after the first POIs (their ids stay), in a stable order of their own.
+        extra = extra.sort_values(["poi_type", "name"], kind="stable")
+        pois = pd.concat([pois, extra], ignore_index=True)
     glon, glat = coords.wgs84_to_gcj02(pois["lon"], pois["lat"])
     pois["lon"], pois["lat"] = glon, glat
     pois.insert(0, "poi_id", [f"P{i:03d}" for i in range(1, len(pois) + 1)])
     return pois
+
+
+# ---------------------------------------------------------------------------------------------
+# Sites (issue 12): competitor showrooms, street spots, residential compounds — all synthetic
+# ---------------------------------------------------------------------------------------------
+
+#: A stable stream of its own, so the draws above stay byte-identical.
+SITES_STREAM = 12
+#: Competitor showrooms (fictional brands): (brand, bearing in degrees from the dealer, km).
+COMPETITORS = (
+    ("竞品甲", 70.0, 7.5),
+    ("竞品乙", 160.0, 9.0),
+    ("竞品丙", 300.0, 11.0),
+    ("竞品丁", 20.0, 4.5),
+)
+#: Street spots (人流点) for wave-down test drives: seed 001's 11 street points.
+STREET_SPOTS = 11
+STREET_SPOT_WORDS = ("地铁站口", "步行街口", "公交枢纽", "广场", "商业街口", "大学城门口")
+#: Residential compounds (小区) with their households, in the densest residential zones.
+COMPOUNDS = 60
+COMPOUND_KM = 15.0
+
+
+def _random_point_in(poly, rng: np.random.Generator) -> Point:
+    minx, miny, maxx, maxy = poly.bounds
+    inner = poly.buffer(-0.0015)
+    target = inner if not inner.is_empty else poly
+    for _ in range(500):
+        p = Point(rng.uniform(minx, maxx), rng.uniform(miny, maxy))
+        if target.contains(p):
+            return p
+    return poly.representative_point()
+
+
+def make_site_pois(zones: gpd.GeoDataFrame, dealer_wgs: tuple[float, float]) -> pd.DataFrame:
+    """Synthetic competitor showrooms, street spots and residential compounds (WGS-84)."""
+    rng = np.random.default_rng([SEED, SITES_STREAM])
+    rows = []
+    to_utm = Transformer.from_crs(4326, UTM, always_xy=True)
+    to_wgs = Transformer.from_crs(UTM, 4326, always_xy=True)
+    dx, dy = to_utm.transform(*dealer_wgs)
+    for brand, bearing, km in COMPETITORS:
+        b = math.radians(bearing)
+        x = dx + 1000 * km * math.sin(b) + rng.normal(0, 150)
+        y = dy + 1000 * km * math.cos(b) + rng.normal(0, 150)
+        lon, lat = to_wgs.transform(x, y)
+        rows.append(
+            {
+                "name": f"{brand}汽车 4S 店（合成）",
+                "poi_type": "competitor",
+                "brand": brand,
+                "households": None,
+                "lon": lon,
+                "lat": lat,
+                "synthetic": True,
+            }
+        )
+    area = zones.to_crs(UTM).area.to_numpy() / 1e6
+    density = zones["population"].to_numpy() / np.maximum(area, 1e-6)
+    near = zones["dist_km"].to_numpy() <= 12.0
+    busy = np.flatnonzero(near & zones["zone_type"].isin(["commercial", "residential"]).to_numpy())
+    busy = busy[np.argsort(-density[busy], kind="stable")][: 3 * STREET_SPOTS]
+    for k, i in enumerate(sorted(rng.choice(busy, size=STREET_SPOTS, replace=False))):
+        p = _random_point_in(zones.geometry.iloc[i], rng)
+        word = STREET_SPOT_WORDS[k % len(STREET_SPOT_WORDS)]
+        rows.append(
+            {
+                "name": f"{_stem(zones.at[i, 'name'])}{word}人流点（合成）",
+                "poi_type": "street_spot",
+                "brand": None,
+                "households": None,
+                "lon": p.x,
+                "lat": p.y,
+                "synthetic": True,
+            }
+        )
+    res = np.flatnonzero(
+        (zones["zone_type"] == "residential").to_numpy()
+        & (zones["dist_km"].to_numpy() <= COMPOUND_KM)
+    )
+    w = zones["population"].to_numpy()[res].astype(float)
+    hosts = rng.choice(res, size=COMPOUNDS, replace=True, p=w / w.sum())
+    used: set[str] = set()
+    for i in sorted(hosts):
+        p = _random_point_in(zones.geometry.iloc[i], rng)
+        for _ in range(20):
+            name = f"{_stem(zones.at[i, 'name'])}{ESTATES[int(rng.integers(len(ESTATES)))]}（合成）"
+            if name not in used:
+                break
+        used.add(name)
+        rows.append(
+            {
+                "name": name,
+                "poi_type": "residential",
+                "brand": None,
+                "households": int(round(rng.uniform(300, 3000), -1)),
+                "lon": p.x,
+                "lat": p.y,
+                "synthetic": True,
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1388,7 +1496,7 @@ def build(source: Path, out: Path) -> dict:
     customers, cust_counts = make_customers(rng_cust, zones, anchors, planted, cars, taken)
     cards = make_cards(rng_cards, zones, anchors, taken)
     events = make_events(rng_events, zones, planted)
-    pois = make_pois(zones, carved)
+    pois = make_pois(zones, carved, make_site_pois(zones, dealer_wgs))
 
     out.mkdir(parents=True, exist_ok=True)
     write_dealer(out / "dealer.toml", gcj)
@@ -1436,6 +1544,12 @@ def build(source: Path, out: Path) -> dict:
     po = pois.copy()
     po["lon"], po["lat"] = _deg(po["lon"]), _deg(po["lat"])
     po["synthetic"] = np.where(po["synthetic"].astype(bool), "true", "false")
+    po["brand"] = po["brand"].fillna("") if "brand" in po else ""
+    po["households"] = (
+        [("" if pd.isna(h) else str(int(h))) for h in po["households"]]
+        if "households" in po
+        else ""
+    )
     write_csv(po, out / "pois.csv")
 
     a_cards = cards[cards["card_type"] == "A"].groupby("_district").size()
@@ -1452,6 +1566,9 @@ def build(source: Path, out: Path) -> dict:
         "deposit_cards": int((cards["card_type"] == "deposit").sum()),
         "events": len(events),
         "pois": len(pois),
+        "competitors": int((pois["poi_type"] == "competitor").sum()),
+        "street_spots": int((pois["poi_type"] == "street_spot").sum()),
+        "compounds": int((pois["poi_type"] == "residential").sum()),
         "planted_white_space": [
             {
                 "zone_id": zid,

@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -326,18 +327,34 @@ def _check_slots(
 def load_playbook(workspace: Path | str | None = None, *, lang: str = "zh") -> Playbook:
     """The default playbook merged with ``workspace/playbook.toml`` if present.
 
+    The same file (path and modification time) gives the same Playbook
+    object, so statistics built on it can be kept between calls.
+
     Raises
     ------
     LayerError
         If the workspace's playbook has a syntax error or names unknown
         zone types, formats or tools.
     """
+    stamp = None
+    if workspace is not None:
+        path = Path(workspace) / PLAYBOOK_FILE
+        try:
+            st = path.stat()
+            stamp = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+        except OSError:
+            stamp = (str(path), None, None)
+    return _load(stamp, lang)
+
+
+@functools.lru_cache(maxsize=16)
+def _load(stamp: tuple | None, lang: str) -> Playbook:
     default = tomllib.loads(
         (resources.files("territory") / "data" / "playbook.toml").read_text(encoding="utf-8")
     )
     data = default
-    if workspace is not None:
-        path = Path(workspace) / PLAYBOOK_FILE
+    if stamp is not None and stamp[1] is not None:
+        path = Path(stamp[0])
         if path.exists():
             problems = ProblemList()
             try:

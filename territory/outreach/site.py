@@ -540,11 +540,14 @@ class SiteFacts:
         z = self._z(zone_id)
         return self._economics(str(zone_id), z["zone_type"], fmt)
 
-    def _economics(self, zone_id: str, zone_type: str, fmt: str | None) -> Economics:
+    def _economics(
+        self, zone_id: str, zone_type: str, fmt: str | None, *, factor: float | None = None
+    ) -> Economics:
         if fmt is None:
             return Economics(None, 0, math.nan, math.nan, 0.0, 0.0, 0.0, 0.0)
         stats: FormatStats = self.history.format_stats(fmt, zone_type)
-        factor = self.history.zone_factor(str(zone_id))
+        if factor is None:
+            factor = self.history.zone_factor(str(zone_id))
         leads = stats.leads_per_event * factor
         return Economics(
             format=fmt,
@@ -559,43 +562,44 @@ class SiteFacts:
         )
 
     def main_formats(self, rows: pd.DataFrame, date: dt.date) -> pd.DataFrame:
-        """Main format and its economics for every zone of ``rows`` (ranking's pool)."""
-        ranking = self.settings.ranking
-        out: dict[str, list] = {
-            k: []
-            for k in (
-                "best_format",
-                "cost_per_lead",
-                "cost_per_sale",
-                "expected_leads",
-                "expected_sales",
-                "estimated_cost",
-                "history_events",
-                "staff",
-                "test_cars",
-            )
-        }
-        slot_ok: list[bool] = []
-        for zid, zone_type, owners in zip(
-            rows["zone_id"].astype(str), rows["zone_type"], rows["owners"], strict=True
-        ):
-            kinds = self._format_kinds(zid)
-            order = self._order(zone_type, kinds, int(owners) >= ranking.owner_service_min, date)
+        """Main format and its economics for every zone of ``rows`` (ranking's pool).
+
+        Zones sharing a zone type, spot formats and owner-service rule share
+        their main format: it is worked out once per group.
+        """
+        owner_min = self.settings.ranking.owner_service_min
+        zone_ids = rows["zone_id"].astype(str).to_numpy()
+        kinds = [self._format_kinds(z) for z in zone_ids]
+        owners_ok = (rows["owners"].to_numpy() >= owner_min).tolist()
+        keys = list(zip(rows["zone_type"].tolist(), kinds, owners_ok, strict=True))
+        groups: dict[tuple, dict[str, Any]] = {}
+        for key in dict.fromkeys(keys):
+            zone_type, k, ok = key
+            order = self._order(zone_type, k, ok, date)
             fmt = order[0] if order else None
-            e = self._economics(zid, zone_type, fmt)
+            e = self._economics("", zone_type, fmt, factor=1.0)
             staff, cars = self.playbook.needs(fmt) if fmt else (0, 0)
-            slot_ok.append(self._has_slot(zone_type, kinds, date))
-            out["best_format"].append(fmt)
-            out["cost_per_lead"].append(e.cost_per_lead)
-            out["cost_per_sale"].append(e.cost_per_sale)
-            out["expected_leads"].append(e.leads)
-            out["expected_sales"].append(e.sales)
-            out["estimated_cost"].append(e.cost)
-            out["history_events"].append(e.events)
-            out["staff"].append(staff)
-            out["test_cars"].append(cars)
-        out["has_slot"] = slot_ok
-        return pd.DataFrame(out, index=rows.index)
+            groups[key] = {
+                "best_format": fmt,
+                "cost_per_lead": e.cost_per_lead,
+                "cost_per_sale": e.cost_per_sale,
+                "expected_leads": e.leads,
+                "expected_sales": e.sales,
+                "estimated_cost": e.cost,
+                "history_events": e.events,
+                "staff": staff,
+                "test_cars": cars,
+                "has_slot": self._has_slot(zone_type, k, date),
+            }
+        out = pd.DataFrame([groups[k] for k in keys], index=rows.index)
+        # A zone's own track record scales its leads and unit costs (few zones have one).
+        factor = np.array([self.history.zone_factor(z) for z in zone_ids], dtype="float64")
+        if (factor != 1.0).any():
+            out["cost_per_lead"] = out["cost_per_lead"] / factor
+            out["cost_per_sale"] = out["cost_per_sale"] / factor
+            out["expected_leads"] = out["expected_leads"] * factor
+            out["expected_sales"] = out["expected_sales"] * factor
+        return out
 
     def _has_slot(self, zone_type: str, kinds: tuple[str, ...], date: dt.date) -> bool:
         key = ("slot", zone_type, kinds, date)
