@@ -71,6 +71,9 @@ class WhitespaceResult:
     areas: gpd.GeoDataFrame
     dispersion: float = 0.0
     notes: list[str] = field(default_factory=list)
+    #: The Huff fit (:class:`territory.analysis.huff.HuffFit`) behind the zones' ``share``,
+    #: which scales the population exposed; None when no share was given.
+    huff: object | None = None
 
 
 def _features(frame: pd.DataFrame) -> np.ndarray:

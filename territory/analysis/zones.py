@@ -159,7 +159,7 @@ def analyse(
         whitespace=result,
         profile=profile,
         settings=settings,
-        huff=metrics.attrs.get("huff_fit"),
+        huff=result.huff,
         customer_basis="all" if band is None else "band",
         models=tuple(ws.dealer.models),
     )
@@ -185,7 +185,7 @@ def zone_metrics(
     model of similar price), ``owners`` every existing customer (default:
     ``customers``); ``competitors`` are competitor showrooms: the dealer's
     Huff share of each zone (``share``, 1.0 without competitors) scales the
-    expected customers, and the fit is kept in ``attrs["huff_fit"]``.
+    expected customers, and the fit is kept in the result's ``huff``.
     ``customers``, ``owners``, ``a_cards`` and ``deposit_cards`` are counts aligned to
     ``zones.index`` (how the points were assigned is the caller's business:
     :func:`count_by_zone` on located layers, or a
@@ -237,7 +237,6 @@ def zone_metrics(
     out["competitor_km"] = near_km
     out["competitor"] = [comp.names[i] if i >= 0 else None for i in near_idx]
     out["competitor_brand"] = [comp.brands[i] if i >= 0 else None for i in near_idx]
-    out.attrs["huff_fit"] = fit
     pop = zones["population"].astype("float64")
     out["customers_per_1000"] = (out["customers"] * 1000.0 / pop.where(pop > 0)).astype("float64")
     out["a_cards"] = a_cards.astype("int64")
@@ -246,6 +245,7 @@ def zone_metrics(
     result = whitespace(
         out, total_customers=int(customers.sum()), settings=settings, projected=projected
     )
+    result.huff = fit
     for column in result.zones.columns:
         out[column] = result.zones[column]
     out["whitespace_rank"] = (

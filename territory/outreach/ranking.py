@@ -52,11 +52,12 @@ from territory.inputs import coords
 from territory.outreach.covering import CoverResult, coverage_matrix, max_cover
 from territory.outreach.playbook import Playbook, load_playbook
 from territory.outreach.site import SiteBrief, SiteFacts
-from territory.settings import Settings
+from territory.settings import RankingSettings, Settings
 from territory.vocab import FORMATS, ZONE_TYPES, label
 
 __all__ = [
     "Recommendation",
+    "best_in_district",
     "next_saturday",
     "recommend",
     "recommend_json",
@@ -257,10 +258,16 @@ def recommend(
     cand += [i for i in user_pos if i not in cand]
     cand = np.asarray(cand, dtype="int64")
     # Demand: white-space population, discounted where the team was just there.
+    # The white-space weight the user gives (against the default) scales the demand too, so
+    # that moving a weight slider moves the joint choice, not only each site's own score.
+    ws_share = _normalise(s.weights).get("whitespace", 0.0) / max(
+        _normalise(RankingSettings().weights)["whitespace"], 1e-9
+    )
     demand_w = (
         scores["population"].astype("float64")
         * scores["term_whitespace"]
         * scores["rotation_factor"]
+        * ws_share
     ).to_numpy()
     cover = coverage_matrix(xy, xy[cand], radius=s.catchment_km * 1000.0)
     # A site is also worth its own quality: a private demand node per candidate.
@@ -414,6 +421,27 @@ def recommend_weeks(
             visits[str(zone_id)] = day
         out.append(rec)
     return out
+
+
+def best_in_district(rec: Recommendation, district: str, *, n: int = 3) -> pd.DataFrame:
+    """The ``n`` best-scoring zones of ``district`` for the recommendation's date.
+
+    Coverage and sites agree: a district diagnosed ``awareness_gap`` links to
+    these (zone_id, name, score, best_format), best first.
+    """
+    scores = rec.scores
+    if scores.empty:
+        return pd.DataFrame(columns=["zone_id", "name", "score", "best_format"])
+    rows = scores[scores["district"].astype(str) == str(district)]
+    rows = rows.sort_values("score", ascending=False, kind="stable").head(n)
+    return pd.DataFrame(
+        {
+            "zone_id": rows["zone_id"].astype(str).to_numpy(),
+            "name": rows["name"].to_numpy(),
+            "score": rows["score"].astype("float64").to_numpy(),
+            "best_format": rows["best_format"].to_numpy(),
+        }
+    )
 
 
 def _unique_reach(

@@ -68,6 +68,7 @@ __all__ = [
     "owner_index",
     "owners_near",
     "r_verdict",
+    "referral_invitations",
 ]
 
 _AFTER_WORK_SLOTS = frozenset({"evening", "after_work"})
@@ -915,3 +916,38 @@ def _awareness_gaps(ws, analysis: Analysis, settings: Settings, lang: str) -> se
         _GAPS.clear()
     _GAPS[key] = (weakref.ref(cards), gaps)
     return gaps
+
+
+def referral_invitations(ws, brief: SiteBrief, *, lang: str = "zh") -> pd.DataFrame:
+    """The brief's referral targets as a masked invitation list (best prospects first).
+
+    Names and phones are masked (张*, 138****1234): the list is for calling
+    through the dealer's CRM, never a full contact sheet. Needs a brief made
+    with ``referral_rows=True``.
+    """
+    from territory.privacy import mask_name, mask_phone
+
+    rows = list(brief.referral.rows)
+    cust = ws.customers.iloc[rows] if rows else ws.customers.iloc[:0]
+    delivered = _delivery(cust)
+    names = cust["name"] if "name" in cust else pd.Series(None, index=cust.index)
+    phones = cust["phone"] if "phone" in cust else pd.Series(None, index=cust.index)
+    models = cust["model"] if "model" in cust else pd.Series(None, index=cust.index)
+    today = (pd.Timestamp(brief.date) - pd.Timestamp("1970-01-01")).days
+    return pd.DataFrame(
+        {
+            "name": [mask_name(n) if isinstance(n, str) else "—" for n in names],
+            "phone": [mask_phone(p) if isinstance(p, str) else "—" for p in phones],
+            "model": [m if isinstance(m, str) else "—" for m in models],
+            "delivered": [
+                (pd.Timestamp("1970-01-01") + pd.Timedelta(days=float(d))).strftime("%Y-%m")
+                if np.isfinite(d)
+                else "—"
+                for d in delivered
+            ],
+            "months": [
+                round((today - float(d)) / _DAYS_PER_MONTH, 1) if np.isfinite(d) else None
+                for d in delivered
+            ],
+        }
+    )

@@ -43,6 +43,7 @@ __all__ = [
     "analysis",
     "bind",
     "cached_map",
+    "chosen_sites",
     "coverage",
     "default_folder",
     "folder",
@@ -60,6 +61,7 @@ __all__ = [
     "print_pdf",
     "ready",
     "recommendation",
+    "recommendation_weeks",
     "save",
     "save_lang",
     "set_pref",
@@ -87,6 +89,8 @@ PREF_DEFAULTS: dict[str, Any] = {
     "date": None,
     "top": 5,
     "rotation_weeks": None,
+    "chosen_sites": [],
+    "weeks": 1,
     "coverage_start": None,
     "coverage_end": None,
     "paper": "A4",
@@ -356,13 +360,16 @@ def _recommendation(
     weights: tuple[tuple[str, float], ...],
     rotation_weeks: int,
     top: int,
+    sites: tuple[str, ...] = (),
+    weeks: int = 1,
 ):
-    from territory.outreach.ranking import recommend
+    from territory.outreach.ranking import recommend_weeks
 
     ws = _workspace(root, stamp)
-    return recommend(
+    return recommend_weeks(
         ws,
         date=dt.date.fromisoformat(date),
+        weeks=weeks,
         top=top,
         model=model,
         overrides={
@@ -371,6 +378,7 @@ def _recommendation(
         },
         analysis=_analysis(root, stamp, model, radius_km, lang),
         lang=lang,
+        sites=sites,
     )
 
 
@@ -386,8 +394,14 @@ def site_date() -> dt.date:
     return next_saturday()
 
 
-def recommendation():
-    """Ranked sites for the saved date, weights, rotation and N (cached)."""
+def chosen_sites() -> tuple[str, ...]:
+    """Zone ids the user chose as outreach sites (设为外拓点) that the workspace still has."""
+    known = set(workspace().zones["zone_id"].astype(str))
+    return tuple(z for z in (pref("chosen_sites") or []) if str(z) in known)
+
+
+def recommendation_weeks() -> list:
+    """One recommendation per outreach day: the saved date and the weeks after it (cached)."""
     o = overrides()["ranking"]
     return _recommendation(
         *_key(),
@@ -398,7 +412,14 @@ def recommendation():
         tuple(sorted(o["weights"].items())),
         int(o["rotation_weeks"]),
         int(pref("top")),
+        chosen_sites(),
+        max(1, int(pref("weeks") or 1)),
     )
+
+
+def recommendation():
+    """Ranked sites for the saved date, weights, rotation, N and the user's chosen sites (cached)."""
+    return recommendation_weeks()[0]
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
