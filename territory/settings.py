@@ -243,8 +243,8 @@ class HuffSettings:
 class SiteSettings:
     """A site's facts: the spot, referral targets, capacity, coverage weighting, explanations."""
 
-    #: H3 resolution of the cells searched for the densest spot when a zone has no usable POI.
-    spot_resolution: int = 9
+    #: Side (m) of the square cells searched for the densest spot when a zone has no usable POI.
+    spot_cell_m: float = 200.0
     #: Owners delivered between these many months before the date are referral targets (seed 003).
     referral_months: tuple[float, float] = (1.0, 6.0)
     #: ... with the referral peak this many months after delivery (weights fall linearly from it).

@@ -134,31 +134,33 @@ def site_scores(
     if pool.empty:
         return pool
     radius = settings.influence.radius_km
-    pool["term_whitespace"] = pool["whitespace_score"].fillna(0).clip(0, 1)
-    pool["term_r_score"] = pool["r_score"].fillna(0)
-    pool["term_density"] = pool["density"].rank(pct=True).fillna(0)
-    pool["term_distance"] = (1 - pool["distance_km"] / radius).clip(0, 1)
-
+    cols: dict[str, object] = {
+        "term_whitespace": pool["whitespace_score"].fillna(0).clip(0, 1),
+        "term_r_score": pool["r_score"].fillna(0),
+        "term_density": pool["density"].rank(pct=True).fillna(0),
+        "term_distance": (1 - pool["distance_km"] / radius).clip(0, 1),
+    }
     econ = facts.main_formats(pool, date)
-    for column in econ.columns:
-        pool[column] = econ[column]
+    cols.update({c: econ[c] for c in econ.columns})
     # The economic term: the main format's cost per sale (log scale, cheapest = 1).
-    cps = pool["cost_per_sale"].astype("float64").replace([np.inf, -np.inf], np.nan)
+    cps = econ["cost_per_sale"].astype("float64").replace([np.inf, -np.inf], np.nan)
     log_cps = np.log(cps.where(cps > 0))
-    lo, hi = (
-        np.nanmin(log_cps) if log_cps.notna().any() else 0.0,
-        (np.nanmax(log_cps) if log_cps.notna().any() else 0.0),
+    finite = log_cps.notna().any()
+    lo = float(np.nanmin(log_cps)) if finite else 0.0
+    hi = float(np.nanmax(log_cps)) if finite else 0.0
+    cols["term_history"] = (
+        ((hi - log_cps) / (hi - lo)).fillna(0) if hi > lo else pd.Series(1.0, index=pool.index)
     )
-    pool["term_history"] = ((hi - log_cps) / (hi - lo)).fillna(0) if hi > lo else 1.0
-
-    base = sum(weights.get(k, 0.0) * pool[f"term_{k}"] for k in _TERMS)
-    fits = pool["best_format"].notna() & pool["has_slot"].astype(bool)
-    pool["date_fit"] = np.where(fits, 1.0, s.date_misfit_factor)
+    base = sum(weights.get(k, 0.0) * cols[f"term_{k}"] for k in _TERMS)
+    fits = econ["best_format"].notna() & econ["has_slot"].astype(bool)
+    cols["date_fit"] = pd.Series(np.where(fits, 1.0, s.date_misfit_factor), index=pool.index)
 
     gaps = facts.awareness_gap_districts()
     gap = pool["district"].astype(str).isin(gaps) & pool["district"].notna()
-    pool["awareness_gap"] = gap
-    pool["coverage_factor"] = np.where(gap, settings.site.awareness_gap_factor, 1.0)
+    cols["awareness_gap"] = gap
+    cols["coverage_factor"] = pd.Series(
+        np.where(gap, settings.site.awareness_gap_factor, 1.0), index=pool.index
+    )
 
     last = facts.history.last_visits(before=date).to_dict()
     for zone_id, day in (visits or {}).items():
@@ -173,10 +175,12 @@ def site_scores(
         if s.rotation_weeks > 0
         else pd.Series(1.0, index=pool.index)
     )
-    pool["last_visit"] = last_visit
-    pool["weeks_since_visit"] = weeks
-    pool["rotation_factor"] = (s.rotation_floor + (1 - s.rotation_floor) * recovery).fillna(1.0)
-    pool["score"] = base * pool["date_fit"] * pool["rotation_factor"] * pool["coverage_factor"]
+    cols["last_visit"] = last_visit
+    cols["weeks_since_visit"] = weeks
+    cols["rotation_factor"] = (s.rotation_floor + (1 - s.rotation_floor) * recovery).fillna(1.0)
+    cols["score"] = base * cols["date_fit"] * cols["rotation_factor"] * cols["coverage_factor"]
+    # One assignment for every new column (a GeoDataFrame copies itself on each one).
+    return pool.assign(**cols)
     return pool
 
 

@@ -15,7 +15,7 @@ The spot (:class:`Spot`) is a point inside the zone: a POI of the kinds the
 playbook prefers for the zone type (``[spot_kinds]``: a residential compound
 gate, a market, a street spot, a mall), or the POI a spot format needs
 (招手试驾 at a street spot); a zone without one gets the centre of its
-densest H3 cell of existing customers (where people live), else the point
+densest 200 m cell of existing customers (where people live), else the point
 deepest inside it. Its AMap navigation link is in GCJ-02.
 
 Referral targets (seed 003): owners delivered between 1 and 6 months before
@@ -636,8 +636,6 @@ class SiteFacts:
         return self._densest(zid, z)
 
     def _densest(self, zid: str, z) -> Spot:
-        import h3
-
         geom = z["geometry"]
         name_base = str(z["name"]) if isinstance(z["name"], str) and z["name"] else zid
         index = owner_index(self.ws.customers)
@@ -647,26 +645,25 @@ class SiteFacts:
             hi = np.searchsorted(index.lonlat[:, 0], maxx, side="right")
             band = index.lonlat[lo:hi]
             band = band[(band[:, 1] >= miny) & (band[:, 1] <= maxy)]
-            if len(band):
-                inside = band[shapely.contains_xy(geom, band[:, 0], band[:, 1])]
-                if len(inside):
-                    res = self.settings.site.spot_resolution
-                    cells = pd.Series([h3.latlng_to_cell(la, lo_, res) for lo_, la in inside])
-                    counts = cells.value_counts()
-                    top = counts[counts == counts.iloc[0]].index
-                    cell = sorted(top)[0]
-                    lat, lon = h3.cell_to_latlng(cell)
-                    if not shapely.contains_xy(geom, lon, lat):
-                        members = inside[(cells == cell).to_numpy()]
-                        lon, lat = members.mean(axis=0)
-                        if not shapely.contains_xy(geom, lon, lat):
-                            lon, lat = members[0]
-                    return Spot(
-                        float(lon),
-                        float(lat),
-                        "cell",
-                        t("site.spot_cell_name", self.lang, zone=name_base),
-                    )
+            inside = band[shapely.contains_xy(geom, band[:, 0], band[:, 1])] if len(band) else band
+            if len(inside):
+                x, y = self._to_xy.transform(inside[:, 0], inside[:, 1])
+                size = self.settings.site.spot_cell_m
+                cells = np.floor(np.column_stack([x, y]) / size).astype("int64")
+                _, which, counts = np.unique(cells, axis=0, return_inverse=True, return_counts=True)
+                best = int(np.argmax(counts))  # ties: the lowest cell (deterministic)
+                members = inside[np.asarray(which).ravel() == best]
+                lon, lat = members.mean(axis=0)
+                if not shapely.contains_xy(geom, lon, lat):
+                    # The cell's owners straddle a bend: the one nearest their middle.
+                    d = np.hypot(members[:, 0] - lon, members[:, 1] - lat)
+                    lon, lat = members[int(np.argmin(d))]
+                return Spot(
+                    float(lon),
+                    float(lat),
+                    "cell",
+                    t("site.spot_cell_name", self.lang, zone=name_base),
+                )
         from shapely.ops import polylabel
 
         part = geom if geom.geom_type == "Polygon" else max(geom.geoms, key=lambda g: g.area)
@@ -802,10 +799,21 @@ def _text(value: object, default: str) -> str:
 
 
 def _consultant(ws, zone_id: str) -> str | None:
-    """The consultant whose territory holds the zone, when the workspace has territories."""
+    """The consultant whose territory holds the zone, when the workspace has territories.
+
+    Read from the stored assignment (``territory split``) when that module is
+    present, else from a ``territories`` mapping or frame on the workspace.
+    """
     territories = getattr(ws, "territories", None)
     if territories is None:
-        return None
+        try:  # consultant territories (issue 15) store the assignment in the journal
+            from territory.inputs.assignment import consultant_of  # type: ignore[import-not-found]
+        except ImportError:
+            return None
+        try:
+            return consultant_of(ws, [zone_id]).get(zone_id)
+        except (OSError, ValueError):
+            return None
     if isinstance(territories, dict):
         value = territories.get(zone_id)
         return str(value) if value else None
