@@ -523,8 +523,20 @@ def _zones_map(ws_key, args, options):
         opacity=options.get("opacity"),
         legend_position=options.get("legend_position", "bottomright"),
         formats=_zone_formats(ws, a, use_lang, options.get("date")),
+        actions=_card_actions(options.get("actions"), use_lang),
     )
     return m
+
+
+def _card_actions(codes: str | None, use_lang: str) -> tuple:
+    """Zone-card buttons by code (``"set_site"``: 设为外拓点)."""
+    from territory.render.maps import CardAction
+
+    return tuple(
+        CardAction(code, t(f"maps.action.{code}", use_lang))
+        for code in (codes or "").split(",")
+        if code
+    )
 
 
 def _zone_formats(ws, a, use_lang: str, date: str | None) -> list[list[str]]:

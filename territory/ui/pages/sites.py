@@ -123,6 +123,7 @@ with state.guard():
                 opacity=0.45,
                 legend_position="topleft",
                 date=day.isoformat(),
+                actions="set_site",
             )
             settings = rec.analysis.settings
             rings = influence_rings(
@@ -136,7 +137,12 @@ with state.guard():
             )
             maps.add_sites(m, sites, lang=lang)
             maps.finish_map(m)
-        ui.show_map(m, height=700)
+        action = ui.show_map(m, height=700, key="sites_map")
+        if action is not None and action.action == "set_site" and action.id in names:
+            # 设为外拓点 on a zone's card: the zone joins the user's sites.
+            state.set_pref("chosen_sites", list(dict.fromkeys([*state.chosen_sites(), action.id])))
+            st.session_state.pop("w_chosen_sites", None)
+            st.rerun()
     with right:
         for row in sites.itertuples(index=False):
             with st.container(border=True):
