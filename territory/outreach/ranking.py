@@ -198,6 +198,7 @@ def recommend(
     sites: Sequence[str] = (),
     visits: Mapping[str, dt.date] | None = None,
     facts: SiteFacts | None = None,
+    avoid: Sequence[str] = (),
 ) -> Recommendation:
     """Recommend ``top`` distinct outreach sites for ``date``.
 
@@ -221,6 +222,9 @@ def recommend(
         Planned visits (zone id → date) that count for rotation like past events.
     facts
         Site facts for the same analysis and playbook (reused across dates).
+    avoid
+        Zone ids not to recommend (already planned on a nearby day); the
+        user's own ``sites`` are kept regardless.
 
     Raises
     ------
@@ -294,7 +298,8 @@ def recommend(
         cars = sum(need_cars[i] for i in picked) + need_cars[j]
         return (staff_cap is None or staff <= staff_cap) and (cars_cap is None or cars <= cars_cap)
 
-    forbidden: set[int] = set()
+    avoid_set = {str(z) for z in avoid} - set(user)
+    forbidden: set[int] = {j for j in range(len(cand)) if str(zone_ids[int(cand[j])]) in avoid_set}
     no_room: set[int] = set()
     accepted = list(mandatory)
     result = None
@@ -396,8 +401,9 @@ def recommend_weeks(
 ) -> list[Recommendation]:
     """The next ``weeks`` outreach days (``date`` and the same weekday after it), one set each.
 
-    Each day's sites count as visited for the days after it, so rotation
-    moves the team on; the user's chosen sites go on the first day.
+    Each day's sites count as visited for the days after it, and a zone
+    planned within ``ranking.rotation_weeks`` is not planned again, so the
+    team moves on; the user's chosen sites go on the first day.
     """
     if weeks < 1:
         raise ValueError(f"weeks must be at least 1, got {weeks}")
@@ -420,6 +426,11 @@ def recommend_weeks(
             sites=sites if w == 0 else (),
             visits=visits,
             facts=facts,
+            avoid=[
+                z
+                for z, d in visits.items()
+                if (day - d).days < 7 * max(settings.ranking.rotation_weeks, 1)
+            ],
         )
         for zone_id in rec.sites.get("zone_id", []):
             visits[str(zone_id)] = day

@@ -26,7 +26,7 @@ def _save_range() -> None:
 def _use_sites(zone_ids: list[str]) -> None:
     chosen = list(dict.fromkeys([*state.chosen_sites(), *zone_ids]))
     state.set_pref("chosen_sites", chosen)
-    st.session_state.pop("w_chosen_sites", None)
+    st.session_state["_chosen_changed"] = True
 
 
 def _best_sites(rows) -> None:

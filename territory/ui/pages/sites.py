@@ -68,7 +68,8 @@ with state.guard():
         str(z): f"{n}（{d}）" if lang == "zh" else f"{n} ({d})"
         for z, n, d in zip(zones["zone_id"], zones["name"], zones["district"], strict=True)
     }
-    if "w_chosen_sites" not in st.session_state:
+    if "w_chosen_sites" not in st.session_state or st.session_state.pop("_chosen_changed", False):
+        # Set before the widget exists in this run (a card action on the map changed it).
         st.session_state["w_chosen_sites"] = list(state.chosen_sites())
     st.multiselect(
         tr("ui.sites.chosen"),
@@ -77,6 +78,7 @@ with state.guard():
         key="w_chosen_sites",
         on_change=_save_chosen,
         help=tr("ui.sites.chosen_help"),
+        placeholder=tr("ui.sites.chosen_placeholder"),
     )
     with st.expander(tr("ui.sites.weights"), expanded=False):
         st.caption(tr("ui.sites.weights_help"))
@@ -141,7 +143,7 @@ with state.guard():
         if action is not None and action.action == "set_site" and action.id in names:
             # 设为外拓点 on a zone's card: the zone joins the user's sites.
             state.set_pref("chosen_sites", list(dict.fromkeys([*state.chosen_sites(), action.id])))
-            st.session_state.pop("w_chosen_sites", None)
+            st.session_state["_chosen_changed"] = True
             st.rerun()
     with right:
         for row in sites.itertuples(index=False):
@@ -171,9 +173,9 @@ with state.guard():
         total_leads = float(sites["expected_leads"].sum())
         total_sales = float(sites["expected_sales"].sum())
         k1, k2, k3 = st.columns(3)
-        k1.metric(tr("ui.sites.total_leads"), f"{total_leads:,.0f}")
-        k2.metric(tr("ui.sites.total_sales"), f"{total_sales:,.1f}")
-        k3.metric(tr("ui.sites.total_cost"), tr("ui.money", value=f"{total_cost:,.0f}"))
+        k1.metric(tr("ui.sites.sum_leads"), f"{total_leads:,.0f}")
+        k2.metric(tr("ui.sites.sum_sales"), f"{total_sales:,.1f}")
+        k3.metric(tr("ui.sites.sum_cost"), tr("ui.sites.sum_cost_value", k=total_cost / 1000))
         if rec.passed:
             st.markdown(f"**{tr('ui.sites.not_chosen')}**")
             st.markdown("\n".join(f"- {ui.md(p['text'])}" for p in rec.passed))
