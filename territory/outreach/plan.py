@@ -210,7 +210,6 @@ def build_plan(
                         lat=brief.spot.gcj02()[1],
                     ),
                 ),
-                (t("plan.navigation", lang), brief.spot.amap_url()),
                 (
                     t("plan.economics", lang),
                     t(

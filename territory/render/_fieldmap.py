@@ -1100,6 +1100,7 @@ def _legend_entries(ctx: _Ctx, tiles: bool) -> list[dict[str, Any]]:
             "lw": 0.5,
             "text": t("print.legend.zone", lang),
         },
+        {"kind": "spot", "text": t("print.legend.spot", lang)},
         {"kind": "star", "text": t("print.legend.dealer", lang, name=ctx.ws.dealer.name)},
         {"kind": "line", "text": t("print.legend.line", lang)},
     ]
@@ -1131,6 +1132,18 @@ def _legend(ctx: _Ctx, page: _Page, box_pt, entries, ramp) -> float:
                 facecolor=entry["face"],
                 edgecolor=entry["edge"],
                 linewidth=entry["lw"],
+            )
+        elif kind == "spot":
+            page.fig.add_artist(
+                Line2D(
+                    [x + sym_w / 2],
+                    [cy],
+                    marker="v",
+                    markersize=7 * k,
+                    color=_COLOURS["site"],
+                    markeredgecolor="white",
+                    transform=page.trans,
+                )
             )
         elif kind == "star":
             page.fig.add_artist(
@@ -1259,7 +1272,9 @@ def _facts(ctx: _Ctx, page: _Page, box_pt, site: _Site, km: float) -> None:
     if brief is not None:
         glon, glat = brief.spot.gcj02()
         e = brief.economics
-        facts[4:4] = [
+        # The spot right after the distance; costs, referral and model fit after the KPI targets
+        # (the panel drops what does not fit from the end).
+        extra = [
             (
                 t("print.fact.spot", lang),
                 t(
@@ -1291,6 +1306,8 @@ def _facts(ctx: _Ctx, page: _Page, box_pt, site: _Site, km: float) -> None:
             ),
             (t("print.fact.model", lang), brief.model_fit.text(lang)),
         ]
+        facts[4:4] = extra[:1]
+        facts += extra[1:]
     if ctx.cards:
         facts.append(
             (
