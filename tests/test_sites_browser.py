@@ -5,37 +5,16 @@ Screenshots go to ``tests/artifacts/`` (sites_zh.png, sites_calendar_zh.png, sit
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-import pytest
-from _browser import chromium, needs_chromium, streamlit_server
+from _browser import chromium, needs_chromium
+from test_app_browser import app_url, home  # noqa: F401 (module-scoped fixtures: the demo and the app)
 
 pytestmark = needs_chromium
 
-ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
 IDLE = '[data-testid="stApp"][data-test-script-state="notRunning"]'
-
-
-@pytest.fixture(scope="module")
-def home(tmp_path_factory):
-    from territory.inputs.demo import write_demo
-    from territory.inputs.workspace import load_workspace
-
-    home = tmp_path_factory.mktemp("territory-home")
-    load_workspace(write_demo(home / "demo"), save_store=True)
-    return home
-
-
-@pytest.fixture(scope="module")
-def app_url(home, tmp_path_factory):
-    env = {k: v for k, v in os.environ.items() if k != "TERRITORY_WORKSPACE"}
-    env["TERRITORY_HOME"] = str(home)
-    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
-    with streamlit_server("app.py", log_path=log_path, cwd=ROOT, env=env) as url:
-        yield url
 
 
 def _idle(page) -> None:
@@ -50,7 +29,7 @@ def _map_frame(page):
     return frame
 
 
-def test_sites_page_card_action_calendar_in_both_languages(app_url, home):
+def test_sites_page_card_action_calendar_in_both_languages(app_url, home):  # noqa: F811
     from territory.i18n import t
     from territory.inputs import store
 

@@ -147,6 +147,12 @@ class HuffFit:
     fitted: bool
     competitors: int = 0
 
+    @classmethod
+    def unfitted(cls, beta: float, *, zones: int = 0, customers: int = 0, competitors: int = 0):
+        """No fit (no competitors, or too little data): the default decay stands."""
+        nan = math.nan
+        return cls(beta, nan, nan, nan, nan, zones, customers, False, competitors)
+
     def to_dict(self) -> dict:
         """Plain data for JSON."""
 
@@ -311,7 +317,7 @@ def zone_shares(
     comp = np.asarray(competitor_xy, dtype="float64").reshape(-1, 2)
     d0 = np.hypot(zone_xy[:, 0] - dealer_xy[0], zone_xy[:, 1] - dealer_xy[1]) / 1000.0
     if len(comp) == 0:
-        fit = HuffFit(s.default_beta, math.nan, math.nan, math.nan, math.nan, 0, 0, False, 0)
+        fit = HuffFit.unfitted(s.default_beta)
         empty = np.full(len(zone_xy), -1, dtype="int64")
         return np.ones(len(zone_xy)), fit, np.full(len(zone_xy), np.nan), empty
     dc = np.hypot(zone_xy[:, None, 0] - comp[None, :, 0], zone_xy[:, None, 1] - comp[None, :, 1])

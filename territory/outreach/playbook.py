@@ -34,7 +34,6 @@ from territory.vocab import (
     FORMATS_BY_ZONE_TYPE,
     POI_TYPES,
     TOOLS,
-    ZONE_TYPES,
 )
 
 __all__ = ["PLAYBOOK_FILE", "Playbook", "Slot", "load_playbook", "weekday_label"]
@@ -204,67 +203,47 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 def _check(data: dict[str, Any], file: str) -> ProblemList:
     problems = ProblemList()
-    for zone_type, spec in data.get("zone_types", {}).items():
-        where = f"zone_types.{zone_type}"
-        if zone_type not in ZONE_TYPES:
-            problems.add(
-                file,
-                "err.playbook_unknown",
-                column=where,
-                found=zone_type,
-                expected=", ".join(ZONE_TYPES),
-            )
-            continue
-        allowed = set(FORMATS_BY_ZONE_TYPE[zone_type])
-        for code in spec.get("formats", ()):
-            if code not in FORMATS:
+    # Zone types and spot types (a street spot's 招手试驾) share one shape: formats, tools, slots.
+    for table, known in (("zone_types", FORMATS_BY_ZONE_TYPE), ("spot_types", FORMATS_BY_SPOT)):
+        for name, spec in data.get(table, {}).items():
+            where = f"{table}.{name}"
+            if name not in known:
                 problems.add(
                     file,
                     "err.playbook_unknown",
-                    column=f"{where}.formats",
-                    found=code,
-                    expected=", ".join(FORMATS),
+                    column=where,
+                    found=name,
+                    expected=", ".join(known),
                 )
-            elif code not in allowed:
-                problems.add(
-                    file,
-                    "err.playbook_format_type",
-                    column=f"{where}.formats",
-                    found=code,
-                    expected=", ".join(sorted(allowed)),
-                )
-        for code in spec.get("tools", ()):
-            if code not in TOOLS:
-                problems.add(
-                    file,
-                    "err.playbook_unknown",
-                    column=f"{where}.tools",
-                    found=code,
-                    expected=", ".join(TOOLS),
-                )
-        _check_slots(spec, allowed, where, file, problems)
-    for kind, spec in data.get("spot_types", {}).items():
-        where = f"spot_types.{kind}"
-        if kind not in FORMATS_BY_SPOT:
-            problems.add(
-                file,
-                "err.playbook_unknown",
-                column=where,
-                found=kind,
-                expected=", ".join(FORMATS_BY_SPOT),
-            )
-            continue
-        allowed = set(FORMATS_BY_SPOT[kind])
-        for code in spec.get("formats", ()):
-            if code not in allowed:
-                problems.add(
-                    file,
-                    "err.playbook_format_type",
-                    column=f"{where}.formats",
-                    found=code,
-                    expected=", ".join(sorted(allowed)),
-                )
-        _check_slots(spec, allowed, where, file, problems)
+                continue
+            allowed = set(known[name])
+            for code in spec.get("formats", ()):
+                if code not in FORMATS:
+                    problems.add(
+                        file,
+                        "err.playbook_unknown",
+                        column=f"{where}.formats",
+                        found=code,
+                        expected=", ".join(FORMATS),
+                    )
+                elif code not in allowed:
+                    problems.add(
+                        file,
+                        "err.playbook_format_type",
+                        column=f"{where}.formats",
+                        found=code,
+                        expected=", ".join(sorted(allowed)),
+                    )
+            for code in spec.get("tools", ()):
+                if code not in TOOLS:
+                    problems.add(
+                        file,
+                        "err.playbook_unknown",
+                        column=f"{where}.tools",
+                        found=code,
+                        expected=", ".join(TOOLS),
+                    )
+            _check_slots(spec, allowed, where, file, problems)
     for zone_type, kinds in data.get("spot_kinds", {}).items():
         for kind in kinds:
             if kind not in POI_TYPES or kind == "competitor":
