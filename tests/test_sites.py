@@ -114,6 +114,9 @@ def test_a_planted_premium_zone_is_a_top_site_for_the_premium_model_only():
     assert brief.model_fit.verdict == "upscale"
     assert brief.model_fit.text("zh") == "R 1.4：收入高于该车型目标人群，宜推高配/置换"
     assert brief.model_fit.best_model == "豪华"
+    # ... and the zone cards say which model to feature.
+    feature = dict(zip(cheap.analysis.zones["zone_id"], cheap.facts.feature_models(), strict=True))
+    assert feature[zid] == "豪华" and feature["0000"] == "家轿"
 
 
 # ---------------------------------------------------------------- cost per sale: street spot vs residential

@@ -478,6 +478,7 @@ def _zone_card(
     lang: str,
     actions: Sequence[CardAction] = (),
     formats: Sequence[Sequence[str]] | None = None,
+    feature: Sequence[str] | None = None,
 ) -> tuple[dict, pl.Card]:
     """The whitelisted zone card: properties (columns) and the card (rows and lookups).
 
@@ -514,6 +515,8 @@ def _zone_card(
         p["formats"] = p["type"]
     else:
         p["formats"] = [sep.join(label(f, FORMATS, lang) for f in fs) or "—" for fs in formats]
+    if feature is not None:
+        p["feature"] = [str(m) for m in feature]
     if actions:
         p["zone_id"] = [str(z) for z in zones["zone_id"]]
     rows = [
@@ -527,6 +530,7 @@ def _zone_card(
         CardRow(t("maps.card.expected", lang), "expected"),
         CardRow(t("maps.card.whitespace", lang), "ws", digits=2),
         CardRow(t("maps.card.formats", lang), "formats", "text", lookup=formats is None),
+        CardRow(t("maps.card.feature_model", lang), "feature", "text"),
     ]
     rows = [r for r in rows if p.get(r.key) is not None]
     p = {k: v for k, v in p.items() if v is not None}
@@ -559,6 +563,7 @@ def add_zones(
     opacity: float | None = None,
     actions: Sequence[CardAction] = (),
     formats: Sequence[Sequence[str]] | None = None,
+    feature: Sequence[str] | None = None,
 ) -> folium.Map:
     """Zones coloured by ``colour_by`` (see :data:`COLOUR_BY`), with a legend and a card on click.
 
@@ -566,14 +571,15 @@ def add_zones(
     only the card's columns are embedded: name, district, zone type,
     population, density, income, R, customers, expected customers,
     white-space score and the formats: ``formats`` (each zone's, from the site
-    brief with the workspace's playbook) or the zone type's. ``actions`` put buttons on
+    brief with the workspace's playbook) or the zone type's; ``feature`` the
+    model to feature in each zone (its R nearest the target). ``actions`` put buttons on
     the card (e.g. ``CardAction("set_site", "设为外拓点")``); a click sends
     ``{action, id: zone_id}`` to the app (see :func:`territory.ui.components.show_map`).
     """
     lang = check_lang(lang)
     settings = settings or Settings()
     k, palette, items, title = _zone_classes(zones, colour_by, lang=lang, settings=settings)
-    p, zone_card = _zone_card(zones, lang, actions, formats)
+    p, zone_card = _zone_card(zones, lang, actions, formats, feature)
     tiles = _folium.meta(m).tiles
     fill = opacity if opacity is not None else (0.72 if tiles == "none" else 0.5)
     payload = pl.shapes_layer(

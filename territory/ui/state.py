@@ -523,9 +523,19 @@ def _zones_map(ws_key, args, options):
         opacity=options.get("opacity"),
         legend_position=options.get("legend_position", "bottomright"),
         formats=_zone_formats(ws, a, use_lang, options.get("date")),
+        feature=_feature_models(ws, a, use_lang),
         actions=_card_actions(options.get("actions"), use_lang),
     )
     return m
+
+
+def _feature_models(ws, a, use_lang: str) -> list[str] | None:
+    """The model to feature in each zone (only when the dealer sells more than one)."""
+    from territory.outreach.site import SiteFacts
+
+    if len(ws.dealer.models) < 2:
+        return None
+    return SiteFacts.for_workspace(ws, analysis=a, lang=use_lang).feature_models()
 
 
 def _card_actions(codes: str | None, use_lang: str) -> tuple:
