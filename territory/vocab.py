@@ -24,7 +24,7 @@ __all__ = [
     "COLUMN_ALIASES",
     "COORD_SYSTEMS",
     "FORMATS",
-    "FORMATS_BY_SPOT",
+    "FORMATS_BY_POI_TYPE",
     "FORMATS_BY_ZONE_TYPE",
     "GENDERS",
     "GRADES",
@@ -161,8 +161,9 @@ FORMATS_BY_ZONE_TYPE: dict[str, tuple[str, ...]] = {
     "other": (),
 }
 
-#: Formats run at a spot (a POI inside a zone) whatever the zone type: spot kind -> formats.
-FORMATS_BY_SPOT: dict[str, tuple[str, ...]] = {
+#: Formats a site offers because a point of interest of that type lies in its zone
+#: (on top of its zone type's): seed 001's wave-down test drives at street points.
+FORMATS_BY_POI_TYPE: dict[str, tuple[str, ...]] = {
     "street_spot": ("wave_down_test_drive",),
 }
 

@@ -83,7 +83,7 @@ class EventHistory:
         return self._stats[key]
 
     def _format_stats(self, fmt: str, zone_type: str) -> FormatStats:
-        prior = self.playbook.prior_for(fmt, zone_type)
+        prior = self.playbook.prior(zone_type, fmt)
         m = self.settings.prior_events
         group = self._by_format.get(fmt)
         n = 0 if group is None else len(group)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -30,7 +31,7 @@ from territory._errors import LayerError, ProblemList
 from territory.i18n import t
 from territory.vocab import (
     FORMATS,
-    FORMATS_BY_SPOT,
+    FORMATS_BY_POI_TYPE,
     FORMATS_BY_ZONE_TYPE,
     POI_TYPES,
     TOOLS,
@@ -78,17 +79,39 @@ class Playbook:
         types = self.data["zone_types"]
         return types.get(zone_type) or types["other"]
 
-    def formats(self, zone_type: str) -> tuple[str, ...]:
-        """All formats of a zone type, in playbook order."""
-        return tuple(self._type(zone_type).get("formats", ()))
+    def _poi(self, poi_type: str) -> dict[str, Any]:
+        return self.data.get("poi_types", {}).get(poi_type, {})
 
-    def tools(self, zone_type: str) -> tuple[str, ...]:
-        """Tool codes to pack for a zone type."""
-        return tuple(self._type(zone_type).get("tools", ()))
+    def poi_types_with_formats(self) -> frozenset[str]:
+        """POI types whose presence in a zone adds formats to its sites (``street_spot``)."""
+        return frozenset(k for k, v in self.data.get("poi_types", {}).items() if v.get("formats"))
 
-    def talking_points(self, zone_type: str, lang: str = "zh") -> tuple[str, ...]:
-        """Talking points for a zone type."""
-        return tuple(self._type(zone_type).get("talking_points", {}).get(lang, ()))
+    def formats(self, zone_type: str, *, poi_types: Iterable[str] = ()) -> tuple[str, ...]:
+        """All formats of a zone type, in playbook order, then those its POIs add.
+
+        >>> load_playbook().formats("residential", poi_types=["street_spot"])[-1]
+        'wave_down_test_drive'
+        """
+        out = list(self._type(zone_type).get("formats", ()))
+        for poi_type in sorted(poi_types):
+            out += [f for f in self._poi(poi_type).get("formats", ()) if f not in out]
+        return tuple(out)
+
+    def tools(self, zone_type: str, *, poi_types: Iterable[str] = ()) -> tuple[str, ...]:
+        """Tool codes to pack for a zone type (and the formats its POIs add)."""
+        out = list(self._type(zone_type).get("tools", ()))
+        for poi_type in sorted(poi_types):
+            out += [x for x in self._poi(poi_type).get("tools", ()) if x not in out]
+        return tuple(out)
+
+    def talking_points(
+        self, zone_type: str, lang: str = "zh", *, poi_types: Iterable[str] = ()
+    ) -> tuple[str, ...]:
+        """Talking points for a zone type (and the formats its POIs add)."""
+        out = list(self._type(zone_type).get("talking_points", {}).get(lang, ()))
+        for poi_type in sorted(poi_types):
+            out += self._poi(poi_type).get("talking_points", {}).get(lang, [])
+        return tuple(out)
 
     def audience(self, zone_type: str) -> str:
         """The audience code of a zone type (residents, shoppers, ...)."""
@@ -99,66 +122,42 @@ class Playbook:
         days = set(self.data.get("market_days", ()))
         return bool(days) and (date.day % 10 in days or date.day in days)
 
-    def slots(self, zone_type: str, date: dt.date) -> list[Slot]:
+    def slots(self, zone_type: str, date: dt.date, *, poi_types: Iterable[str] = ()) -> list[Slot]:
         """The time slots of a zone type on ``date`` (weekday or weekend).
 
         A slot lists only formats the zone type uses; a slot whose formats
-        were all dropped (by a workspace override) is left out.
+        were all dropped (by a workspace override) is left out. ``poi_types``
+        adds the slots of the formats those POIs bring (a street spot's
+        wave-down test drive), merged into a zone-type slot with the same
+        name and times.
         """
-        return self._slots(self._type(zone_type), set(self.formats(zone_type)), date)
-
-    # ------------------------------------------------------------ spots
-
-    def _spot(self, kind: str) -> dict[str, Any]:
-        return dict(self.data.get("spot_types", {}).get(kind, {}))
-
-    def spot_formats(self, kind: str) -> tuple[str, ...]:
-        """Formats run at a spot of ``kind`` (a POI type), whatever the zone type."""
-        return tuple(self._spot(kind).get("formats", ()))
-
-    def spot_slots(self, kind: str, date: dt.date) -> list[Slot]:
-        """Time slots of the formats run at a spot of ``kind`` on ``date``."""
-        return self._slots(self._spot(kind), set(self.spot_formats(kind)), date)
-
-    def spot_tools(self, kind: str) -> tuple[str, ...]:
-        """Tools to pack for the formats of a spot of ``kind``."""
-        return tuple(self._spot(kind).get("tools", ()))
-
-    def spot_talking_points(self, kind: str, lang: str = "zh") -> tuple[str, ...]:
-        """Talking points of the formats of a spot of ``kind``."""
-        return tuple(self._spot(kind).get("talking_points", {}).get(lang, ()))
-
-    def spot_kinds(self, zone_type: str) -> tuple[str, ...]:
-        """POI types where the team sets up in a zone of ``zone_type``, preferred first."""
-        kinds = self.data.get("spot_kinds", {})
-        return tuple(kinds.get(zone_type, kinds.get("other", ())))
-
-    def spot_kind_of(self, fmt: str) -> str | None:
-        """The spot kind whose formats include ``fmt`` (None for zone-type formats)."""
-        for kind, spec in self.data.get("spot_types", {}).items():
-            if fmt in spec.get("formats", ()):
-                return kind
-        return None
-
-    def needs(self, fmt: str) -> tuple[int, int]:
-        """(people, test-drive cars) one outing of ``fmt`` needs."""
-        table = self.data.get("format_needs", {})
-        spec = table.get(fmt) or table.get("default") or {}
-        return int(spec.get("staff", 0)), int(spec.get("test_cars", 0))
-
-    def prior_for(self, fmt: str, zone_type: str) -> dict[str, float]:
-        """Prior per-event figures of ``fmt`` in a zone of ``zone_type``.
-
-        A spot format (招手试驾) has its own prior; other formats take the
-        zone type's.
-        """
-        spot = self.data.get("spot_priors", {}).get(fmt)
-        return dict(spot) if spot else self.prior(zone_type)
-
-    def _slots(self, spec: dict[str, Any], used: set[str], date: dt.date) -> list[Slot]:
         key = "weekend" if date.weekday() >= 5 else "weekday"
+        used = set(self.formats(zone_type))
+        out = self._slots(self._type(zone_type).get(key, ()), used, date)
+        for poi_type in sorted(poi_types):
+            spec = self._poi(poi_type)
+            extra = self._slots(spec.get(key, ()), set(spec.get("formats", ())), date)
+            for slot in extra:
+                same = next(
+                    (
+                        i
+                        for i, s in enumerate(out)
+                        if (s.slot, s.start, s.end) == (slot.slot, slot.start, slot.end)
+                    ),
+                    None,
+                )
+                if same is None:
+                    out.append(slot)
+                else:
+                    merged = out[same].formats + tuple(
+                        f for f in slot.formats if f not in out[same].formats
+                    )
+                    out[same] = Slot(date, slot.slot, slot.start, slot.end, merged)
+        return out
+
+    def _slots(self, entries, used: set[str], date: dt.date) -> list[Slot]:
         out = []
-        for entry in spec.get(key, ()):
+        for entry in entries:
             if entry.get("market_day_only") and not self.is_market_day(date):
                 continue
             formats = tuple(f for f in entry.get("formats", ()) if f in used)
@@ -175,10 +174,41 @@ class Playbook:
             )
         return out
 
-    def prior(self, zone_type: str) -> dict[str, float]:
-        """Prior per-event figures (cost per lead, close rate, leads per event)."""
+    def prior(self, zone_type: str, fmt: str | None = None) -> dict[str, float]:
+        """Prior per-event figures (cost per lead, close rate, leads per event).
+
+        A format with its own prior (``[format_priors]``, e.g. the wave-down
+        test drive) uses it wherever it is held; other formats use their
+        zone type's.
+
+        >>> load_playbook().prior("commercial", "wave_down_test_drive")["close_rate"]
+        0.0765
+        """
+        own = self.data.get("format_priors", {}).get(fmt) if fmt else None
+        if own:
+            return dict(own)
         priors = self.data["priors"]
         return dict(priors.get(zone_type) or priors["other"])
+
+    # ------------------------------------------------------------ where and with whom (sites)
+
+    def spot_kinds(self, zone_type: str) -> tuple[str, ...]:
+        """POI types where the team sets up in a zone of ``zone_type``, preferred first."""
+        kinds = self.data.get("spot_kinds", {})
+        return tuple(kinds.get(zone_type, kinds.get("other", ())))
+
+    def spot_kind_of(self, fmt: str) -> str | None:
+        """The POI type whose formats include ``fmt`` (None for zone-type formats)."""
+        for kind, spec in self.data.get("poi_types", {}).items():
+            if fmt in spec.get("formats", ()):
+                return kind
+        return None
+
+    def needs(self, fmt: str) -> tuple[int, int]:
+        """(people, test-drive cars) one outing of ``fmt`` needs."""
+        table = self.data.get("format_needs", {})
+        spec = table.get(fmt) or table.get("default") or {}
+        return int(spec.get("staff", 0)), int(spec.get("test_cars", 0))
 
     @property
     def kpi(self) -> dict[str, float]:
@@ -204,7 +234,7 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 def _check(data: dict[str, Any], file: str) -> ProblemList:
     problems = ProblemList()
     # Zone types and spot types (a street spot's 招手试驾) share one shape: formats, tools, slots.
-    for table, known in (("zone_types", FORMATS_BY_ZONE_TYPE), ("spot_types", FORMATS_BY_SPOT)):
+    for table, known in (("zone_types", FORMATS_BY_ZONE_TYPE), ("poi_types", FORMATS_BY_POI_TYPE)):
         for name, spec in data.get(table, {}).items():
             where = f"{table}.{name}"
             if name not in known:

@@ -429,7 +429,8 @@ class SiteFacts:
 
     def _format_kinds(self, zone_id: str) -> tuple[str, ...]:
         """Spot kinds in the zone that bring formats of their own (street spots)."""
-        return tuple(k for k in self.spot_kinds(zone_id) if self.playbook.spot_formats(k))
+        with_formats = self.playbook.poi_types_with_formats()
+        return tuple(k for k in self.spot_kinds(zone_id) if k in with_formats)
 
     # ------------------------------------------------------------ formats and slots
 
@@ -440,10 +441,7 @@ class SiteFacts:
         return fits
 
     def _slots(self, zone_type: str, kinds: tuple[str, ...], date: dt.date) -> list[Slot]:
-        slots = list(self.playbook.slots(zone_type, date))
-        for kind in kinds:
-            slots += self.playbook.spot_slots(kind, date)
-        return slots
+        return list(self.playbook.slots(zone_type, date, poi_types=kinds))
 
     def _order(
         self, zone_type: str, kinds: tuple[str, ...], owners_ok: bool, date: dt.date
@@ -451,9 +449,7 @@ class SiteFacts:
         key = (zone_type, kinds, owners_ok, date)
         if key not in self._orders:
             pb = self.playbook
-            formats = list(pb.formats(zone_type))
-            for kind in kinds:
-                formats += [f for f in pb.spot_formats(kind) if f not in formats]
+            formats = list(pb.formats(zone_type, poi_types=kinds))
             fits = self._fits(zone_type, kinds, date)
 
             def rank(code: str) -> tuple:
@@ -487,10 +483,8 @@ class SiteFacts:
                 out.append(self.formats(zid, date))
             else:
                 z = self._z(zid)
-                fmts = list(self.playbook.formats(z["zone_type"]))
-                for kind in self._format_kinds(zid):
-                    fmts += [f for f in self.playbook.spot_formats(kind) if f not in fmts]
-                out.append(fmts)
+                kinds = self._format_kinds(zid)
+                out.append(list(self.playbook.formats(z["zone_type"], poi_types=kinds)))
         return out
 
     def slots(self, zone_id: str, date: dt.date, formats: list[str] | None = None) -> list[Slot]:
@@ -519,20 +513,19 @@ class SiteFacts:
                 key = f"profile.pitch.{hint.code}"
                 if key in catalogue():
                     pitches.append(t(key, lang))
+        zone_points = list(self.playbook.talking_points(z["zone_type"], lang))
+        lead = self.playbook.spot_kind_of(formats[0]) if formats else None
         spot_points: list[str] = []
-        for kind in self._format_kinds(zone_id):
-            if any(f in formats[:1] for f in self.playbook.spot_formats(kind)):
-                spot_points += list(self.playbook.spot_talking_points(kind, lang))
-        return pitches + spot_points + list(self.playbook.talking_points(z["zone_type"], lang))
+        if lead:  # the leading format is a POI's (招手试驾 at a street spot): its points first
+            both = self.playbook.talking_points(z["zone_type"], lang, poi_types=[lead])
+            spot_points = list(both[len(zone_points) :])
+        return pitches + spot_points + zone_points
 
     def tools(self, zone_id: str, formats: list[str]) -> list[str]:
         """Tools for the zone type, plus those of a spot format that leads."""
         z = self._z(zone_id)
-        tools = list(self.playbook.tools(z["zone_type"]))
         kind = self.playbook.spot_kind_of(formats[0]) if formats else None
-        if kind:
-            tools += [x for x in self.playbook.spot_tools(kind) if x not in tools]
-        return tools
+        return list(self.playbook.tools(z["zone_type"], poi_types=[kind] if kind else ()))
 
     # ------------------------------------------------------------ economics
 
