@@ -30,6 +30,8 @@ def _map_frame(page):
 
 
 def test_sites_page_card_action_calendar_in_both_languages(app_url, home):  # noqa: F811
+    from playwright.sync_api import expect
+
     from territory.i18n import t
     from territory.inputs import store
 
@@ -64,14 +66,14 @@ def test_sites_page_card_action_calendar_in_both_languages(app_url, home):  # no
             button = frame.locator("button.territory-action").first
             assert button.inner_text().strip() == t("maps.action.set_site", "zh")
             button.click()
-            main.get_by_text(t("ui.sites.by_user", "zh")).first.wait_for(timeout=90_000)
+            chosen = page.locator('[data-testid="stMultiSelect"]').first
+            expect(chosen).to_contain_text(title, timeout=120_000)
             _idle(page)
             saved = store.read_ui_settings(home / "demo")
             assert saved.get("chosen_sites"), saved
             zone = saved["chosen_sites"][-1]
-            chosen = page.locator('[data-testid="stMultiSelect"]').first.inner_text()
-            assert title in chosen
-            main.get_by_text(t("ui.sites.by_user", "zh")).first.wait_for(timeout=60_000)
+            # The site list marks it as mine (· 我选的).
+            expect(main).to_contain_text(f"· {t('ui.sites.by_user', 'zh')}", timeout=60_000)
 
             # The calendar: three outreach days.
             slider = page.locator('[data-testid="stSlider"]').filter(
@@ -92,7 +94,7 @@ def test_sites_page_card_action_calendar_in_both_languages(app_url, home):  # no
             main.get_by_text(t("ui.sites.title", "en"), exact=True).wait_for(timeout=90_000)
             _map_frame(page)
             main.get_by_text(t("ui.sites.calendar", "en"), exact=True).wait_for(timeout=90_000)
-            main.get_by_text(t("ui.sites.by_user", "en")).first.wait_for(timeout=60_000)
+            expect(main).to_contain_text(f"· {t('ui.sites.by_user', 'en')}", timeout=60_000)
             page.screenshot(path=str(ARTIFACTS / "sites_en.png"), full_page=True)
             assert zone
         except Exception:
