@@ -158,6 +158,7 @@ _POI_COLOURS = {
     "enterprise": "#3a8c86",
     "commercial": "#e15759",
     "residential": "#4e79a7",
+    "street_spot": "#f28e2b",
 }
 _COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 _STABLE_ID = re.compile(r"^t[a-z]+$")

@@ -1,0 +1,532 @@
+"""What recorded outings teach: leads per event, close rate and cost per sale.
+
+Every done outreach event of the workspace is one observation of its
+**cell**, the pair (format, zone type): how many leads it brought, how many of
+them bought within ``sales_window_days``, and what it cost. The figures come
+from the events file's totals and, where cards carry an ``event_id``, from the
+cards themselves (an A-card and the same person's later deposit card are one
+lead: same ``lead_id``, else same normalised phone). Each cell's figures are
+then **shrunk towards the playbook's prior** (seed 001's case table) by an
+empirical-Bayes model whose hyper-parameters are fitted across all cells of
+the workspace (docs/learning.md says why this model):
+
+* leads per event: a gamma–Poisson (negative-binomial) spread of events
+  around the cell's mean, the cell's mean log-normal around the prior;
+* close rate: beta–binomial, the cell's rate beta-distributed around the
+  prior's rate;
+* cost per event: the workspace's own mean, the prior counting as
+  ``cost_prior_events`` events.
+
+With no recorded outings every figure is the prior's; as events of a cell
+accumulate, its figures move towards what they show.
+
+This module is pure computation on plain tables: the playbook's priors come
+in as a callable, so the outreach floor (``territory.outreach.history``)
+reads this one and not the reverse.
+
+Examples
+--------
+>>> import pandas as pd
+>>> events = pd.DataFrame({"event_id": ["E1", "E2"], "format": ["flyers", "flyers"],
+...     "zone_id": ["z1", "z1"], "date": pd.to_datetime(["2026-03-01", "2026-04-01"]),
+...     "cost": [3000.0, 3000.0], "leads": [100.0, 80.0], "sales": [0.0, 0.0]})
+>>> out = event_outcomes(events, zone_types={"z1": "commercial"}, as_of="2026-11-01")
+>>> out[["event_id", "zone_type", "leads", "sales", "trials"]].to_dict("records")[1]
+{'event_id': 'E2', 'zone_type': 'commercial', 'leads': 80.0, 'sales': 0.0, 'trials': 80.0}
+>>> prior = Prior(leads_per_event=40, close_rate=0.03, cost_per_lead=150)
+>>> model = fit_learning(out, lambda fmt, zone_type: prior)
+>>> est = model.estimate("flyers", "commercial", prior)
+>>> est.events, est.leads_observed, est.sales_observed
+(2, 180.0, 0.0)
+>>> est.close_rate < prior.close_rate < 0.05 and est.leads_per_event > prior.leads_per_event
+True
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special
+
+from territory.settings import HistorySettings
+from territory.vocab import FORMATS_BY_ZONE_TYPE
+
+__all__ = [
+    "Estimate",
+    "Hyper",
+    "Learned",
+    "Prior",
+    "event_outcomes",
+    "fit_learning",
+    "home_zone_type",
+]
+
+#: Standard-normal grid on which a cell's mean leads per event is integrated out.
+_Z = np.linspace(-8.0, 8.0, 321)
+_LOG_PHI = -0.5 * _Z**2
+#: Bounds of the fitted hyper-parameters (log scale): sizes 0.2–1,000, spreads 0.02–3,
+#: close-rate strengths 2–100,000 leads.
+_LOG_K = (math.log(0.2), math.log(1000.0))
+_LOG_TAU = (math.log(0.02), math.log(3.0))
+_LOG_KAPPA = (math.log(2.0), math.log(1e5))
+
+
+@dataclass(frozen=True)
+class Prior:
+    """A format's prior per-event figures (the playbook's, after seed 001)."""
+
+    leads_per_event: float
+    close_rate: float
+    cost_per_lead: float
+
+    @property
+    def cost_per_event(self) -> float:
+        """Cost of one event: leads × cost per lead."""
+        return self.leads_per_event * self.cost_per_lead
+
+    @property
+    def sales_per_yuan(self) -> float:
+        """Expected sales per CNY spent."""
+        return self.close_rate / self.cost_per_lead if self.cost_per_lead > 0 else math.inf
+
+    @classmethod
+    def of(cls, figures: Mapping[str, float]) -> Prior:
+        """From a playbook ``[priors]`` entry."""
+        return cls(
+            leads_per_event=float(figures["leads_per_event"]),
+            close_rate=float(figures["close_rate"]),
+            cost_per_lead=float(figures["cost_per_lead"]),
+        )
+
+
+@dataclass(frozen=True)
+class Hyper:
+    """The fitted hyper-parameters, and how many cells informed each."""
+
+    #: Negative-binomial size of leads per event within a cell (larger: events alike).
+    leads_dispersion: float
+    #: Sd of log(cell mean leads / prior leads) across cells.
+    leads_spread: float
+    #: How many leads the prior close rate is worth (beta concentration).
+    close_strength: float
+    #: Cells with leads data, and with sales data, behind the fit.
+    leads_cells: int = 0
+    sales_cells: int = 0
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """The learned per-event figures of one format × zone type, with what is behind them."""
+
+    format: str
+    zone_type: str
+    prior: Prior
+    #: Events whose leads are known, and their total leads.
+    events: int
+    leads_observed: float
+    #: Events whose sales are known, their total sales, and the leads at risk behind them.
+    sales_events: int
+    sales_observed: float
+    trials: float
+    #: Events younger than the sales window (their sales are still coming in).
+    maturing: int
+    #: Events whose cost is known, and what they cost in all.
+    cost_events: int
+    cost_observed: float
+    leads_per_event: float
+    close_rate: float
+    cost_per_event: float
+
+    @property
+    def cost_per_lead(self) -> float:
+        """Cost per lead (inf with no expected leads)."""
+        return self.cost_per_event / self.leads_per_event if self.leads_per_event > 0 else math.inf
+
+    @property
+    def sales_per_event(self) -> float:
+        """Expected sales per event."""
+        return self.leads_per_event * self.close_rate
+
+    @property
+    def cost_per_sale(self) -> float:
+        """Cost per sale (inf with no expected sales)."""
+        sales = self.sales_per_event
+        return self.cost_per_event / sales if sales > 0 else math.inf
+
+    @property
+    def sales_per_yuan(self) -> float:
+        """Expected sales per CNY spent: the ranking's economic term."""
+        if self.cost_per_event > 0:
+            return self.sales_per_event / self.cost_per_event
+        return math.inf if self.sales_per_event > 0 else 0.0
+
+
+@dataclass
+class Learned:
+    """Per-cell data and the fitted hyper-parameters; :meth:`estimate` gives the figures."""
+
+    hyper: Hyper
+    cells: dict[tuple[str, str], dict[str, float]]
+    settings: HistorySettings = field(default_factory=HistorySettings)
+
+    def estimate(self, fmt: str, zone_type: str, prior: Prior) -> Estimate:
+        """The learned figures of ``fmt`` in zones of ``zone_type`` (the prior's with no data)."""
+        c = self.cells.get((fmt, zone_type))
+        s = self.settings
+        if c is None:
+            return Estimate(
+                fmt, zone_type, prior, 0, 0.0, 0, 0.0, 0.0, 0, 0, 0.0, *_prior_figures(prior)
+            )
+        h = self.hyper
+        leads = (
+            float(
+                _posterior_mean_leads(
+                    np.array([c["n"]]),
+                    np.array([c["leads"]]),
+                    np.array([math.log(prior.leads_per_event)]),
+                    h.leads_dispersion,
+                    h.leads_spread,
+                )[0]
+            )
+            if c["n"] > 0
+            else prior.leads_per_event
+        )
+        a = h.close_strength * prior.close_rate
+        close = (a + c["sales"]) / (h.close_strength + c["trials"])
+        w = s.cost_prior_events
+        cost = (c["cost"] + w * prior.cost_per_event) / (c["n_cost"] + w)
+        return Estimate(
+            format=fmt,
+            zone_type=zone_type,
+            prior=prior,
+            events=int(c["n"]),
+            leads_observed=float(c["leads"]),
+            sales_events=int(c["n_sales"]),
+            sales_observed=float(c["sales"]),
+            trials=float(c["trials"]),
+            maturing=int(c["maturing"]),
+            cost_events=int(c["n_cost"]),
+            cost_observed=float(c["cost"]),
+            leads_per_event=leads,
+            close_rate=float(close),
+            cost_per_event=float(cost),
+        )
+
+
+def _prior_figures(prior: Prior) -> tuple[float, float, float]:
+    return prior.leads_per_event, prior.close_rate, prior.cost_per_event
+
+
+def home_zone_type(fmt: str) -> str:
+    """The zone type a format belongs to in the contract (``other`` if none)."""
+    return next((zt for zt, codes in FORMATS_BY_ZONE_TYPE.items() if fmt in codes), "other")
+
+
+def _present(values: pd.Series) -> pd.Series:
+    text = values.astype("string").str.strip()
+    return values.notna() & text.ne("") & text.str.lower().ne("nan")
+
+
+def _lead_keys(cards: pd.DataFrame) -> pd.Series:
+    """One key per person's lead: ``lead_id``, else the normalised phone, else the card."""
+    fallback = pd.Series([f"\x00row{i}" for i in range(len(cards))], index=cards.index)
+    key = fallback.astype("string")
+    if "phone" in cards:
+        phone = (
+            cards["phone"]
+            .astype("string")
+            .str.replace(r"[\s\-]", "", regex=True)
+            .str.replace(r"^\+?86(?=1\d{10}$)", "", regex=True)
+        )
+        has = _present(cards["phone"])
+        key = key.where(~has, "tel:" + phone)
+    if "lead_id" in cards:
+        has = _present(cards["lead_id"])
+        key = key.where(~has, "lead:" + cards["lead_id"].astype("string").str.strip())
+    return key
+
+
+def card_outcomes(
+    cards: pd.DataFrame | None, *, as_of: pd.Timestamp, window_days: int
+) -> pd.DataFrame:
+    """Leads and sales per ``event_id`` from cards; empty when no card names an event.
+
+    A lead belongs to the event named on any of its cards (the earliest
+    such card's). It is a sale of that event when one of its cards is a
+    deposit card, or is won, dated from the event's first card up to
+    ``window_days`` later and not after ``as_of``.
+    """
+    empty = pd.DataFrame(columns=["leads", "sales", "first"]).rename_axis("event_id")
+    if cards is None or not len(cards) or "event_id" not in cards:
+        return empty
+    tagged = _present(cards["event_id"])
+    if not tagged.any():
+        return empty
+    frame = pd.DataFrame(
+        {
+            "key": _lead_keys(cards),
+            "event_id": cards["event_id"].astype("string").str.strip().where(tagged),
+            "date": pd.to_datetime(cards["date"], errors="coerce"),
+            "sale": cards["card_type"].eq("deposit").fillna(False)
+            | (cards["status"].eq("won").fillna(False) if "status" in cards else False),
+        }
+    )
+    frame = frame[frame["date"].notna() & (frame["date"] <= as_of)]
+    first = (
+        frame[frame["event_id"].notna()]
+        .sort_values("date", kind="stable")
+        .drop_duplicates("key")
+        .set_index("key")
+    )
+    people = frame[frame["key"].isin(first.index)]
+    start = people["key"].map(first["date"])
+    window = pd.Timedelta(days=window_days)
+    sold = people[people["sale"] & (people["date"] >= start) & (people["date"] <= start + window)]
+    sold_keys = set(sold["key"])
+    per_event = first.assign(sold=first.index.isin(sold_keys)).groupby("event_id")
+    out = pd.DataFrame(
+        {
+            "leads": per_event.size().astype("float64"),
+            "sales": per_event["sold"].sum().astype("float64"),
+            "first": per_event["date"].min(),
+        }
+    )
+    out.index.name = "event_id"
+    return out
+
+
+def event_outcomes(
+    events: pd.DataFrame,
+    *,
+    cards: pd.DataFrame | None = None,
+    zone_types: Mapping[str, str] | None = None,
+    as_of: dt.date | str | pd.Timestamp | None = None,
+    window_days: int = 90,
+) -> pd.DataFrame:
+    """One row per done event before ``as_of`` with its cell and outcome.
+
+    Columns: ``event_id``, ``date``, ``zone_id``, ``format``, ``zone_type``
+    (the zone's, else the format's home type), ``cost``, ``leads``,
+    ``sales`` (NaN where unknown), ``maturity`` (share of the sales window
+    elapsed, 0–1) and ``trials`` (leads at risk behind the sales:
+    ``max(sales, leads × maturity)``). When an event has both a total in
+    the events file and cards that name it, the larger count is used: a
+    total typed on the day misses later deposits, and cards may miss leads
+    that were never registered.
+
+    Planned and cancelled events, events on or after ``as_of`` and events
+    without a format are left out. ``as_of`` defaults to the day after the
+    latest event or card.
+    """
+    columns = [
+        "event_id",
+        "date",
+        "zone_id",
+        "format",
+        "zone_type",
+        "cost",
+        "leads",
+        "sales",
+        "maturity",
+        "trials",
+    ]
+    if events is None or not len(events):
+        return pd.DataFrame(columns=columns)
+    dates = pd.to_datetime(events["date"], errors="coerce")
+    if as_of is None:
+        latest = [dates.max()]
+        if cards is not None and len(cards):
+            latest.append(pd.to_datetime(cards["date"], errors="coerce").max())
+        latest = [d for d in latest if pd.notna(d)]
+        as_of = (max(latest) + pd.Timedelta(days=1)) if latest else pd.Timestamp.today()
+    as_of = pd.Timestamp(as_of).normalize()
+    status = (
+        events["status"].astype("string").fillna("done")
+        if "status" in events
+        else pd.Series("done", index=events.index, dtype="string")
+    )
+    keep = (
+        _present(events["format"]) & dates.notna() & (dates < as_of) & status.eq("done")
+    ).to_numpy()
+    ev = events.loc[keep]
+    if not len(ev):
+        return pd.DataFrame(columns=columns)
+    ids = (
+        ev["event_id"].astype("string").str.strip()
+        if "event_id" in ev
+        else pd.Series(pd.NA, index=ev.index, dtype="string")
+    )
+    out = pd.DataFrame(
+        {
+            "event_id": ids.to_numpy(),
+            "date": dates[keep].to_numpy(),
+            "zone_id": ev["zone_id"].to_numpy() if "zone_id" in ev else None,
+            "format": ev["format"].astype("string").to_numpy(),
+            "cost": pd.to_numeric(ev.get("cost"), errors="coerce").to_numpy(dtype="float64"),
+            "leads": pd.to_numeric(ev.get("leads"), errors="coerce").to_numpy(dtype="float64"),
+            "sales": pd.to_numeric(ev.get("sales"), errors="coerce").to_numpy(dtype="float64"),
+        }
+    )
+    home = out["format"].map(home_zone_type)
+    if zone_types:
+        zt = out["zone_id"].map(lambda z: zone_types.get(z) if isinstance(z, str) else None)
+        out["zone_type"] = zt.where(zt.notna(), home)
+    else:
+        out["zone_type"] = home
+    attributed = card_outcomes(cards, as_of=as_of, window_days=window_days)
+    if len(attributed):
+        hit = out["event_id"].map(attributed["leads"])
+        out["leads"] = np.fmax(out["leads"].to_numpy(), hit.to_numpy(dtype="float64"))
+        hit = out["event_id"].map(attributed["sales"])
+        out["sales"] = np.fmax(out["sales"].to_numpy(), hit.to_numpy(dtype="float64"))
+    age = (as_of - out["date"]).dt.days.to_numpy(dtype="float64")
+    out["maturity"] = np.clip(age / max(window_days, 1), 0.0, 1.0)
+    out["trials"] = np.fmax(out["sales"], out["leads"] * out["maturity"])
+    out.loc[out["sales"].isna() | out["leads"].isna(), "trials"] = np.nan
+    return out[columns]
+
+
+# --- the model ------------------------------------------------------------------------------
+
+
+def _nb_kernel(n: np.ndarray, total: np.ndarray, log_mu: np.ndarray, k: float) -> np.ndarray:
+    """The part of a cell's negative-binomial log-likelihood that depends on its mean.
+
+    Shapes: ``n``, ``total`` (cells,), ``log_mu`` (cells, grid) → (cells, grid).
+    """
+    mu = np.exp(log_mu)
+    log_k_mu = np.log(k + mu)
+    return n[:, None] * k * (math.log(k) - log_k_mu) + total[:, None] * (log_mu - log_k_mu)
+
+
+def _posterior_mean_leads(
+    n: np.ndarray, total: np.ndarray, log_prior: np.ndarray, k: float, tau: float
+) -> np.ndarray:
+    log_mu = log_prior[:, None] + tau * _Z[None, :]
+    logw = _LOG_PHI[None, :] + _nb_kernel(n, total, log_mu, k)
+    logw -= logw.max(axis=1, keepdims=True)
+    w = np.exp(logw)
+    return (w * np.exp(log_mu)).sum(axis=1) / w.sum(axis=1)
+
+
+def _leads_objective(theta, n, total, log_prior, const_terms, s: HistorySettings) -> float:
+    log_k, log_tau = theta
+    k, tau = math.exp(log_k), math.exp(log_tau)
+    log_mu = log_prior[:, None] + tau * _Z[None, :]
+    logw = _LOG_PHI[None, :] + _nb_kernel(n, total, log_mu, k)
+    top = logw.max(axis=1, keepdims=True)
+    # ∫ N(z) L(μ(z)) dz on the grid: the normal's normalising constant and the step cancel out
+    # of the optimum except for a constant, kept for a readable objective.
+    marginal = top[:, 0] + np.log(np.exp(logw - top).sum(axis=1) * (_Z[1] - _Z[0]))
+    marginal -= 0.5 * math.log(2 * math.pi)
+    loglik = float(marginal.sum()) + const_terms(k)
+    sd = s.hyper_sd
+    penalty = ((log_k - math.log(s.leads_dispersion)) / sd) ** 2 + (
+        (log_tau - math.log(s.leads_spread)) / sd
+    ) ** 2
+    return -(loglik - 0.5 * penalty)
+
+
+def _fit_leads(cells: pd.DataFrame, every: np.ndarray, s: HistorySettings):
+    """(size, spread) of the leads model; ``every`` holds each event's leads."""
+    n = cells["n"].to_numpy(dtype="float64")
+    total = cells["leads"].to_numpy(dtype="float64")
+    log_prior = np.log(cells["prior_leads"].to_numpy(dtype="float64"))
+    log_fact = float(special.gammaln(every + 1).sum())
+    n_events = len(every)
+
+    def const_terms(k: float) -> float:
+        return float(special.gammaln(every + k).sum()) - n_events * special.gammaln(k) - log_fact
+
+    start = np.array([math.log(s.leads_dispersion), math.log(s.leads_spread)])
+    res = optimize.minimize(
+        _leads_objective,
+        start,
+        args=(n, total, log_prior, const_terms, s),
+        method="Nelder-Mead",
+        bounds=[_LOG_K, _LOG_TAU],
+        options={"xatol": 1e-3, "fatol": 1e-4},
+    )
+    x = res.x if np.all(np.isfinite(res.x)) else start
+    return math.exp(x[0]), math.exp(x[1])
+
+
+def _fit_close(cells: pd.DataFrame, s: HistorySettings) -> float:
+    trials = cells["trials"].to_numpy(dtype="float64")
+    sales = cells["sales"].to_numpy(dtype="float64")
+    p0 = cells["prior_close"].to_numpy(dtype="float64")
+
+    def objective(log_kappa: float) -> float:
+        kappa = math.exp(log_kappa)
+        a, b = kappa * p0, kappa * (1 - p0)
+        loglik = float((special.betaln(sales + a, trials - sales + b) - special.betaln(a, b)).sum())
+        return -(loglik - 0.5 * ((log_kappa - math.log(s.close_strength)) / s.hyper_sd) ** 2)
+
+    res = optimize.minimize_scalar(objective, bounds=_LOG_KAPPA, method="bounded")
+    return math.exp(float(res.x)) if math.isfinite(res.x) else s.close_strength
+
+
+def fit_learning(
+    outcomes: pd.DataFrame,
+    prior_of: Callable[[str, str], Prior],
+    *,
+    settings: HistorySettings | None = None,
+) -> Learned:
+    """Fit the hyper-parameters across every cell with data; return the learned model.
+
+    Parameters
+    ----------
+    outcomes
+        :func:`event_outcomes`.
+    prior_of
+        ``(format, zone_type) -> Prior``: the playbook's prior of a cell.
+
+    Notes
+    -----
+    The hyper-parameters maximise the cells' marginal likelihood plus a
+    log-normal hyper-prior centred on the settings' values (type-II maximum
+    a posteriori), so that one or two cells cannot drive them to an
+    extreme; with no data they are the settings' values.
+    """
+    s = settings or HistorySettings()
+    k, tau, kappa = s.leads_dispersion, s.leads_spread, s.close_strength
+    if not len(outcomes):
+        return Learned(hyper=Hyper(k, tau, kappa), cells={}, settings=s)
+    o = outcomes
+    known = o["trials"].notna()
+    parts = pd.DataFrame(
+        {
+            "format": o["format"].astype(str),
+            "zone_type": o["zone_type"].astype(str),
+            "n": o["leads"].notna().astype("float64"),
+            "leads": o["leads"].fillna(0.0),
+            "n_sales": known.astype("float64"),
+            "sales": o["sales"].where(known, 0.0),
+            "trials": o["trials"].fillna(0.0),
+            "maturing": (known & (o["maturity"] < 1)).astype("float64"),
+            "n_cost": o["cost"].notna().astype("float64"),
+            "cost": o["cost"].fillna(0.0),
+        }
+    )
+    cells = parts.groupby(["format", "zone_type"], sort=True).sum().reset_index()
+    priors = [prior_of(f, z) for f, z in zip(cells["format"], cells["zone_type"], strict=True)]
+    cells["prior_leads"] = [p.leads_per_event for p in priors]
+    cells["prior_close"] = [p.close_rate for p in priors]
+    with_leads = cells["n"] > 0
+    n_leads = int(with_leads.sum())
+    if n_leads:
+        every = o["leads"].dropna().to_numpy(dtype="float64")
+        k, tau = _fit_leads(cells[with_leads], every, s)
+    with_sales = cells["trials"] > 0
+    n_sales = int(with_sales.sum())
+    if n_sales:
+        kappa = _fit_close(cells[with_sales], s)
+    rows = cells.to_dict("records")
+    hyper = Hyper(k, tau, kappa, n_leads, n_sales)
+    table = {(r["format"], r["zone_type"]): r for r in rows}
+    return Learned(hyper=hyper, cells=table, settings=s)
