@@ -233,7 +233,11 @@ def _present(values: pd.Series) -> pd.Series:
 
 
 def _lead_keys(cards: pd.DataFrame) -> pd.Series:
-    """One key per person's lead: ``lead_id``, else the normalised phone, else the card."""
+    """One key per person's lead: ``lead_id``, else the normalised phone, else the card.
+
+    A loaded workspace has ``lead_id`` filled on every card by
+    :mod:`territory.inputs.leadlink` (the contract's rule); the phone and
+    card fallbacks serve plain tables."""
     fallback = pd.Series([f"\x00row{i}" for i in range(len(cards))], index=cards.index)
     key = fallback.astype("string")
     if "phone" in cards:
@@ -267,13 +271,23 @@ def card_outcomes(
     tagged = _present(cards["event_id"])
     if not tagged.any():
         return empty
+    date = pd.to_datetime(cards["date"], errors="coerce")
+    deposit = cards["card_type"].eq("deposit").fillna(False)
+    won = cards["status"].eq("won").fillna(False) if "status" in cards else deposit & False
+    # A won card without a deposit card sold on its closing date when it has one.
+    closed = (
+        pd.to_datetime(cards["closed_date"], errors="coerce")
+        if "closed_date" in cards
+        else pd.Series(pd.NaT, index=cards.index)
+    )
+    sale_date = date.where(deposit | closed.isna(), closed)
     frame = pd.DataFrame(
         {
             "key": _lead_keys(cards),
             "event_id": cards["event_id"].astype("string").str.strip().where(tagged),
-            "date": pd.to_datetime(cards["date"], errors="coerce"),
-            "sale": cards["card_type"].eq("deposit").fillna(False)
-            | (cards["status"].eq("won").fillna(False) if "status" in cards else False),
+            "date": date,
+            "sale": deposit | won,
+            "sale_date": sale_date,
         }
     )
     frame = frame[frame["date"].notna() & (frame["date"] <= as_of)]
@@ -286,7 +300,10 @@ def card_outcomes(
     people = frame[frame["key"].isin(first.index)]
     start = people["key"].map(first["date"])
     window = pd.Timedelta(days=window_days)
-    sold = people[people["sale"] & (people["date"] >= start) & (people["date"] <= start + window)]
+    when = people["sale_date"]
+    sold = people[
+        people["sale"] & (when >= start) & (when <= start + window) & (when <= as_of)
+    ]
     sold_keys = set(sold["key"])
     per_event = first.assign(sold=first.index.isin(sold_keys)).groupby("event_id")
     out = pd.DataFrame(
@@ -404,10 +421,15 @@ def _nb_kernel(n: np.ndarray, total: np.ndarray, log_mu: np.ndarray, k: float) -
     return n[:, None] * k * (math.log(k) - log_k_mu) + total[:, None] * (log_mu - log_k_mu)
 
 
+def _log_mu_grid(log_prior: np.ndarray, tau: float) -> np.ndarray:
+    """log μ on the grid: log-normal around the prior, centred so that E[μ] is the prior's mean."""
+    return (log_prior - 0.5 * tau**2)[:, None] + tau * _Z[None, :]
+
+
 def _posterior_mean_leads(
     n: np.ndarray, total: np.ndarray, log_prior: np.ndarray, k: float, tau: float
 ) -> np.ndarray:
-    log_mu = log_prior[:, None] + tau * _Z[None, :]
+    log_mu = _log_mu_grid(log_prior, tau)
     logw = _LOG_PHI[None, :] + _nb_kernel(n, total, log_mu, k)
     logw -= logw.max(axis=1, keepdims=True)
     w = np.exp(logw)
@@ -417,7 +439,7 @@ def _posterior_mean_leads(
 def _leads_objective(theta, n, total, log_prior, const_terms, s: HistorySettings) -> float:
     log_k, log_tau = theta
     k, tau = math.exp(log_k), math.exp(log_tau)
-    log_mu = log_prior[:, None] + tau * _Z[None, :]
+    log_mu = _log_mu_grid(log_prior, tau)
     logw = _LOG_PHI[None, :] + _nb_kernel(n, total, log_mu, k)
     top = logw.max(axis=1, keepdims=True)
     # ∫ N(z) L(μ(z)) dz on the grid: the normal's normalising constant and the step cancel out
