@@ -301,9 +301,7 @@ def card_outcomes(
     start = people["key"].map(first["date"])
     window = pd.Timedelta(days=window_days)
     when = people["sale_date"]
-    sold = people[
-        people["sale"] & (when >= start) & (when <= start + window) & (when <= as_of)
-    ]
+    sold = people[people["sale"] & (when >= start) & (when <= start + window) & (when <= as_of)]
     sold_keys = set(sold["key"])
     per_event = first.assign(sold=first.index.isin(sold_keys)).groupby("event_id")
     out = pd.DataFrame(
