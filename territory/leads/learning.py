@@ -227,32 +227,47 @@ def home_zone_type(fmt: str) -> str:
     return next((zt for zt, codes in FORMATS_BY_ZONE_TYPE.items() if fmt in codes), "other")
 
 
-def _present(values: pd.Series) -> pd.Series:
-    text = values.astype("string").str.strip()
-    return values.notna() & text.ne("") & text.str.lower().ne("nan")
+def _text(frame: pd.DataFrame, column: str) -> np.ndarray:
+    """A text column as an object array with None for blanks (None if there is no column)."""
+    if column not in frame:
+        return np.full(len(frame), None, dtype=object)
+    values = frame[column].to_numpy(dtype=object)
+    out = np.full(len(values), None, dtype=object)
+    present = ~pd.isna(values)
+    if present.any():
+        text = np.array([str(v).strip() for v in values[present]], dtype=object)
+        keep = (text != "") & (text != "nan") & (text != "<NA>")
+        idx = np.flatnonzero(present)
+        out[idx[keep]] = text[keep]
+    return out
 
 
-def _lead_keys(cards: pd.DataFrame) -> pd.Series:
+def _lead_keys(cards: pd.DataFrame) -> np.ndarray:
     """One key per person's lead: ``lead_id``, else the normalised phone, else the card.
 
     A loaded workspace has ``lead_id`` filled on every card by
     :mod:`territory.inputs.leadlink` (the contract's rule); the phone and
-    card fallbacks serve plain tables."""
-    fallback = pd.Series([f"\x00row{i}" for i in range(len(cards))], index=cards.index)
-    key = fallback.astype("string")
+    card fallbacks serve plain tables.
+    """
+    lead = _text(cards, "lead_id")
+    missing = lead == None  # noqa: E711 (element-wise)
+    keys = np.where(missing, None, "lead:" + lead.astype(str)).astype(object)
+    if not missing.any():
+        return keys
     if "phone" in cards:
-        phone = (
-            cards["phone"]
-            .astype("string")
-            .str.replace(r"[\s\-]", "", regex=True)
-            .str.replace(r"^\+?86(?=1\d{10}$)", "", regex=True)
-        )
-        has = _present(cards["phone"])
-        key = key.where(~has, "tel:" + phone)
-    if "lead_id" in cards:
-        has = _present(cards["lead_id"])
-        key = key.where(~has, "lead:" + cards["lead_id"].astype("string").str.strip())
-    return key
+        phone = _text(cards, "phone")
+        use = missing & (phone != None)  # noqa: E711
+        if use.any():
+            norm = (
+                pd.Series(phone[use], dtype=object)
+                .str.replace(r"[\s\-]", "", regex=True)
+                .str.replace(r"^\+?86(?=1\d{10}$)", "", regex=True)
+            )
+            keys[use] = ("tel:" + norm).to_numpy(object)
+            missing &= ~use
+    rows = np.flatnonzero(missing)
+    keys[rows] = [f"\x00row{i}" for i in rows]
+    return keys
 
 
 def card_outcomes(
@@ -262,57 +277,88 @@ def card_outcomes(
 
     A lead belongs to the event named on any of its cards (the earliest
     such card's). It is a sale of that event when one of its cards is a
-    deposit card, or is won, dated from the event's first card up to
-    ``window_days`` later and not after ``as_of``.
+    deposit card, or is won (on its ``closed_date`` when it has one), dated
+    from the lead's first card of the event up to ``window_days`` later and
+    not after ``as_of``.
     """
-    empty = pd.DataFrame(columns=["leads", "sales", "first"]).rename_axis("event_id")
+    empty = pd.DataFrame(
+        {"leads": pd.Series(dtype="float64"), "sales": pd.Series(dtype="float64")}
+    ).rename_axis("event_id")
     if cards is None or not len(cards) or "event_id" not in cards:
         return empty
-    tagged = _present(cards["event_id"])
+    event = _text(cards, "event_id")
+    tagged = event != None  # noqa: E711
     if not tagged.any():
         return empty
-    date = pd.to_datetime(cards["date"], errors="coerce")
-    deposit = cards["card_type"].eq("deposit").fillna(False)
-    won = cards["status"].eq("won").fillna(False) if "status" in cards else deposit & False
-    # A won card without a deposit card sold on its closing date when it has one.
+    keys, _ = pd.factorize(_lead_keys(cards))  # one integer per lead
+    # Only the people with a card naming an event matter from here on.
+    mine = np.isin(keys, np.unique(keys[tagged]))
+    keys, event, tagged = keys[mine], event[mine], tagged[mine]
+    date = pd.to_datetime(cards["date"].to_numpy()[mine], errors="coerce")
+    kind = cards["card_type"].to_numpy(dtype=object)[mine]
+    deposit = kind == "deposit"
+    status = cards["status"].to_numpy(dtype=object)[mine] if "status" in cards else None
+    won = (status == "won") if status is not None else np.zeros(len(keys), dtype=bool)
     closed = (
-        pd.to_datetime(cards["closed_date"], errors="coerce")
+        pd.to_datetime(cards["closed_date"].to_numpy()[mine], errors="coerce")
         if "closed_date" in cards
-        else pd.Series(pd.NaT, index=cards.index)
+        else pd.DatetimeIndex([pd.NaT] * len(keys))
     )
-    sale_date = date.where(deposit | closed.isna(), closed)
+    # A won card without a deposit card sold on its closing date when it has one.
+    sale_date = np.where(deposit | closed.isna(), date.to_numpy(), closed.to_numpy())
     frame = pd.DataFrame(
         {
-            "key": _lead_keys(cards),
-            "event_id": cards["event_id"].astype("string").str.strip().where(tagged),
-            "date": date,
+            "key": keys,
+            "event_id": pd.Series(event, dtype=object),
+            "tagged": tagged,
+            "date": date.to_numpy(),
             "sale": deposit | won,
             "sale_date": sale_date,
         }
     )
     frame = frame[frame["date"].notna() & (frame["date"] <= as_of)]
     first = (
-        frame[frame["event_id"].notna()]
+        frame[frame["tagged"]]
         .sort_values("date", kind="stable")
         .drop_duplicates("key")
         .set_index("key")
     )
-    people = frame[frame["key"].isin(first.index)]
-    start = people["key"].map(first["date"])
+    start = frame["key"].map(first["date"])
+    when = frame["sale_date"]
     window = pd.Timedelta(days=window_days)
-    when = people["sale_date"]
-    sold = people[people["sale"] & (when >= start) & (when <= start + window) & (when <= as_of)]
-    sold_keys = set(sold["key"])
-    per_event = first.assign(sold=first.index.isin(sold_keys)).groupby("event_id")
+    sold = frame["sale"] & (when >= start) & (when <= start + window) & (when <= as_of)
+    sold_keys = np.unique(frame.loc[sold, "key"].to_numpy())
+    per_event = first.assign(sold=np.isin(first.index.to_numpy(), sold_keys)).groupby("event_id")
     out = pd.DataFrame(
         {
             "leads": per_event.size().astype("float64"),
             "sales": per_event["sold"].sum().astype("float64"),
-            "first": per_event["date"].min(),
         }
     )
     out.index.name = "event_id"
     return out
+
+
+def _numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
+    if column not in frame:
+        return np.full(len(frame), np.nan)
+    return pd.to_numeric(pd.Series(frame[column].to_numpy()), errors="coerce").to_numpy(
+        dtype="float64"
+    )
+
+
+_OUTCOME_COLUMNS = [
+    "event_id",
+    "date",
+    "zone_id",
+    "format",
+    "zone_type",
+    "cost",
+    "leads",
+    "sales",
+    "maturity",
+    "trials",
+]
 
 
 def event_outcomes(
@@ -338,72 +384,48 @@ def event_outcomes(
     without a format are left out. ``as_of`` defaults to the day after the
     latest event or card.
     """
-    columns = [
-        "event_id",
-        "date",
-        "zone_id",
-        "format",
-        "zone_type",
-        "cost",
-        "leads",
-        "sales",
-        "maturity",
-        "trials",
-    ]
     if events is None or not len(events):
-        return pd.DataFrame(columns=columns)
-    dates = pd.to_datetime(events["date"], errors="coerce")
+        return pd.DataFrame(columns=_OUTCOME_COLUMNS)
+    dates = pd.to_datetime(events["date"].to_numpy(), errors="coerce")
     if as_of is None:
         latest = [dates.max()]
         if cards is not None and len(cards):
-            latest.append(pd.to_datetime(cards["date"], errors="coerce").max())
+            latest.append(pd.to_datetime(cards["date"].to_numpy(), errors="coerce").max())
         latest = [d for d in latest if pd.notna(d)]
         as_of = (max(latest) + pd.Timedelta(days=1)) if latest else pd.Timestamp.today()
     as_of = pd.Timestamp(as_of).normalize()
-    status = (
-        events["status"].astype("string").fillna("done")
-        if "status" in events
-        else pd.Series("done", index=events.index, dtype="string")
-    )
-    keep = (
-        _present(events["format"]) & dates.notna() & (dates < as_of) & status.eq("done")
-    ).to_numpy()
-    ev = events.loc[keep]
-    if not len(ev):
-        return pd.DataFrame(columns=columns)
-    ids = (
-        ev["event_id"].astype("string").str.strip()
-        if "event_id" in ev
-        else pd.Series(pd.NA, index=ev.index, dtype="string")
-    )
+    fmt = _text(events, "format")
+    status = _text(events, "status")
+    done = (status == None) | (status == "done")  # noqa: E711
+    keep = (fmt != None) & ~dates.isna() & (dates < as_of) & done  # noqa: E711
+    if not keep.any():
+        return pd.DataFrame(columns=_OUTCOME_COLUMNS)
+    zone = _text(events, "zone_id")[keep]
     out = pd.DataFrame(
         {
-            "event_id": ids.to_numpy(),
-            "date": dates[keep].to_numpy(),
-            "zone_id": ev["zone_id"].to_numpy() if "zone_id" in ev else None,
-            "format": ev["format"].astype("string").to_numpy(),
-            "cost": pd.to_numeric(ev.get("cost"), errors="coerce").to_numpy(dtype="float64"),
-            "leads": pd.to_numeric(ev.get("leads"), errors="coerce").to_numpy(dtype="float64"),
-            "sales": pd.to_numeric(ev.get("sales"), errors="coerce").to_numpy(dtype="float64"),
+            "event_id": _text(events, "event_id")[keep],
+            "date": dates[keep],
+            "zone_id": zone,
+            "format": fmt[keep],
+            "cost": _numbers(events, "cost")[keep],
+            "leads": _numbers(events, "leads")[keep],
+            "sales": _numbers(events, "sales")[keep],
         }
     )
-    home = out["format"].map(home_zone_type)
-    if zone_types:
-        zt = out["zone_id"].map(lambda z: zone_types.get(z) if isinstance(z, str) else None)
-        out["zone_type"] = zt.where(zt.notna(), home)
-    else:
-        out["zone_type"] = home
+    home = [home_zone_type(f) for f in out["format"]]
+    known = [zone_types.get(z) if zone_types and z is not None else None for z in zone]
+    out["zone_type"] = [k if k is not None else h for k, h in zip(known, home, strict=True)]
     attributed = card_outcomes(cards, as_of=as_of, window_days=window_days)
     if len(attributed):
-        hit = out["event_id"].map(attributed["leads"])
-        out["leads"] = np.fmax(out["leads"].to_numpy(), hit.to_numpy(dtype="float64"))
-        hit = out["event_id"].map(attributed["sales"])
-        out["sales"] = np.fmax(out["sales"].to_numpy(), hit.to_numpy(dtype="float64"))
+        for column in ("leads", "sales"):
+            hit = out["event_id"].map(attributed[column]).to_numpy(dtype="float64")
+            out[column] = np.fmax(out[column].to_numpy(), hit)
     age = (as_of - out["date"]).dt.days.to_numpy(dtype="float64")
     out["maturity"] = np.clip(age / max(window_days, 1), 0.0, 1.0)
-    out["trials"] = np.fmax(out["sales"], out["leads"] * out["maturity"])
-    out.loc[out["sales"].isna() | out["leads"].isna(), "trials"] = np.nan
-    return out[columns]
+    trials = np.fmax(out["sales"].to_numpy(), out["leads"].to_numpy() * out["maturity"].to_numpy())
+    trials[np.isnan(out["sales"].to_numpy()) | np.isnan(out["leads"].to_numpy())] = np.nan
+    out["trials"] = trials
+    return out[_OUTCOME_COLUMNS]
 
 
 # --- the model ------------------------------------------------------------------------------

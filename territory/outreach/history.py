@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import weakref
 from dataclasses import dataclass
 
 import pandas as pd
@@ -126,6 +127,55 @@ class FormatStats:
         )
 
 
+#: The last few learned models: re-ranking after a weight change reuses the fit. Keyed by the
+#: identity of the events, cards and zones tables (checked through weak references, so a
+#: replaced table is a miss), the date, the settings and the playbook's priors.
+_LEARNED: dict[tuple, tuple[tuple, pd.DataFrame, Learned]] = {}
+
+
+def _learning(events, cards, zones, as_of, settings: HistorySettings, playbook: Playbook, prior_of):
+    """Outcomes and fitted model for these tables (memoised per table identity)."""
+    tables = (events, cards, zones)
+    priors = repr(
+        (
+            sorted(playbook.data.get("priors", {}).items()),
+            sorted(playbook.data.get("format_priors", {}).items()),
+        )
+    )
+    key = (*(id(x) for x in tables), str(as_of), settings, priors)
+    hit = _LEARNED.get(key)
+    if hit is not None and all(
+        (ref() is table) if ref is not None else table is None
+        for ref, table in zip(hit[0], tables, strict=True)
+    ):
+        return hit[1], hit[2]
+    zone_types = (
+        dict(zip(zones["zone_id"], zones["zone_type"], strict=True))
+        if zones is not None and len(zones)
+        else None
+    )
+    outcomes = event_outcomes(
+        events,
+        cards=cards,
+        zone_types=zone_types,
+        as_of=as_of,
+        window_days=settings.sales_window_days,
+    )
+    learned = fit_learning(outcomes, prior_of, settings=settings)
+    try:
+        refs = tuple(None if t is None else weakref.ref(t) for t in tables)
+    except TypeError:  # a table that cannot be referenced weakly is not kept
+        return outcomes, learned
+    for stale in [
+        k for k, v in _LEARNED.items() if any(r is not None and r() is None for r in v[0])
+    ]:
+        del _LEARNED[stale]
+    if len(_LEARNED) >= 8:
+        _LEARNED.clear()
+    _LEARNED[key] = (refs, outcomes, learned)
+    return outcomes, learned
+
+
 class EventHistory:
     """Statistics of past events for ranking, plans and print.
 
@@ -161,19 +211,9 @@ class EventHistory:
         self.events = events
         self.playbook = playbook
         self.settings = settings or HistorySettings()
-        zone_types = (
-            dict(zip(zones["zone_id"], zones["zone_type"], strict=True))
-            if zones is not None and len(zones)
-            else None
+        self.outcomes, self._learned = _learning(
+            events, cards, zones, as_of, self.settings, playbook, self._prior
         )
-        self.outcomes = event_outcomes(
-            events,
-            cards=cards,
-            zone_types=zone_types,
-            as_of=as_of,
-            window_days=self.settings.sales_window_days,
-        )
-        self._learned: Learned | None = None
         # Memos: ranking asks the same (format, zone type) and zone thousands of times.
         self._stats: dict[tuple[str, str], FormatStats] = {}
         self._zone_factors: dict[str, float] | None = None
@@ -200,9 +240,7 @@ class EventHistory:
 
     @property
     def learned(self) -> Learned:
-        """The fitted learning model (fitted on first use)."""
-        if self._learned is None:
-            self._learned = fit_learning(self.outcomes, self._prior, settings=self.settings)
+        """The fitted learning model."""
         return self._learned
 
     def _prior(self, fmt: str, zone_type: str) -> Prior:

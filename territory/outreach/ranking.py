@@ -77,6 +77,8 @@ class Recommendation:
     cover: CoverResult | None
     analysis: Analysis
     notes: list[str] = field(default_factory=list)
+    #: The track record behind the economic term (learned figures per format × zone type).
+    history: EventHistory | None = None
 
 
 def _normalise(weights: dict[str, float]) -> dict[str, float]:
@@ -349,7 +351,9 @@ def recommend(
     )
     if scores.empty:
         empty = pd.DataFrame(columns=["rank", "zone_id"])
-        return Recommendation(date, analysis.model, empty, scores, None, analysis, ["no_zones"])
+        return Recommendation(
+            date, analysis.model, empty, scores, None, analysis, ["no_zones"], history
+        )
 
     s = settings.ranking
     crs = coords.local_crs(ws.dealer.lon, ws.dealer.lat)
@@ -410,7 +414,7 @@ def recommend(
     notes = list(analysis.whitespace.notes)
     if len(chosen) < top:
         notes.append("fewer_sites")
-    return Recommendation(date, analysis.model, sites, scores, result, analysis, notes)
+    return Recommendation(date, analysis.model, sites, scores, result, analysis, notes, history)
 
 
 def _owner_xy(ws, crs) -> np.ndarray:
@@ -735,4 +739,18 @@ def recommend_json(rec: Recommendation, *, lang: str = "zh") -> dict:
             "upper_bound": cover.upper_bound,
         },
         "sites": sites,
+        "learned": []
+        if rec.history is None
+        else [
+            {k: _json_number(v) for k, v in row.items()}
+            for row in rec.history.learned_table().to_dict(orient="records")
+        ],
     }
+
+
+def _json_number(value):
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
