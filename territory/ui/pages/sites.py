@@ -138,6 +138,7 @@ with state.guard():
         f"{site['expected_leads']:,.0f}",
         tr("ui.sites.sales_delta", sales=f"{site['expected_sales']:,.1f}"),
         delta_color="off",
+        delta_arrow="off",
     )
     m2.metric(tr("ui.col.cost"), tr("ui.money", value=f"{site['estimated_cost']:,.0f}"))
     for col, key in ((m3, "cost_per_sale"), (m4, "cost_per_lead")):
