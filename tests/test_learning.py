@@ -416,3 +416,30 @@ def test_the_plan_takes_its_kpi_targets_from_the_learned_figures():
 def test_empty_layers_have_no_rows():
     for layer in ("customers", "cards", "events", "pois"):
         assert len(empty_layer(layer)) == 0, layer
+
+
+def test_recommend_json_on_the_demo_reports_what_was_learned(tmp_path, capsys):
+    import json
+
+    from territory.cli import main
+    from territory.inputs.demo import write_demo
+
+    demo = write_demo(tmp_path / "demo")
+    args = ["recommend", str(demo), "--date", "2026-11-21", "--json", "--lang", "en"]
+    assert main(args) == 0
+    text = capsys.readouterr().out
+    doc = json.loads(text, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
+    learned = {(r["format"], r["zone_type"]): r for r in doc["learned"]}
+    # The season planted midday displays that do not sell and wave-down test drives that do.
+    midday = learned[("midday_display", "residential")]
+    wave = learned[("wave_down_test_drive", "residential")]
+    assert midday["events"] >= 4 and midday["verdict"] == "down"
+    assert wave["events"] >= 4 and wave["cost_per_sale"] < midday["cost_per_sale"] / 10
+    for site in doc["sites"]:
+        for key in ("expected_leads", "expected_sales", "cost", "cost_per_lead", "cost_per_sale"):
+            assert site[key] is not None and site[key] >= 0, key
+        assert site["cost_per_sale"] == pytest.approx(site["cost"] / site["expected_sales"])
+        assert [e["format"] for e in site["learned"]] == site["formats"]
+    spot_sites = [s for s in doc["sites"] if "wave_down_test_drive" in s["formats"]]
+    assert spot_sites and all(s["formats"][0] == "wave_down_test_drive" for s in spot_sites)
+    assert "weighted down" in text
