@@ -1,8 +1,10 @@
 """Where to go next weekend: ranked outreach sites with reasons.
 
 Every zone in the influence area gets a **site score** (0–1) from its
-white-space potential, r_score, density, distance to the dealer and what
-past events say about its formats (weights in ``settings.ranking``), times
+white-space potential, r_score, density, distance to the dealer and the
+expected sales per yuan of its best format, learned from the workspace's
+recorded outings (:class:`territory.outreach.history.EventHistory`,
+docs/learning.md; weights in ``settings.ranking``), times
 two multipliers: the **date** (a zone type with no time slot that day, such
 as enterprises at weekends, is pushed down) and **rotation** (a zone
 visited within ``rotation_weeks`` is pushed down, recovering linearly).
@@ -11,8 +13,9 @@ The N sites are then chosen **together** (:mod:`territory.outreach.covering`): t
 best-scoring zones are candidates, and the N are those that jointly reach
 the most white-space population within ``catchment_km`` plus their own
 quality, so they do not all sit in one cluster. Each site carries its
-formats (best first for the date and history), time slots, tools, expected
-leads and cost, and reasons built from its own numbers.
+formats (best first for the date and expected sales per yuan), time slots,
+tools, expected leads, sales and cost, and reasons built from its own numbers
+(including what the outings taught about each format).
 
 Examples
 --------
