@@ -32,6 +32,7 @@ from territory.inputs.dealer import Dealer
 from territory.vocab import (
     CARD_STATUSES,
     CARD_TYPES,
+    EVENT_STATUSES,
     FORMATS,
     GENDERS,
     GRADES,
@@ -171,6 +172,8 @@ LAYERS: dict[str, LayerSpec] = {
             ColumnSpec("cost", "float", minimum=0),
             ColumnSpec("leads", "float", minimum=0),
             ColumnSpec("sales", "float", minimum=0),
+            ColumnSpec("status", "code", vocab=EVENT_STATUSES),
+            ColumnSpec("staff", "int", minimum=0),
             *_POINT_COLUMNS,
         ),
         id_column="event_id",

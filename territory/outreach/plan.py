@@ -29,6 +29,7 @@ import pandas as pd
 from territory.analysis.zones import Analysis
 from territory.i18n import t
 from territory.outreach.playbook import Playbook
+from territory.outreach.ranking import _money, learned_reasons
 from territory.outreach.site import SiteBrief, SiteFacts
 from territory.settings import Settings
 from territory.vocab import FORMATS, TOOLS, ZONE_TYPES, label
@@ -133,7 +134,11 @@ def build_plan(
     slots = brief.slots
     tools = list(brief.tools)
     econ = brief.economics
+    # The learned figures (docs/learning.md) as they stand on the outing's date.
+    history = facts.history_for(date)
+    stats = history.format_stats(econ.format, zone_type) if econ.format else None
     expected_leads = econ.leads
+    expected_sales = econ.sales
     cost = econ.cost
     nearby = brief.owners_nearby
 
@@ -301,6 +306,7 @@ def build_plan(
         part(
             "kpi",
             [(t(f"plan.kpi.{key}", lang), str(value)) for key, value in kpi.items()]
+            + _kpi_basis(stats, history, formats, zone_type, expected_leads, expected_sales, lang)
             + [(t("plan.kpi.follow_up", lang), t("plan.kpi.follow_up_text", lang))],
         ),
         part(
@@ -337,6 +343,30 @@ def build_plan(
         sections=sections,
         title=title,
     )
+
+
+def _kpi_basis(stats, history, formats, zone_type, leads, sales, lang) -> list[tuple[str, str]]:
+    """Where part 8's targets come from: the learned figures (or the prior) and what was learned."""
+    if stats is None:
+        return []
+    cost = stats.cost_per_event
+    basis = t(
+        "reason.economics" if stats.events or stats.sales_events else "reason.economics_prior",
+        lang,
+        format=label(stats.format, FORMATS, lang),
+        leads=leads,
+        sales=sales,
+        cost=cost,
+        cps=_money(cost / sales if sales > 0 else math.inf),
+        cpl=_money(cost / leads if leads > 0 else math.inf),
+        n=stats.events,
+    )
+    rows = [(t("plan.kpi.basis", lang), basis)]
+    rows += [
+        (t("plan.kpi.learned", lang), line)
+        for line in learned_reasons(history, formats, zone_type, lang)
+    ]
+    return rows
 
 
 def _money_or_dash(value: float, lang: str) -> str:

@@ -35,6 +35,7 @@ from territory.vocab import (
     FORMATS_BY_ZONE_TYPE,
     POI_TYPES,
     TOOLS,
+    ZONE_TYPES,
 )
 
 __all__ = ["PLAYBOOK_FILE", "Playbook", "Slot", "load_playbook", "weekday_label"]
@@ -233,47 +234,103 @@ def _merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
 
 def _check(data: dict[str, Any], file: str) -> ProblemList:
     problems = ProblemList()
-    # Zone types and spot types (a street spot's 招手试驾) share one shape: formats, tools, slots.
-    for table, known in (("zone_types", FORMATS_BY_ZONE_TYPE), ("poi_types", FORMATS_BY_POI_TYPE)):
-        for name, spec in data.get(table, {}).items():
-            where = f"{table}.{name}"
-            if name not in known:
+    for zone_type, spec in data.get("zone_types", {}).items():
+        where = f"zone_types.{zone_type}"
+        if zone_type not in ZONE_TYPES:
+            problems.add(
+                file,
+                "err.playbook_unknown",
+                column=where,
+                found=zone_type,
+                expected=", ".join(ZONE_TYPES),
+            )
+            continue
+        allowed = set(FORMATS_BY_ZONE_TYPE[zone_type])
+        for code in spec.get("formats", ()):
+            if code not in FORMATS:
                 problems.add(
                     file,
                     "err.playbook_unknown",
-                    column=where,
-                    found=name,
+                    column=f"{where}.formats",
+                    found=code,
+                    expected=", ".join(FORMATS),
+                )
+            elif code not in allowed:
+                problems.add(
+                    file,
+                    "err.playbook_format_type",
+                    column=f"{where}.formats",
+                    found=code,
+                    expected=", ".join(sorted(allowed)),
+                )
+        for code in spec.get("tools", ()):
+            if code not in TOOLS:
+                problems.add(
+                    file,
+                    "err.playbook_unknown",
+                    column=f"{where}.tools",
+                    found=code,
+                    expected=", ".join(TOOLS),
+                )
+        for key in ("weekday", "weekend"):
+            for entry in spec.get(key, ()):
+                missing = [k for k in ("slot", "start", "end") if k not in entry]
+                if missing:
+                    problems.add(
+                        file, "err.playbook_slot", column=f"{where}.{key}", found=", ".join(missing)
+                    )
+                for code in entry.get("formats", ()):
+                    if code not in allowed:
+                        problems.add(
+                            file,
+                            "err.playbook_format_type",
+                            column=f"{where}.{key}",
+                            found=code,
+                            expected=", ".join(sorted(allowed)),
+                        )
+    for poi_type, spec in data.get("poi_types", {}).items():
+        where = f"poi_types.{poi_type}"
+        if poi_type not in POI_TYPES:
+            problems.add(
+                file,
+                "err.playbook_unknown",
+                column=where,
+                found=poi_type,
+                expected=", ".join(POI_TYPES),
+            )
+            continue
+        allowed = set(FORMATS_BY_POI_TYPE.get(poi_type, ()))
+        for code in spec.get("formats", ()):
+            if code not in allowed:
+                problems.add(
+                    file,
+                    "err.playbook_format_poi",
+                    column=f"{where}.formats",
+                    found=code,
+                    expected=", ".join(sorted(allowed)) or "—",
+                )
+        for code in spec.get("tools", ()):
+            if code not in TOOLS:
+                problems.add(
+                    file,
+                    "err.playbook_unknown",
+                    column=f"{where}.tools",
+                    found=code,
+                    expected=", ".join(TOOLS),
+                )
+    for table in ("priors", "format_priors"):
+        known = ZONE_TYPES if table == "priors" else FORMATS
+        for key, prior in data.get(table, {}).items():
+            if key not in known:
+                problems.add(
+                    file,
+                    "err.playbook_unknown",
+                    column=table,
+                    found=key,
                     expected=", ".join(known),
                 )
                 continue
-            allowed = set(known[name])
-            for code in spec.get("formats", ()):
-                if code not in FORMATS:
-                    problems.add(
-                        file,
-                        "err.playbook_unknown",
-                        column=f"{where}.formats",
-                        found=code,
-                        expected=", ".join(FORMATS),
-                    )
-                elif code not in allowed:
-                    problems.add(
-                        file,
-                        "err.playbook_format_type",
-                        column=f"{where}.formats",
-                        found=code,
-                        expected=", ".join(sorted(allowed)),
-                    )
-            for code in spec.get("tools", ()):
-                if code not in TOOLS:
-                    problems.add(
-                        file,
-                        "err.playbook_unknown",
-                        column=f"{where}.tools",
-                        found=code,
-                        expected=", ".join(TOOLS),
-                    )
-            _check_slots(spec, allowed, where, file, problems)
+            problems.extend(_check_prior(prior, f"{table}.{key}", file))
     for zone_type, kinds in data.get("spot_kinds", {}).items():
         for kind in kinds:
             if kind not in POI_TYPES or kind == "competitor":
@@ -312,25 +369,30 @@ def _check(data: dict[str, Any], file: str) -> ProblemList:
     return problems
 
 
-def _check_slots(
-    spec: dict, allowed: set[str], where: str, file: str, problems: ProblemList
-) -> None:
-    for key in ("weekday", "weekend"):
-        for entry in spec.get(key, ()):
-            missing = [k for k in ("slot", "start", "end") if k not in entry]
-            if missing:
-                problems.add(
-                    file, "err.playbook_slot", column=f"{where}.{key}", found=", ".join(missing)
-                )
-            for code in entry.get("formats", ()):
-                if code not in allowed:
-                    problems.add(
-                        file,
-                        "err.playbook_format_type",
-                        column=f"{where}.{key}",
-                        found=code,
-                        expected=", ".join(sorted(allowed)),
-                    )
+#: The figures of a prior and the range each must lie in.
+_PRIOR_FIELDS = {
+    "cost_per_lead": (0.0, None),
+    "close_rate": (0.0, 1.0),
+    "leads_per_event": (0.0, None),
+}
+
+
+def _check_prior(prior: Any, where: str, file: str) -> ProblemList:
+    problems = ProblemList()
+    if not isinstance(prior, dict):
+        problems.add(file, "err.playbook_prior", column=where, found=repr(prior))
+        return problems
+    for name, (lo, hi) in _PRIOR_FIELDS.items():
+        value = prior.get(name)
+        ok = (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and value > lo
+            and (hi is None or value < hi)
+        )
+        if not ok:
+            problems.add(file, "err.playbook_prior", column=f"{where}.{name}", found=repr(value))
+    return problems
 
 
 def load_playbook(workspace: Path | str | None = None, *, lang: str = "zh") -> Playbook:

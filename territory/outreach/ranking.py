@@ -1,8 +1,10 @@
 """Where to go next weekend: ranked outreach sites with reasons.
 
 Every zone in the influence area gets a **site score** (0–1) from its
-white-space potential, r_score, density, distance to the dealer and what
-past events say about its formats (weights in ``settings.ranking``), times
+white-space potential, r_score, density, distance to the dealer and the
+expected sales per yuan of its best format, learned from the workspace's
+recorded outings (:class:`territory.outreach.history.EventHistory`,
+docs/learning.md; weights in ``settings.ranking``), times
 two multipliers: the **date** (a zone type with no time slot that day, such
 as enterprises at weekends, is pushed down) and **rotation** (a zone
 visited within ``rotation_weeks`` is pushed down, recovering linearly).
@@ -50,15 +52,18 @@ from territory.analysis.zones import Analysis, analyse
 from territory.i18n import t
 from territory.inputs import coords
 from territory.outreach.covering import CoverResult, coverage_matrix, max_cover
+from territory.outreach.history import EventHistory
 from territory.outreach.playbook import Playbook, load_playbook
-from territory.outreach.site import SiteBrief, SiteFacts
+from territory.outreach.site import SiteBrief, SiteFacts, ordered_formats
 from territory.settings import RankingSettings, Settings
 from territory.vocab import FORMATS, ZONE_TYPES, label
 
 __all__ = [
     "Recommendation",
     "best_in_district",
+    "learned_reasons",
     "next_saturday",
+    "ordered_formats",
     "recommend",
     "recommend_json",
     "recommend_weeks",
@@ -91,6 +96,8 @@ class Recommendation:
     facts: SiteFacts | None = None
     #: Capacity of the day: {"staff", "test_cars", "used_staff", "used_test_cars"} or None.
     capacity: dict | None = None
+    #: The track record behind the economic term (learned figures per format × zone type).
+    history: EventHistory | None = None
 
 
 _TERMS = ("whitespace", "r_score", "density", "distance", "history")
@@ -142,15 +149,18 @@ def site_scores(
     }
     econ = facts.main_formats(pool, date)
     cols.update({c: econ[c] for c in econ.columns})
-    # The economic term: the main format's cost per sale (log scale, cheapest = 1).
-    cps = econ["cost_per_sale"].astype("float64").replace([np.inf, -np.inf], np.nan)
-    log_cps = np.log(cps.where(cps > 0))
-    finite = log_cps.notna().any()
-    lo = float(np.nanmin(log_cps)) if finite else 0.0
-    hi = float(np.nanmax(log_cps)) if finite else 0.0
-    cols["term_history"] = (
-        ((hi - log_cps) / (hi - lo)).fillna(0) if hi > lo else pd.Series(1.0, index=pool.index)
-    )
+    # The economic term: expected sales per yuan of the main format (1 / cost per sale), on
+    # a log scale across the pool (a format ten times cheaper per sale is a fixed step ahead).
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_spy = np.log(econ["sales_per_yuan"].to_numpy(dtype="float64"))
+    finite = np.isfinite(log_spy)
+    if finite.any():
+        lo, hi = float(log_spy[finite].min()), float(log_spy[finite].max())
+        term = (log_spy - lo) / (hi - lo) if hi > lo else np.where(finite, 1.0, 0.0)
+        term = np.where(np.isnan(log_spy), 0.0, np.where(np.isposinf(log_spy), 1.0, term))
+    else:
+        term = np.where(np.isposinf(log_spy), 1.0, 0.0)
+    cols["term_history"] = pd.Series(np.clip(term, 0.0, 1.0), index=pool.index)
     base = sum(weights.get(k, 0.0) * cols[f"term_{k}"] for k in _TERMS)
     fits = econ["best_format"].notna() & econ["has_slot"].astype(bool)
     cols["date_fit"] = pd.Series(np.where(fits, 1.0, s.date_misfit_factor), index=pool.index)
@@ -162,7 +172,7 @@ def site_scores(
         np.where(gap, settings.site.awareness_gap_factor, 1.0), index=pool.index
     )
 
-    last = facts.history.last_visits(before=date).to_dict()
+    last = facts.history_for(date).last_visits(before=date).to_dict()
     for zone_id, day in (visits or {}).items():
         if day < date and (zone_id not in last or pd.Timestamp(day) > pd.Timestamp(last[zone_id])):
             last[zone_id] = pd.Timestamp(day)
@@ -349,7 +359,18 @@ def recommend(
         briefs[brief.zone_id] = brief
         by_user = brief.zone_id in user
         rows.append(
-            _site_row(rank, z, brief, analysis, settings, date, lang, by_user, unique.get(j, 0.0))
+            _site_row(
+                rank,
+                z,
+                brief,
+                analysis,
+                settings,
+                date,
+                lang,
+                by_user,
+                unique.get(j, 0.0),
+                facts.history_for(date),
+            )
         )
     site_frame = pd.DataFrame(rows)
     notes = list(analysis.whitespace.notes)
@@ -382,6 +403,7 @@ def recommend(
         briefs=briefs,
         facts=facts,
         capacity=capacity,
+        history=facts.history_for(date),
     )
 
 
@@ -523,10 +545,12 @@ def _passed(scores, cand, cover, demand_w, chosen, no_room, settings, lang) -> l
     return out
 
 
-def _site_row(rank, z, brief: SiteBrief, analysis, settings, date, lang, by_user, unique) -> dict:
+def _site_row(
+    rank, z, brief: SiteBrief, analysis, settings, date, lang, by_user, unique, facts_history
+) -> dict:
     e = brief.economics
     spot = brief.spot
-    reasons = _reasons(z, brief, analysis, settings, date, lang, by_user, unique)
+    reasons = _reasons(z, brief, analysis, settings, date, lang, by_user, unique, facts_history)
     return {
         "rank": rank,
         "zone_id": brief.zone_id,
@@ -560,7 +584,11 @@ def _site_row(rank, z, brief: SiteBrief, analysis, settings, date, lang, by_user
         "estimated_cost": float(e.cost),
         "cost_per_lead": None if not math.isfinite(e.cost_per_lead) else float(e.cost_per_lead),
         "cost_per_sale": None if not math.isfinite(e.cost_per_sale) else float(e.cost_per_sale),
+        "sales_per_yuan": None
+        if not (e.cost > 0 and math.isfinite(e.sales / e.cost))
+        else float(e.sales / e.cost),
         "history_events": int(e.events),
+        "learned": [_learned_entry(facts_history.format_stats(f, brief.zone_type)) for f in brief.formats],
         "staff": brief.staff,
         "test_cars": brief.test_cars,
         "referral_targets": brief.referral.count,
@@ -582,6 +610,27 @@ def _site_row(rank, z, brief: SiteBrief, analysis, settings, date, lang, by_user
     }
 
 
+def _finite(value) -> float | None:
+    return float(value) if pd.notna(value) and np.isfinite(value) else None
+
+
+def _learned_entry(stats) -> dict:
+    """What the ranking knows of one format at this site (JSON-safe)."""
+    return {
+        "format": stats.format,
+        "events": stats.events,
+        "leads_observed": stats.leads_observed,
+        "sales_observed": stats.sales_observed,
+        "leads_per_event": stats.leads_per_event,
+        "close_rate": stats.close_rate,
+        "cost_per_event": stats.cost_per_event,
+        "cost_per_lead": _finite(stats.cost_per_lead),
+        "cost_per_sale": _finite(stats.cost_per_sale),
+        "sales_per_yuan": _finite(stats.sales_per_yuan),
+        "verdict": stats.verdict,
+    }
+
+
 def _wan(n: float, lang: str) -> str:
     return f"{n / 10000:.1f} 万人" if lang == "zh" else f"{n:,.0f} people"
 
@@ -590,7 +639,9 @@ def _money(v: float) -> str:
     return f"{v:,.0f}" if math.isfinite(v) else "—"
 
 
-def _reasons(z, brief: SiteBrief, analysis, settings, date, lang, by_user, unique) -> list[str]:
+def _reasons(
+    z, brief: SiteBrief, analysis, settings, date, lang, by_user, unique, history
+) -> list[str]:
     s = settings.ranking
     out = []
     if by_user:
@@ -646,19 +697,21 @@ def _reasons(z, brief: SiteBrief, analysis, settings, date, lang, by_user, uniqu
     )
     e = brief.economics
     if e.format:
+        stats = history.format_stats(e.format, brief.zone_type)
         out.append(
             t(
-                "reason.economics",
+                "reason.economics" if stats.events or stats.sales_events else "reason.economics_prior",
                 lang,
-                basis=t(f"reason.basis.{e.basis}", lang, n=e.events),
                 format=label(e.format, FORMATS, lang),
-                cpl=_money(e.cost_per_lead),
-                cps=_money(e.cost_per_sale),
                 leads=e.leads,
                 sales=e.sales,
                 cost=e.cost,
+                cps=_money(e.cost_per_sale),
+                cpl=_money(e.cost_per_lead),
+                n=stats.events,
             )
         )
+        out.extend(learned_reasons(history, brief.formats, brief.zone_type, lang))
     out.append(t("reason.spot", lang, spot=brief.spot.label(lang)))
     if brief.slots:
         out.append(
@@ -726,6 +779,54 @@ def _reasons(z, brief: SiteBrief, analysis, settings, date, lang, by_user, uniqu
     return out
 
 
+def learned_reasons(
+    history: EventHistory, formats: list[str], zone_type: str, lang: str, *, limit: int = 3
+) -> list[str]:
+    """One line per format of the site with recorded events: what was learned.
+
+    ``上 4 次居住区午间展示：留资 160，成交 0 → 降权（每单成本约 7,600 元，先验 3,000 元）``.
+    """
+    out = []
+    type_label = label(zone_type, ZONE_TYPES, lang)
+    for fmt in formats:
+        stats = history.format_stats(fmt, zone_type)
+        if not stats.events and not stats.sales_events:
+            continue
+        prior = history.prior_stats(fmt, zone_type)
+        verdict = t(
+            f"reason.learned.{stats.verdict}",
+            lang,
+            cps=_money(stats.cost_per_sale),
+            prior=_money(prior.cost_per_sale),
+        )
+        spent = (
+            t("reason.learned.spent", lang, cost=stats.cost_observed) if stats.cost_events else ""
+        )
+        text = t(
+            "reason.learned",
+            lang,
+            n=max(stats.events, stats.sales_events),
+            type=type_label,
+            format=label(fmt, FORMATS, lang),
+            spent=spent,
+            leads=stats.leads_observed,
+            sales=stats.sales_observed,
+            verdict=verdict,
+        )
+        if stats.maturing:
+            text += t(
+                "reason.learned.maturing",
+                lang,
+                m=stats.maturing,
+                days=history.settings.sales_window_days,
+            )
+        out.append(text)
+        if len(out) >= limit:
+            break
+    return out
+
+
+
 def _note(code: str, rec: Recommendation, lang: str) -> str:
     if code == "cold_start":
         return t(f"analysis.note.{code}", lang)
@@ -767,6 +868,12 @@ def recommend_json(
         "huff": rec.analysis.huff.to_dict() if rec.analysis.huff is not None else None,
         "sites": sites,
         "not_chosen": rec.passed,
+        "learned": []
+        if rec.history is None
+        else [
+            {k: _json_number(v) for k, v in row.items()}
+            for row in rec.history.learned_table().to_dict(orient="records")
+        ],
     }
     if weeks is not None:
         doc["weeks"] = [
@@ -780,3 +887,11 @@ def recommend_json(
             for w in weeks
         ]
     return doc
+
+
+def _json_number(value):
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value

@@ -54,7 +54,7 @@ from territory.i18n import catalogue, t
 from territory.inputs import coords
 from territory.outreach.history import EventHistory, FormatStats
 from territory.outreach.playbook import Playbook, Slot, load_playbook
-from territory.settings import Settings
+from territory.settings import RankingSettings, Settings
 from territory.vocab import FORMATS, POI_TYPES, label
 
 __all__ = [
@@ -65,6 +65,7 @@ __all__ = [
     "SiteFacts",
     "Spot",
     "amap_navigation_url",
+    "ordered_formats",
     "owner_index",
     "owners_near",
     "r_verdict",
@@ -356,6 +357,39 @@ def owners_near(
     ]
 
 
+def ordered_formats(
+    pb: Playbook,
+    history: EventHistory,
+    zone_type: str,
+    date: dt.date,
+    *,
+    owners: int,
+    owner_min: int,
+    poi_types: frozenset[str] | tuple[str, ...] = (),
+    owner_boost: float = RankingSettings.owner_service_boost,
+) -> list[str]:
+    """The site's formats, best first for this date and what the workspace has learned.
+
+    Formats with a time slot on ``date`` come first; among them, the highest
+    expected **sales per yuan** (:meth:`EventHistory.format_stats`: learned
+    from recorded outings, the seed's priors until then). With at least
+    ``owner_min`` owners in the zone, owner free service counts
+    ``owner_boost`` times (it also serves owners and brings referrals).
+    ``poi_types`` adds the formats of the zone's POIs (a street spot's
+    wave-down test drive).
+    """
+    formats = list(pb.formats(zone_type, poi_types=poi_types))
+    fits = {f for slot in pb.slots(zone_type, date, poi_types=poi_types) for f in slot.formats}
+
+    def key(code: str) -> tuple:
+        value = history.format_stats(code, zone_type).sales_per_yuan
+        if code == "owner_free_service" and owners >= owner_min:
+            value *= owner_boost
+        return (code not in fits, -value)
+
+    return sorted(formats, key=key)
+
+
 # ----------------------------------------------------------------------------- the facts
 
 
@@ -382,7 +416,8 @@ class SiteFacts:
         self.analysis = analysis
         self.playbook = playbook
         self.settings = settings or analysis.settings
-        self.history = history or _history(ws.events, playbook, self.settings)
+        self._history_given = history
+        self._date: dt.date | None = None
         self.lang = lang
         self.zones = analysis.zones
         self._row = {str(z): i for i, z in enumerate(self.zones["zone_id"].astype(str))}
@@ -412,6 +447,23 @@ class SiteFacts:
         playbook = playbook or load_playbook(ws.root, lang=lang)
         return cls(ws, analysis, playbook=playbook, settings=settings, lang=lang)
 
+    def history_for(self, date: dt.date | None) -> EventHistory:
+        """What past outings teach, as it stands on ``date`` (learned figures, rotation).
+
+        Kept per date (the workspace's events and cards frames), so re-ranking
+        the same day does not learn again.
+        """
+        if self._history_given is not None:
+            return self._history_given
+        if date is not None:
+            self._date = date
+        return _history(self.ws, self.playbook, self.settings, self._date)
+
+    @property
+    def history(self) -> EventHistory:
+        """The history for the last date asked about."""
+        return self.history_for(None)
+
     # ------------------------------------------------------------ zones
 
     def _z(self, zone_id: str) -> dict[str, Any]:
@@ -434,12 +486,6 @@ class SiteFacts:
 
     # ------------------------------------------------------------ formats and slots
 
-    def _fits(self, zone_type: str, kinds: tuple[str, ...], date: dt.date) -> set[str]:
-        fits: set[str] = set()
-        for slot in self._slots(zone_type, kinds, date):
-            fits.update(slot.formats)
-        return fits
-
     def _slots(self, zone_type: str, kinds: tuple[str, ...], date: dt.date) -> list[Slot]:
         return list(self.playbook.slots(zone_type, date, poi_types=kinds))
 
@@ -448,24 +494,26 @@ class SiteFacts:
     ) -> list[str]:
         key = (zone_type, kinds, owners_ok, date)
         if key not in self._orders:
-            pb = self.playbook
-            formats = list(pb.formats(zone_type, poi_types=kinds))
-            fits = self._fits(zone_type, kinds, date)
-
-            def rank(code: str) -> tuple:
-                owner_first = code == "owner_free_service" and owners_ok
-                stats = self.history.format_stats(code, zone_type)
-                return (not owner_first, code not in fits, stats.cost_per_sale, stats.cost_per_lead)
-
-            self._orders[key] = sorted(formats, key=rank)
+            ranking = self.settings.ranking
+            self._orders[key] = ordered_formats(
+                self.playbook,
+                self.history_for(date),
+                zone_type,
+                date,
+                owners=ranking.owner_service_min if owners_ok else 0,
+                owner_min=ranking.owner_service_min,
+                poi_types=kinds,
+                owner_boost=ranking.owner_service_boost,
+            )
         return self._orders[key]
 
     def formats(self, zone_id: str, date: dt.date) -> list[str]:
         """The zone's formats on ``date``, best first.
 
-        Owner service leads where the zone holds enough owners; then formats
-        with a time slot that day; then the lowest cost per sale (learned
-        from past events, shrunk towards the playbook's priors).
+        Formats with a time slot that day first; among them the most
+        expected sales per yuan (learned from recorded outings, the seed's
+        priors until then), owner service boosted where the zone holds
+        enough owners (:func:`ordered_formats`).
         """
         z = self._z(zone_id)
         owners_ok = int(z["owners"]) >= self.settings.ranking.owner_service_min
@@ -529,19 +577,26 @@ class SiteFacts:
 
     # ------------------------------------------------------------ economics
 
-    def economics(self, zone_id: str, fmt: str | None) -> Economics:
+    def economics(self, zone_id: str, fmt: str | None, date: dt.date | None = None) -> Economics:
         """Expected figures of ``fmt`` in the zone, scaled by the zone's own track record."""
         z = self._z(zone_id)
-        return self._economics(str(zone_id), z["zone_type"], fmt)
+        return self._economics(str(zone_id), z["zone_type"], fmt, date=date)
 
     def _economics(
-        self, zone_id: str, zone_type: str, fmt: str | None, *, factor: float | None = None
+        self,
+        zone_id: str,
+        zone_type: str,
+        fmt: str | None,
+        *,
+        factor: float | None = None,
+        date: dt.date | None = None,
     ) -> Economics:
         if fmt is None:
             return Economics(None, 0, math.nan, math.nan, 0.0, 0.0, 0.0, 0.0)
-        stats: FormatStats = self.history.format_stats(fmt, zone_type)
+        history = self.history_for(date)
+        stats: FormatStats = history.format_stats(fmt, zone_type)
         if factor is None:
-            factor = self.history.zone_factor(str(zone_id))
+            factor = history.zone_factor(str(zone_id))
         leads = stats.leads_per_event * factor
         return Economics(
             format=fmt,
@@ -571,12 +626,15 @@ class SiteFacts:
             zone_type, k, ok = key
             order = self._order(zone_type, k, ok, date)
             fmt = order[0] if order else None
-            e = self._economics("", zone_type, fmt, factor=1.0)
+            e = self._economics("", zone_type, fmt, factor=1.0, date=date)
             staff, cars = self.playbook.needs(fmt) if fmt else (0, 0)
             groups[key] = {
                 "best_format": fmt,
                 "cost_per_lead": e.cost_per_lead,
                 "cost_per_sale": e.cost_per_sale,
+                "sales_per_yuan": (e.sales / e.cost if e.cost > 0 else math.inf)
+                if e.sales > 0
+                else 0.0,
                 "expected_leads": e.leads,
                 "expected_sales": e.sales,
                 "estimated_cost": e.cost,
@@ -587,10 +645,12 @@ class SiteFacts:
             }
         out = pd.DataFrame([groups[k] for k in keys], index=rows.index)
         # A zone's own track record scales its leads and unit costs (few zones have one).
-        factor = np.array([self.history.zone_factor(z) for z in zone_ids], dtype="float64")
+        history = self.history_for(date)
+        factor = np.array([history.zone_factor(z) for z in zone_ids], dtype="float64")
         if (factor != 1.0).any():
             out["cost_per_lead"] = out["cost_per_lead"] / factor
             out["cost_per_sale"] = out["cost_per_sale"] / factor
+            out["sales_per_yuan"] = out["sales_per_yuan"] * factor
             out["expected_leads"] = out["expected_leads"] * factor
             out["expected_sales"] = out["expected_sales"] * factor
         return out
@@ -738,7 +798,7 @@ class SiteFacts:
         formats = self.formats(zid, date)
         slots = self.slots(zid, date, formats)
         spot = self.spot(zid, formats)
-        econ = self.economics(zid, formats[0] if formats else None)
+        econ = self.economics(zid, formats[0] if formats else None, date)
         ranking = self.settings.ranking
         nearby = owners_near(
             self.ws.customers,
@@ -834,14 +894,17 @@ def _cached(frame, key: tuple, make):
     return value
 
 
-def _history(events: pd.DataFrame, playbook: Playbook, settings: Settings) -> EventHistory:
-    """Event statistics, kept per events frame, playbook and history settings."""
-    key = ("history", id(playbook), settings.history)
-    history = _cached(
-        events, key, lambda: EventHistory(events, playbook, settings=settings.history)
-    )
+def _history(ws, playbook: Playbook, settings: Settings, as_of: dt.date | None) -> EventHistory:
+    """What past outings teach on ``as_of``, kept per events frame, playbook, settings and date."""
+    events = ws.events
+    key = ("history", id(playbook), id(ws.cards), settings.history, as_of)
+
+    def make() -> EventHistory:
+        return EventHistory.for_workspace(ws, playbook, settings=settings.history, as_of=as_of)
+
+    history = _cached(events, key, make)
     if history.playbook is not playbook:  # another playbook at a reused id
-        history = EventHistory(events, playbook, settings=settings.history)
+        history = make()
         _CACHE[(id(events), *key)] = (weakref.ref(events), history)
     return history
 

@@ -425,7 +425,7 @@ def _context(
         analysis=analysis,
         settings=settings,
         playbook=facts.playbook,
-        history=facts.history,
+        history=facts.history_for(date),
         facts=facts,
         fonts=fonts,
         measure=_Measure(fonts),

@@ -282,6 +282,38 @@ with state.guard():
             key="referral_table",
         )
 
+    learned = rec.history.learned_table() if rec.history is not None else pd.DataFrame()
+    if not learned.empty:
+        with st.expander(tr("ui.sites.learned"), expanded=False):
+            st.caption(tr("ui.sites.learned_help"))
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        tr("ui.learned.format"): [
+                            label(f, FORMATS, lang) for f in learned["format"]
+                        ],
+                        tr("ui.learned.zone_type"): [
+                            label(z, ZONE_TYPES, lang) for z in learned["zone_type"]
+                        ],
+                        tr("ui.learned.events"): learned["events"],
+                        tr("ui.learned.leads"): learned["leads_observed"].round(0),
+                        tr("ui.learned.sales"): learned["sales_observed"].round(0),
+                        tr("ui.learned.leads_per_event"): learned["leads_per_event"].round(1),
+                        tr("ui.learned.close_rate"): (100 * learned["close_rate"]).round(1),
+                        tr("ui.learned.cost_per_sale"): learned["cost_per_sale"].round(0),
+                        tr("ui.learned.prior_cost_per_sale"): learned["prior_cost_per_sale"].round(
+                            0
+                        ),
+                        tr("ui.learned.verdict"): [
+                            tr(f"ui.learned.verdict.{v}") for v in learned["verdict"]
+                        ],
+                    }
+                ),
+                hide_index=True,
+                width="stretch",
+                key="learned_table",
+            )
+
     st.subheader(tr("ui.sites.plan"))
     with st.spinner(tr("ui.spinner.plan")):
         plan = state.plan(chosen)
