@@ -267,6 +267,9 @@ class HuffSettings:
     min_customers: int = 100
     #: Zones within this many km of a competitor showroom get a conquest note.
     conquest_km: float = 3.0
+    #: The share scales expected customers only when the Huff model's log-likelihood beats a
+    #: dealer-distance-only model by at least this much (else competitors are noted, not used).
+    support_margin: float = 2.0
 
 
 @dataclass(frozen=True)

@@ -146,12 +146,16 @@ class HuffFit:
     customers: int
     fitted: bool
     competitors: int = 0
+    #: The competitors explain the customers better than the dealer's distance alone does (a
+    #: log-likelihood at least ``huff.support_margin`` above a model with log distance to the
+    #: dealer as a covariate instead of the share; both have one parameter more than the base).
+    supported: bool = False
 
     @classmethod
     def unfitted(cls, beta: float, *, zones: int = 0, customers: int = 0, competitors: int = 0):
         """No fit (no competitors, or too little data): the default decay stands."""
         nan = math.nan
-        return cls(beta, nan, nan, nan, nan, zones, customers, False, competitors)
+        return cls(beta, nan, nan, nan, nan, zones, customers, False, competitors, False)
 
     def to_dict(self) -> dict:
         """Plain data for JSON."""
@@ -169,6 +173,7 @@ class HuffFit:
             "customers": self.customers,
             "fitted": self.fitted,
             "competitors": self.competitors,
+            "supported": self.supported,
         }
 
 
@@ -291,7 +296,12 @@ def fit_decay(
     dev, dev_noshare, dev_null = _deviance(y, mu), _deviance(y, mu_noshare), _deviance(y, mu_null)
     explained = 1 - dev / dev_noshare if dev_noshare > 0 else math.nan
     pseudo = 1 - dev / dev_null if dev_null > 0 else math.nan
-    return HuffFit(beta, beta_low, beta_high, explained, pseudo, n, total, True, n_comp)
+    # Is it the competitors, or only the dealer's own distance decay? The same GLM with
+    # log distance to the dealer as a covariate instead of the share.
+    x_dealer = np.column_stack([X, np.log(np.maximum(d0, s.min_km))])
+    ll_dealer, _ = _glm_ll(y, x_dealer, log_pop)
+    supported = ll_max >= ll_dealer + s.support_margin
+    return HuffFit(beta, beta_low, beta_high, explained, pseudo, n, total, True, n_comp, supported)
 
 
 def zone_shares(

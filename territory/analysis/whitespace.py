@@ -110,9 +110,10 @@ def expected_customers(
     s = settings or WhitespaceSettings()
     y = frame["customers"].astype("float64").to_numpy()
     pop = frame["population"].astype("float64").to_numpy()
-    if "share" in frame:
+    share_col = "share_used" if "share_used" in frame else "share" if "share" in frame else None
+    if share_col is not None:
         # The dealer's Huff share of the zone's buyers (competitor showrooms): exposure.
-        pop = pop * frame["share"].astype("float64").fillna(1.0).clip(0, 1).to_numpy()
+        pop = pop * frame[share_col].astype("float64").fillna(1.0).clip(0, 1).to_numpy()
     base = _features(frame)
     dist = frame["distance_km"].astype("float64").to_numpy()
     usable = np.flatnonzero((pop > 0) & np.isfinite(base).all(axis=1) & np.isfinite(dist))

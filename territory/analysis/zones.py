@@ -234,6 +234,8 @@ def zone_metrics(
         settings=settings.huff,
     )
     out["share"] = share
+    # The share scales the expected customers only where the customers bear it out.
+    out["share_used"] = share if fit.supported else np.ones(len(share))
     out["competitor_km"] = near_km
     out["competitor"] = [comp.names[i] if i >= 0 else None for i in near_idx]
     out["competitor_brand"] = [comp.brands[i] if i >= 0 else None for i in near_idx]

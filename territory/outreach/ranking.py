@@ -588,7 +588,9 @@ def _site_row(
         if not (e.cost > 0 and math.isfinite(e.sales / e.cost))
         else float(e.sales / e.cost),
         "history_events": int(e.events),
-        "learned": [_learned_entry(facts_history.format_stats(f, brief.zone_type)) for f in brief.formats],
+        "learned": [
+            _learned_entry(facts_history.format_stats(f, brief.zone_type)) for f in brief.formats
+        ],
         "staff": brief.staff,
         "test_cars": brief.test_cars,
         "referral_targets": brief.referral.count,
@@ -700,7 +702,9 @@ def _reasons(
         stats = history.format_stats(e.format, brief.zone_type)
         out.append(
             t(
-                "reason.economics" if stats.events or stats.sales_events else "reason.economics_prior",
+                "reason.economics"
+                if stats.events or stats.sales_events
+                else "reason.economics_prior",
                 lang,
                 format=label(e.format, FORMATS, lang),
                 leads=e.leads,
@@ -751,7 +755,7 @@ def _reasons(
                     share=brief.share,
                 )
             )
-        elif brief.share < 0.95:
+        elif brief.share < 0.95 and analysis.huff is not None and analysis.huff.supported:
             out.append(t("reason.share", lang, share=brief.share))
     owner_service = "owner_free_service" in brief.formats
     if brief.owners >= s.owner_service_min:
@@ -824,7 +828,6 @@ def learned_reasons(
         if len(out) >= limit:
             break
     return out
-
 
 
 def _note(code: str, rec: Recommendation, lang: str) -> str:

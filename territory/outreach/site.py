@@ -418,6 +418,7 @@ class SiteFacts:
         self.settings = settings or analysis.settings
         self._history_given = history
         self._date: dt.date | None = None
+        self._histories: dict[dt.date | None, EventHistory] = {}
         self.lang = lang
         self.zones = analysis.zones
         self._row = {str(z): i for i, z in enumerate(self.zones["zone_id"].astype(str))}
@@ -450,14 +451,18 @@ class SiteFacts:
     def history_for(self, date: dt.date | None) -> EventHistory:
         """What past outings teach, as it stands on ``date`` (learned figures, rotation).
 
-        Kept per date (the workspace's events and cards frames), so re-ranking
-        the same day does not learn again.
+        Kept per date for the life of these facts (a plan, a print, the days of
+        :func:`territory.outreach.ranking.recommend_weeks`).
         """
         if self._history_given is not None:
             return self._history_given
         if date is not None:
             self._date = date
-        return _history(self.ws, self.playbook, self.settings, self._date)
+        if self._date not in self._histories:
+            self._histories[self._date] = EventHistory.for_workspace(
+                self.ws, self.playbook, settings=self.settings.history, as_of=self._date
+            )
+        return self._histories[self._date]
 
     @property
     def history(self) -> EventHistory:
@@ -545,9 +550,6 @@ class SiteFacts:
             slots = sorted(slots, key=lambda sl: sl.slot not in _AFTER_WORK_SLOTS)
         elif "daytime_service" in codes:
             slots = sorted(slots, key=lambda sl: sl.slot not in _DAYTIME_SLOTS)
-        if formats:
-            # The main format's slots first.
-            slots = sorted(slots, key=lambda sl: formats[0] not in sl.formats)
         return slots
 
     def talking_points(self, zone_id: str, formats: list[str]) -> list[str]:
@@ -892,21 +894,6 @@ def _cached(frame, key: tuple, make):
         _CACHE.clear()
     _CACHE[full] = (weakref.ref(frame), value)
     return value
-
-
-def _history(ws, playbook: Playbook, settings: Settings, as_of: dt.date | None) -> EventHistory:
-    """What past outings teach on ``as_of``, kept per events frame, playbook, settings and date."""
-    events = ws.events
-    key = ("history", id(playbook), id(ws.cards), settings.history, as_of)
-
-    def make() -> EventHistory:
-        return EventHistory.for_workspace(ws, playbook, settings=settings.history, as_of=as_of)
-
-    history = _cached(events, key, make)
-    if history.playbook is not playbook:  # another playbook at a reused id
-        history = make()
-        _CACHE[(id(events), *key)] = (weakref.ref(events), history)
-    return history
 
 
 def _pois_cached(pois):
