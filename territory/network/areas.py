@@ -276,16 +276,17 @@ def assign_zones(
         )
         known = pairs.set_index(["zone", "dealer"])
         idx = pd.MultiIndex.from_frame(given)
-        km = known["distance_km"].reindex(idx).to_numpy()
+        km = known["distance_km"].reindex(idx).to_numpy(dtype="float64", copy=True)
         missing = np.isnan(km)
         if missing.any():
             centres = shapely.centroid(np.asarray(zones.geometry.values, dtype=object))
-            g = given[missing]
+            gz = given["zone"].to_numpy()[missing]
+            gd = given["dealer"].to_numpy()[missing]
             km[missing] = haversine_km(
-                shapely.get_x(centres)[g["zone"]],
-                shapely.get_y(centres)[g["zone"]],
-                dealers["lon"].to_numpy()[g["dealer"]],
-                dealers["lat"].to_numpy()[g["dealer"]],
+                shapely.get_x(centres)[gz],
+                shapely.get_y(centres)[gz],
+                dealers["lon"].to_numpy()[gd],
+                dealers["lat"].to_numpy()[gd],
             )
         given["distance_km"] = km
         given["share"] = known["share"].reindex(idx).to_numpy()
