@@ -110,10 +110,11 @@ def connect(
     The LocalCluster (and the client) are closed on exit; a client to an
     existing scheduler only disconnects.
     """
+    import dask
     from distributed import Client, LocalCluster
 
     if scheduler:
-        client = Client(scheduler, timeout="30s")
+        client = Client(scheduler, timeout=dask.config.get("distributed.comm.timeouts.connect"))
         try:
             yield client
         finally:
