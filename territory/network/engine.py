@@ -47,6 +47,7 @@ from typing import Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from territory._errors import LayerError, Problem
 from territory.network.areas import (
@@ -157,6 +158,34 @@ def dealer_partitions(dealers: pd.DataFrame, per_partition: int) -> np.ndarray:
 
 
 # ---------------------------------------------------------------- tasks (run on workers)
+
+
+def _hull_frame(client, zones: gpd.GeoDataFrame, n: int):
+    """Zone hulls as a dask-geopandas frame: ``n`` partitions along a Hilbert curve, scattered.
+
+    The partitions are sent to the workers once (not embedded in the graph)
+    and carry their spatial extent, so a spatial join only pairs partitions
+    that meet.
+    """
+    import dask.dataframe as dd
+    import dask_geopandas
+
+    hulls = zone_hulls(zones)
+    minx, miny, maxx, maxy = hulls.total_bounds
+    pad = 1e-6
+    distance = hulls.geometry.hilbert_distance(
+        total_bounds=(minx - pad, miny - pad, maxx + pad, maxy + pad), level=16
+    ).to_numpy()
+    order = np.argsort(distance, kind="stable")
+    pieces = [hulls.iloc[np.sort(c)] for c in np.array_split(order, n) if len(c)]
+    futures = client.scatter(pieces)
+    frame = dask_geopandas.from_dask_dataframe(
+        dd.from_delayed(futures, meta=hulls.iloc[:0], verify_meta=False), geometry="geometry"
+    )
+    frame.spatial_partitions = gpd.GeoSeries(
+        [shapely.box(*p.total_bounds) for p in pieces], crs="EPSG:4326"
+    )
+    return frame
 
 
 def _pairs_task(zones: gpd.GeoDataFrame, dealers: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
@@ -342,17 +371,14 @@ def _run(client, net: Network, *, date, lang, detail, progress, started, schedul
         # 1. Responsibility areas.
         t0 = time.perf_counter()
         [zones_future] = client.scatter([zones], broadcast=True)
-        hulls = zone_hulls(zones)
         n_zparts = max(1, math.ceil(len(zones) / max(1, ns.zones_per_partition)))
-        hull_dd = dask_geopandas.from_geopandas(hulls, npartitions=n_zparts)
-        if n_zparts > 1:
-            hull_dd = hull_dd.spatial_shuffle(by="hilbert", npartitions=n_zparts)
-        else:
-            hull_dd.calculate_spatial_partitions()
+        hull_dd = _hull_frame(client, zones, n_zparts)
         circles = reach_circles(dealers)
         circles["part"] = parts
         circles = circles.sort_values(["part", "dealer"], kind="stable").reset_index(drop=True)
-        circle_dd = dask_geopandas.from_geopandas(circles, npartitions=max(1, min(n_parts, len(circles))))
+        circle_dd = dask_geopandas.from_geopandas(
+            circles, npartitions=max(1, min(n_parts, len(circles)))
+        )
         circle_dd.calculate_spatial_partitions()
         joined = dask_geopandas.sjoin(hull_dd, circle_dd, predicate="intersects")
         [candidates] = _compute(client, [joined[["zone", "dealer", "part"]]], "areas", progress)
@@ -468,8 +494,20 @@ def _run(client, net: Network, *, date, lang, detail, progress, started, schedul
     customers_all = zones["zone_id"].map(in_area).fillna(0).to_numpy(dtype="int64") + outside
     served = areas.zone_dealer.notna().to_numpy()
     price = float(np.median(dealers["price"])) if n_dealers else 0.0
+
+    def map_groups(function, batches, settings):
+        futures = client.map(function, batches, settings=settings, pure=False)
+        _track(client, futures, "gaps", progress)
+        return client.gather(futures)
+
     gaps = find_gaps(
-        zones, served=served, customers=customers_all, dealers=dealers, settings=net.settings, price=price
+        zones,
+        served=served,
+        customers=customers_all,
+        dealers=dealers,
+        settings=net.settings,
+        price=price,
+        map_groups=map_groups,
     )
     table = _zone_table(zones, areas, zone_table, customers_all, gaps)
     timings["network"] = time.perf_counter() - t0

@@ -16,7 +16,12 @@ expects at least ``min_expected`` customers (``settings.whitespace``).
 
 Gap zones are clustered into contiguous areas with the dealers' own
 :func:`~territory.analysis.whitespace.candidate_areas` (no wider than
-``settings.network.gap_area_km``), best first. Then ``gap_outlets`` new
+``settings.network.gap_area_km``), in batches of :data:`GAP_BATCH_ZONES`
+neighbouring gap zones (runs along a Hilbert curve), each in its own local
+projection: a nation's unserved west is one connected sprawl of tens of
+thousands of zones, which one clustering would take hours over, while
+batches cluster in seconds and run as parallel tasks (``map_groups``). An
+area never crosses a batch boundary. Areas are ranked best first. Then ``gap_outlets`` new
 outlet locations are chosen **jointly** with the covering solver
 (:func:`territory.outreach.covering.max_cover`): the K gap zones whose reach
 (``outlet_radius_km``, by default the network's median reach) together
@@ -45,11 +50,10 @@ from territory.inputs import coords
 from territory.network.areas import EARTH_KM, nearest_dealer
 from territory.settings import Settings
 
-__all__ = ["GapResult", "find_gaps", "potential", "reference_km"]
+__all__ = ["GapResult", "find_gaps", "group_areas", "potential", "reference_km"]
 
-#: Gap zones closer than this (degrees, about 1 km) are grouped before clustering, each
-#: group in its own local projection.
-_GROUP_TOLERANCE_DEG = 0.01
+#: Gap zones clustered together in one batch (see the module notes).
+GAP_BATCH_ZONES = 400
 
 
 @dataclass
@@ -128,15 +132,20 @@ def potential(
     return mu, alpha, ref
 
 
-def _groups(geoms: np.ndarray) -> np.ndarray:
-    """Connected groups of nearby zones (degrees; a coarse cut before projecting each)."""
-    n = len(geoms)
+def _groups(picked: gpd.GeoDataFrame) -> np.ndarray:
+    """Batch label of each gap zone: runs of :data:`GAP_BATCH_ZONES` along a Hilbert curve."""
+    n = len(picked)
     if n == 0:
         return np.zeros(0, dtype="int64")
-    tree = shapely.STRtree(geoms)
-    left, right = tree.query(geoms, predicate="dwithin", distance=_GROUP_TOLERANCE_DEG)
-    graph = sparse.coo_matrix((np.ones(len(left)), (left, right)), shape=(n, n))
-    return sparse.csgraph.connected_components(graph, directed=False)[1]
+    centres = gpd.GeoSeries(shapely.centroid(np.asarray(picked.geometry.values, dtype=object)))
+    minx, miny, maxx, maxy = centres.total_bounds
+    pad = 1e-6
+    distance = centres.hilbert_distance(
+        total_bounds=(minx - pad, miny - pad, maxx + pad, maxy + pad), level=16
+    ).to_numpy()
+    labels = np.empty(n, dtype="int64")
+    labels[np.argsort(distance, kind="stable")] = np.arange(n) // GAP_BATCH_ZONES
+    return labels
 
 
 def find_gaps(
@@ -147,6 +156,7 @@ def find_gaps(
     dealers: pd.DataFrame,
     settings: Settings,
     price: float,
+    map_groups=None,
 ) -> GapResult:
     """Gap white space, its areas and the joint choice of new outlets.
 
@@ -162,6 +172,9 @@ def find_gaps(
         The network's dealers (``dealer_id``, ``lon``, ``lat``, ``radius_km``).
     price
         The car price for the gaps' R value (the network's median price).
+    map_groups
+        ``f(function, batches) -> results`` running :func:`group_areas` on
+        batches of zone groups (the engine passes a Dask one); default: in turn.
     """
     from territory.analysis import scoring
     from territory.outreach.covering import max_cover
@@ -208,7 +221,7 @@ def find_gaps(
     )
     notes = [] if ref is not None else ["too_few_served"]
     gdf = gpd.GeoDataFrame(frame, geometry=zones.geometry.values, crs="EPSG:4326")
-    areas = _areas(gdf[frame["gap"].to_numpy()], settings)
+    areas = _areas(gdf[frame["gap"].to_numpy()], settings, map_groups)
     if len(areas):
         near, near_km = nearest_dealer(areas["lon"].to_numpy(), areas["lat"].to_numpy(), dealers)
         areas["nearest_dealer_km"] = near_km
@@ -230,21 +243,39 @@ def find_gaps(
     )
 
 
-def _areas(picked: gpd.GeoDataFrame, settings: Settings) -> gpd.GeoDataFrame:
-    """Gap areas: candidate areas per group of nearby gap zones, each in its local projection."""
+def group_areas(groups: list[gpd.GeoDataFrame], settings: Settings) -> list[gpd.GeoDataFrame]:
+    """Candidate areas of each batch of gap zones, each in its own local projection (a task)."""
     gap_settings = settings.merged({"whitespace": {"max_area_km": settings.network.gap_area_km}})
-    parts = []
+    out = []
+    for group in groups:
+        bounds = group.total_bounds
+        crs = coords.local_crs((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)
+        found = candidate_areas(
+            group, mode="lookalike", settings=gap_settings, projected=group.geometry.to_crs(crs)
+        )
+        if len(found):
+            out.append(found.drop(columns="area_id"))
+    return out
+
+
+#: Batches per task when the engine spreads the gap areas over workers.
+GROUPS_PER_TASK = 4
+
+
+def _areas(picked: gpd.GeoDataFrame, settings: Settings, map_groups=None) -> gpd.GeoDataFrame:
+    """Gap areas: candidate areas per group of gap zones, best first, numbered G1, G2 ..."""
+    parts: list[gpd.GeoDataFrame] = []
     if len(picked):
-        labels = _groups(np.asarray(picked.geometry.values, dtype=object))
-        for label in np.unique(labels):
-            group = picked[labels == label]
-            bounds = group.total_bounds
-            crs = coords.local_crs((bounds[0] + bounds[2]) / 2, (bounds[1] + bounds[3]) / 2)
-            found = candidate_areas(
-                group, mode="lookalike", settings=gap_settings, projected=group.geometry.to_crs(crs)
-            )
-            if len(found):
-                parts.append(found.drop(columns="area_id"))
+        labels = _groups(picked)
+        order = np.argsort(labels, kind="stable")
+        bounds = np.flatnonzero(np.diff(labels[order])) + 1
+        groups = [picked.iloc[idx] for idx in np.split(order, bounds)]
+        batches = [groups[i : i + GROUPS_PER_TASK] for i in range(0, len(groups), GROUPS_PER_TASK)]
+        if map_groups is None:
+            results = [group_areas(batch, settings) for batch in batches]
+        else:
+            results = map_groups(group_areas, batches, settings)
+        parts = [frame for result in results for frame in result]
     if not parts:
         columns = ("gap_id", "zone_ids", "population", "customers", "expected_customers",
                    "shortfall", "score", "lon", "lat")
@@ -252,7 +283,8 @@ def _areas(picked: gpd.GeoDataFrame, settings: Settings) -> gpd.GeoDataFrame:
             {c: [] for c in columns}, geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326"
         )
     out = pd.concat(parts, ignore_index=True)
-    out = out.sort_values("score", ascending=False, kind="stable").reset_index(drop=True)
+    out = out.sort_values(["score", "lon", "lat"], ascending=[False, True, True], kind="stable")
+    out = out.reset_index(drop=True)
     out.insert(0, "gap_id", [f"G{i + 1}" for i in range(len(out))])
     return gpd.GeoDataFrame(out, geometry="geometry", crs="EPSG:4326")
 
