@@ -126,7 +126,7 @@ def connect(
         threads_per_worker=1,
         processes=True,
         memory_limit=memory_limit,
-        dashboard_address=":0" if dashboard else None,
+        dashboard_address=":8787" if dashboard else ":0",
         silence_logs=logging.ERROR,
     )
     client = Client(cluster)
