@@ -127,9 +127,20 @@ def write_sample_folders(folder: Path, net, areas, sample: list[str], target: Pa
         lines += ["", "[[models]]", f"name = {json.dumps(data['models'][0]['name'], ensure_ascii=False)}",
                   f"price = {data['models'][0]['price']}"]
         (ws / DEALER_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
-        net.zones.iloc[areas.zones_of(i)].to_file(ws / "zones.gpkg", driver="GPKG")
+        own = net.zones.iloc[areas.zones_of(i)]
+        own.to_file(ws / "zones.gpkg", driver="GPKG")
         for layer, parts in rows[d].items():
-            pd.concat(parts).to_csv(ws / f"{layer}.csv", index=False)
+            frame = pd.concat(parts)
+            if "zone_id" in frame:
+                # As the network does: a zone of another dealer's area becomes its inside point.
+                other = frame["zone_id"].notna() & ~frame["zone_id"].isin(set(own["zone_id"]))
+                if other.any():
+                    at = net.zones.set_index("zone_id").geometry.loc[frame.loc[other, "zone_id"]]
+                    pts = at.representative_point()
+                    frame.loc[other, "lon"] = pts.x.to_numpy()
+                    frame.loc[other, "lat"] = pts.y.to_numpy()
+                    frame.loc[other, "zone_id"] = None
+            frame.to_csv(ws / f"{layer}.csv", index=False)
         out[d] = ws
     return out
 

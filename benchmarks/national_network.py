@@ -346,7 +346,7 @@ def draw_points(z, dealers, owners_per_dealer, cards_per_dealer, rng):
     zone_ids = z["zone_id"].to_numpy()
     ev = []
     for i, d in enumerate(dealers["dealer_id"]):
-        mine = np.flatnonzero(dealer == i)
+        mine = np.flatnonzero((dealer == i) & (km <= 0.8 * reach))  # inside its own area
         for k in range(min(3, len(mine))):
             ev.append(
                 {

@@ -36,7 +36,8 @@ DIAGNOSIS_COLOURS: dict[str, str] = {
 WHITESPACE_BREAKS: tuple[float, ...] = (0.05, 0.10, 0.20, 0.35)
 WHITESPACE_COLOURS: tuple[str, ...] = ("#deebf7", "#9ecae1", "#6baed6", "#3182bd", "#08519c")
 NO_VALUE = "#bab0ac"
-GAP_COLOUR = "#d62728"
+GAP_COLOUR = "#ffd92f"
+GAP_EDGE = "#8c6d00"
 OUTLET_COLOUR = "#6a3d9a"
 
 
@@ -61,7 +62,7 @@ def _legend(items: list[tuple[str, str]], title: str) -> folium.Element:
         for c, label in items
     )
     html = (
-        '<div class="territory-network-legend" style="position:absolute;bottom:24px;left:12px;'
+        '<div class="territory-network-legend" style="position:absolute;bottom:44px;left:12px;'
         "z-index:1000;background:rgba(255,255,255,.92);padding:6px 10px;border-radius:4px;"
         f'font:12px sans-serif;box-shadow:0 1px 4px rgba(0,0,0,.3)"><b>{safe_text(title)}</b>{rows}</div>'
     )
@@ -152,9 +153,9 @@ def network_map(
             name=t("ui.network.layer_gaps", lang),
             style_function=lambda f: {
                 "fillColor": GAP_COLOUR,
-                "color": GAP_COLOUR,
+                "color": GAP_EDGE,
                 "weight": 1.2,
-                "fillOpacity": 0.35,
+                "fillOpacity": 0.55,
                 "dashArray": "4 3",
             },
             tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),

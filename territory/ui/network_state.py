@@ -73,29 +73,29 @@ def scheduler_address() -> str | None:
 
 
 class _Holder:
-    """Keeps the client (and its LocalCluster) alive; a Client itself is awaitable, which
+    """Keeps the client (and the cluster process) alive; a Client itself is awaitable, which
     Streamlit's cache refuses to hold."""
 
-    def __init__(self, client, cluster=None) -> None:
+    def __init__(self, client, process=None) -> None:
         self.client = client
-        self.cluster = cluster
+        self.process = process
 
 
 @st.cache_resource(show_spinner=False)
 def _client(address: str | None, workers: int | None) -> _Holder:
-    from distributed import Client, LocalCluster
+    import atexit
+
+    from distributed import Client
 
     if address:
         return _Holder(Client(address, timeout="30s"))
-    from territory.network.engine import default_workers
+    # The LocalCluster lives in a child process: started from here, its workers would
+    # re-run this page (multiprocessing re-imports the script Streamlit runs as __main__).
+    from territory.network.cluster import start
 
-    cluster = LocalCluster(
-        n_workers=workers or default_workers(),
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",
-    )
-    return _Holder(Client(cluster), cluster)
+    process, address = start(workers)
+    atexit.register(process.terminate)
+    return _Holder(Client(address, timeout="30s"), process)
 
 
 def client():

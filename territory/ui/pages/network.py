@@ -28,7 +28,7 @@ with state.guard():
     net = network_state.network()
     st.markdown(f"**{ui.md(net.name)}** · " + tr("ui.network.counts", dealers=len(net.dealers), zones=len(net.zones)))
     if net.has_synthetic_data:
-        st.caption(tr("ui.sidebar.synthetic"))
+        st.caption(tr("ui.network.synthetic"))
     c1, c2, c3 = st.columns([2, 3, 2])
     date = c1.date_input(
         tr("ui.network.date"), value=next_saturday(), format="YYYY-MM-DD", key="network_date"
