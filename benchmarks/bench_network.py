@@ -57,7 +57,13 @@ def ensure_network(n: int, sources: str | None) -> Path:
 
     folder = OUT / f"national_{n}"
     if not (folder / "build.json").exists():
-        build(folder, dealers=n, owners_per_dealer=3333, cards_per_dealer=333, sources=_sources(sources))
+        build(
+            folder,
+            dealers=n,
+            owners_per_dealer=3333,
+            cards_per_dealer=333,
+            sources=_sources(sources),
+        )
     return folder
 
 
@@ -76,7 +82,10 @@ def run_network_once(folder: Path, workers: int) -> dict:
 
     t0 = time.perf_counter()
     cluster = LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=":0",
+        n_workers=workers,
+        threads_per_worker=1,
+        processes=True,
+        dashboard_address=":0",
         memory_limit="10GiB",
     )
     client = Client(cluster)
@@ -102,7 +111,9 @@ def run_network_once(folder: Path, workers: int) -> dict:
     }
 
 
-def write_sample_folders(folder: Path, net, areas, sample: list[str], target: Path) -> dict[str, Path]:
+def write_sample_folders(
+    folder: Path, net, areas, sample: list[str], target: Path
+) -> dict[str, Path]:
     """Each sampled dealer's own workspace folder (zones of its area, its rows)."""
     from territory.inputs.dealer import DEALER_FILE
     from territory.network.inputs import dealer_toml
@@ -122,10 +133,17 @@ def write_sample_folders(folder: Path, net, areas, sample: list[str], target: Pa
         ws = target / d
         ws.mkdir(exist_ok=True)
         data = dealer_toml(net, net.dealers.iloc[i])
-        lines = [f"{k} = {json.dumps(v, ensure_ascii=False)}" for k, v in data.items()
-                 if k not in ("models", "settings")]
-        lines += ["", "[[models]]", f"name = {json.dumps(data['models'][0]['name'], ensure_ascii=False)}",
-                  f"price = {data['models'][0]['price']}"]
+        lines = [
+            f"{k} = {json.dumps(v, ensure_ascii=False)}"
+            for k, v in data.items()
+            if k not in ("models", "settings")
+        ]
+        lines += [
+            "",
+            "[[models]]",
+            f"name = {json.dumps(data['models'][0]['name'], ensure_ascii=False)}",
+            f"price = {data['models'][0]['price']}",
+        ]
         (ws / DEALER_FILE).write_text("\n".join(lines) + "\n", encoding="utf-8")
         own = net.zones.iloc[areas.zones_of(i)]
         own.to_file(ws / "zones.gpkg", driver="GPKG")
@@ -158,8 +176,14 @@ def loop_in_process(folders: dict[str, Path]) -> list[float]:
         analysis = analyse(ws)
         recommend(ws, date=DATE, top=3, analysis=analysis)
         inside = analysis.zones["in_influence_area"]
-        coverage_table(ws.zones, ws.customers, ws.cards, by="district", settings=ws.settings,
-                       market=set(ws.zones.loc[inside.to_numpy(), "district"].dropna()))
+        coverage_table(
+            ws.zones,
+            ws.customers,
+            ws.cards,
+            by="district",
+            settings=ws.settings,
+            market=set(ws.zones.loc[inside.to_numpy(), "district"].dropna()),
+        )
         times.append(time.perf_counter() - t0)
     return times
 
@@ -169,10 +193,15 @@ def loop_cli(folders: dict[str, Path]) -> list[float]:
     times = []
     for ws_dir in folders.values():
         t0 = time.perf_counter()
-        for args in (["score"], ["whitespace"], ["recommend", "--date", DATE.isoformat(), "--top", "3"],
-                     ["coverage"]):
-            subprocess.run([exe, args[0], str(ws_dir), *args[1:], "--json"], capture_output=True,
-                           check=True)
+        for args in (
+            ["score"],
+            ["whitespace"],
+            ["recommend", "--date", DATE.isoformat(), "--top", "3"],
+            ["coverage"],
+        ):
+            subprocess.run(
+                [exe, args[0], str(ws_dir), *args[1:], "--json"], capture_output=True, check=True
+            )
         times.append(time.perf_counter() - t0)
     return times
 
@@ -186,22 +215,35 @@ def main() -> None:
     parser.add_argument("--sources", default=None)
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
-    report = {"started": dt.datetime.now().isoformat(timespec="seconds"), "uptime_before": uptime(),
-              "cpus": len(os.sched_getaffinity(0)), "sizes": []}
+    report = {
+        "started": dt.datetime.now().isoformat(timespec="seconds"),
+        "uptime_before": uptime(),
+        "cpus": len(os.sched_getaffinity(0)),
+        "sizes": [],
+    }
     print(report["uptime_before"], flush=True)
     for n in sizes:
         folder = ensure_network(n, args.sources)
-        entry: dict = {"dealers": n, "build": json.loads((folder / "build.json").read_text()), "runs": []}
+        entry: dict = {
+            "dealers": n,
+            "build": json.loads((folder / "build.json").read_text()),
+            "runs": [],
+        }
         areas = net = None
         for w in [int(x) for x in args.workers.split(",")]:
             run = run_network_once(folder, w)
             areas, net = run.pop("_areas"), run.pop("_network")
             entry["runs"].append(run)
-            print(f"{n} dealers, {w} worker(s): {run['wall_s']} s, peak per worker {run['peak_worker_gb']} GB "
-                  f"({run['timings']}) | {uptime()}", flush=True)
+            print(
+                f"{n} dealers, {w} worker(s): {run['wall_s']} s, peak per worker {run['peak_worker_gb']} GB "
+                f"({run['timings']}) | {uptime()}",
+                flush=True,
+            )
         rng = np.random.default_rng(n)
         ids = net.dealers["dealer_id"].to_numpy()
-        sample = sorted(rng.choice(ids, size=min(args.loop_sample, len(ids)), replace=False).tolist())
+        sample = sorted(
+            rng.choice(ids, size=min(args.loop_sample, len(ids)), replace=False).tolist()
+        )
         folders = write_sample_folders(folder, net, areas, sample, OUT / f"loop_{n}")
         per = loop_in_process(folders)
         cli_folders = dict(list(folders.items())[: args.cli_sample])
@@ -219,12 +261,15 @@ def main() -> None:
             "extrapolated_s": round(loop_c, 1) if loop_c else None,
         }
         walls = {r["workers"]: r["wall_s"] for r in entry["runs"]}
-        entry["ratios"] = {
-            f"loop_vs_{w}w": round(loop / s, 2) for w, s in walls.items()
-        } | ({f"cli_loop_vs_{w}w": round(loop_c / s, 2) for w, s in walls.items()} if loop_c else {})
+        entry["ratios"] = {f"loop_vs_{w}w": round(loop / s, 2) for w, s in walls.items()} | (
+            {f"cli_loop_vs_{w}w": round(loop_c / s, 2) for w, s in walls.items()} if loop_c else {}
+        )
         if 1 in walls and 2 in walls:
             entry["ratios"]["speedup_1_to_2"] = round(walls[1] / walls[2], 2)
-        print(json.dumps({k: v for k, v in entry.items() if k != "build"}, ensure_ascii=False), flush=True)
+        print(
+            json.dumps({k: v for k, v in entry.items() if k != "build"}, ensure_ascii=False),
+            flush=True,
+        )
         report["sizes"].append(entry)
     report["uptime_after"] = uptime()
     print(report["uptime_after"])

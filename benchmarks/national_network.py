@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import time
 from pathlib import Path
 
@@ -112,14 +111,20 @@ def counties(src: Path) -> gpd.GeoDataFrame:
     poly = poly.join(agg, on="code")
     prov_rate = (agg["cars"].sum() / agg["hh_long"].sum()) if agg["hh_long"].sum() else 0.4
     poly["pop"] = poly["pop"].fillna(0.0)
-    poly["urban_share"] = (poly["urban"] / poly["pop"].where(poly["pop"] > 0)).fillna(0.5).clip(0, 1)
+    poly["urban_share"] = (
+        (poly["urban"] / poly["pop"].where(poly["pop"] > 0)).fillna(0.5).clip(0, 1)
+    )
     poly["car_rate"] = (poly["cars"] / poly["hh_long"].where(poly["hh_long"] > 0)).fillna(prov_rate)
-    return poly[["code", "province", "city", "district", "pop", "urban_share", "car_rate", "geometry"]]
+    return poly[
+        ["code", "province", "city", "district", "pop", "urban_share", "car_rate", "geometry"]
+    ]
 
 
 def towns(src: Path, poly: gpd.GeoDataFrame, rng: np.random.Generator) -> pd.DataFrame:
     """Township points (WGS-84) attached to today's county polygons; synthetic points where missing."""
-    t = pd.read_csv(src / "towns_gcj02.csv", dtype={"code": str, "county_code": str, "poly_code": str})
+    t = pd.read_csv(
+        src / "towns_gcj02.csv", dtype={"code": str, "county_code": str, "poly_code": str}
+    )
     t = t[t["virtual_or_dummy"].fillna(0).astype(int) == 0].copy()
     lon = t["longitude"].fillna(t["village_median_lon"]).to_numpy()
     lat = t["latitude"].fillna(t["village_median_lat"]).to_numpy()
@@ -136,8 +141,8 @@ def towns(src: Path, poly: gpd.GeoDataFrame, rng: np.random.Generator) -> pd.Dat
     if missing.any():
         geoms = poly.set_index("code").geometry
         for i in np.flatnonzero(missing):
-            t.iloc[i, t.columns.get_loc("lon")], t.iloc[i, t.columns.get_loc("lat")] = _random_point(
-                geoms[t["county"].iloc[i]], rng
+            t.iloc[i, t.columns.get_loc("lon")], t.iloc[i, t.columns.get_loc("lat")] = (
+                _random_point(geoms[t["county"].iloc[i]], rng)
             )
     t["synthetic_point"] = missing
     # Counties without any town become one zone at their inside point.
@@ -147,13 +152,33 @@ def towns(src: Path, poly: gpd.GeoDataFrame, rng: np.random.Generator) -> pd.Dat
         row = poly.loc[poly["code"] == code].iloc[0]
         p = row.geometry.representative_point()
         extra.append(
-            {"code": code + "000000", "name": str(row["district"]), "town_type": "镇", "county": code,
-             "lon": p.x, "lat": p.y, "n_villages": 10, "n_urban_villages": 5, "synthetic_point": True}
+            {
+                "code": code + "000000",
+                "name": str(row["district"]),
+                "town_type": "镇",
+                "county": code,
+                "lon": p.x,
+                "lat": p.y,
+                "n_villages": 10,
+                "n_urban_villages": 5,
+                "synthetic_point": True,
+            }
         )
     if extra:
         t = pd.concat([t, pd.DataFrame(extra)], ignore_index=True)
-    return t[["code", "name", "town_type", "county", "lon", "lat", "n_villages", "n_urban_villages",
-              "synthetic_point"]].reset_index(drop=True)
+    return t[
+        [
+            "code",
+            "name",
+            "town_type",
+            "county",
+            "lon",
+            "lat",
+            "n_villages",
+            "n_urban_villages",
+            "synthetic_point",
+        ]
+    ].reset_index(drop=True)
 
 
 def _random_point(geom, rng) -> tuple[float, float]:
@@ -180,7 +205,9 @@ def zones(poly: gpd.GeoDataFrame, t: pd.DataFrame, rng: np.random.Generator) -> 
         # Coincident points would share a cell: nudge them apart (≈ 10 m).
         dup = pd.DataFrame(xy).round(5).duplicated().to_numpy()
         xy[dup] += rng.normal(0, 1e-4, size=(int(dup.sum()), 2))
-        cells = shapely.voronoi_polygons(shapely.multipoints(xy), extend_to=county.envelope.buffer(0.5))
+        cells = shapely.voronoi_polygons(
+            shapely.multipoints(xy), extend_to=county.envelope.buffer(0.5)
+        )
         parts = np.asarray(shapely.get_parts(cells))
         tree = shapely.STRtree(parts)
         owner = tree.query(shapely.points(xy), predicate="within")
@@ -199,7 +226,9 @@ def zones(poly: gpd.GeoDataFrame, t: pd.DataFrame, rng: np.random.Generator) -> 
     return z
 
 
-def attributes(z: gpd.GeoDataFrame, poly: gpd.GeoDataFrame, rng: np.random.Generator) -> gpd.GeoDataFrame:
+def attributes(
+    z: gpd.GeoDataFrame, poly: gpd.GeoDataFrame, rng: np.random.Generator
+) -> gpd.GeoDataFrame:
     """Population split from the county census, synthetic income and zone type."""
     c = poly.set_index("code")
     weight = z["n_villages"].fillna(1).clip(lower=1) + 2.0 * z["n_urban_villages"].fillna(0)
@@ -210,7 +239,9 @@ def attributes(z: gpd.GeoDataFrame, poly: gpd.GeoDataFrame, rng: np.random.Gener
     cars = z["county"].map(c["car_rate"]).to_numpy()
     street = z["town_type"].eq("街道").to_numpy()
     z["income"] = np.round(
-        (16_000 + 38_000 * urban + 30_000 * cars + 9_000 * street) * np.exp(rng.normal(0, 0.12, len(z))), -2
+        (16_000 + 38_000 * urban + 30_000 * cars + 9_000 * street)
+        * np.exp(rng.normal(0, 0.12, len(z))),
+        -2,
     )
     kind = np.where(street, "residential", "township")
     kind = np.where(street & (rng.random(len(z)) < 0.2), "commercial", kind)
@@ -260,7 +291,9 @@ def place_dealers(z: gpd.GeoDataFrame, n: int, rng: np.random.Generator) -> pd.D
     return d.drop(columns=["county", "district"])
 
 
-def _inside_points(z: gpd.GeoDataFrame, counts: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _inside_points(
+    z: gpd.GeoDataFrame, counts: np.ndarray, rng
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``counts[i]`` uniform points inside zone i (rejection sampling with the zone index)."""
     from territory.inputs.zone_index import ZoneIndex
 
@@ -363,8 +396,16 @@ def draw_points(z, dealers, owners_per_dealer, cards_per_dealer, rng):
     return customers, cards, pd.DataFrame(ev)
 
 
-def build(out: Path, *, dealers: int, owners_per_dealer: int, cards_per_dealer: int,
-          sources: Path, seed: int = SEED, zones_cache: Path | None = None) -> Path:
+def build(
+    out: Path,
+    *,
+    dealers: int,
+    owners_per_dealer: int,
+    cards_per_dealer: int,
+    sources: Path,
+    seed: int = SEED,
+    zones_cache: Path | None = None,
+) -> Path:
     """Write the national network folder; returns it."""
     started = time.perf_counter()
     rng = np.random.default_rng([seed, 16])
@@ -376,15 +417,30 @@ def build(out: Path, *, dealers: int, owners_per_dealer: int, cards_per_dealer: 
         poly = counties(sources)
         t = towns(sources, poly, rng)
         z = attributes(zones(poly, t, rng), poly, rng)
-        z = z[["zone_id", "name", "district", "zone_type", "population", "income", "car_rate",
-               "county", "synthetic", "geometry"]].reset_index(drop=True)
+        z = z[
+            [
+                "zone_id",
+                "name",
+                "district",
+                "zone_type",
+                "population",
+                "income",
+                "car_rate",
+                "county",
+                "synthetic",
+                "geometry",
+            ]
+        ].reset_index(drop=True)
         z.to_file(cache, driver="GPKG")
     print(f"zones: {len(z):,} ({time.perf_counter() - started:.0f} s)", flush=True)
     rng_d = np.random.default_rng([seed, 16, dealers])
     d = place_dealers(z, dealers, rng_d)
     customers, cards, events = draw_points(z, d, owners_per_dealer, cards_per_dealer, rng_d)
-    print(f"dealers {len(d):,}, customers {len(customers):,}, cards {len(cards):,} "
-          f"({time.perf_counter() - started:.0f} s)", flush=True)
+    print(
+        f"dealers {len(d):,}, customers {len(customers):,}, cards {len(cards):,} "
+        f"({time.perf_counter() - started:.0f} s)",
+        flush=True,
+    )
     (out / "network.toml").write_text(
         f'name = "全国合成经销商网络（{dealers} 家，合成数据）"\ntarget_r = 3.0\nlanguage = "zh"\n'
         'coord_sys = "wgs84"\n\n[settings.network]\nsites_per_dealer = 3\ngap_outlets = 10\n',
@@ -397,9 +453,17 @@ def build(out: Path, *, dealers: int, owners_per_dealer: int, cards_per_dealer: 
     events.to_csv(out / "events.csv", index=False)
     (out / "README.txt").write_text(CREDITS + "\n", encoding="utf-8")
     (out / "build.json").write_text(
-        json.dumps({"dealers": len(d), "zones": len(z), "customers": len(customers),
-                    "cards": len(cards), "events": len(events), "seed": seed,
-                    "seconds": round(time.perf_counter() - started, 1)}),
+        json.dumps(
+            {
+                "dealers": len(d),
+                "zones": len(z),
+                "customers": len(customers),
+                "cards": len(cards),
+                "events": len(events),
+                "seed": seed,
+                "seconds": round(time.perf_counter() - started, 1),
+            }
+        ),
         encoding="utf-8",
     )
     print(f"written to {out} ({time.perf_counter() - started:.0f} s)", flush=True)
@@ -415,8 +479,13 @@ def main() -> None:
     parser.add_argument("--sources", default=None)
     args = parser.parse_args()
     out = args.out or Path(__file__).parent / "out" / f"national_{args.dealers}"
-    build(out, dealers=args.dealers, owners_per_dealer=args.owners_per_dealer,
-          cards_per_dealer=args.cards_per_dealer, sources=_sources(args.sources))
+    build(
+        out,
+        dealers=args.dealers,
+        owners_per_dealer=args.owners_per_dealer,
+        cards_per_dealer=args.cards_per_dealer,
+        sources=_sources(args.sources),
+    )
 
 
 if __name__ == "__main__":

@@ -730,7 +730,9 @@ def _args_print(p: argparse.ArgumentParser, lang: str) -> None:
 
 @command("network", "cli.help.network")
 def _args_network(p: argparse.ArgumentParser, lang: str) -> None:
-    p.add_argument("--scheduler", default=None, metavar="ADDRESS", help=t("cli.opt.scheduler", lang))
+    p.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS", help=t("cli.opt.scheduler", lang)
+    )
     p.add_argument("--workers", type=int, default=None, help=t("cli.opt.workers", lang))
     p.add_argument("--date", default=None, help=t("cli.opt.network_date", lang))
     p.add_argument("--detail", action="store_true", help=t("cli.opt.detail", lang))

@@ -138,7 +138,9 @@ def write_dealer_workspace(folder: Path, dealer: dict, zone_ids: set[str]) -> Pa
         ("cards", grid.CARDS),
         ("events", grid.EVENTS),
     ):
-        grid.write_table(folder / f"{name}.csv", [r for r in rows if r["dealer_id"] == dealer["dealer_id"]])
+        grid.write_table(
+            folder / f"{name}.csv", [r for r in rows if r["dealer_id"] == dealer["dealer_id"]]
+        )
     return folder
 
 
@@ -147,7 +149,9 @@ def test_three_dealers_equal_three_workspaces(network, tmp_path, capsys, cluster
     assert [d["dealer_id"] for d in doc["dealers"]] == ["D1", "D2", "D3"]
     for dealer, summary in zip(grid.DEALERS, doc["dealers"], strict=True):
         assert set(summary["zones"]) == AREAS[dealer["dealer_id"]]
-        ws = write_dealer_workspace(tmp_path / dealer["dealer_id"], dealer, AREAS[dealer["dealer_id"]])
+        ws = write_dealer_workspace(
+            tmp_path / dealer["dealer_id"], dealer, AREAS[dealer["dealer_id"]]
+        )
         single = {}
         for command, extra in (
             ("score", ()),
@@ -179,8 +183,18 @@ def test_three_dealers_equal_three_workspaces(network, tmp_path, capsys, cluster
 def test_contract_shape_gap_and_diagnosis(network, capsys, cluster):
     doc = network_doc(capsys, network, cluster)
     for dealer in doc["dealers"]:
-        for key in ("dealer_id", "zones", "population", "customers", "expected_customers",
-                    "whitespace_score", "a_cards", "deposit_cards", "diagnosis", "sites"):
+        for key in (
+            "dealer_id",
+            "zones",
+            "population",
+            "customers",
+            "expected_customers",
+            "whitespace_score",
+            "a_cards",
+            "deposit_cards",
+            "diagnosis",
+            "sites",
+        ):
             assert key in dealer
     # 中城 turns none of its A-cards into deposits: a follow-up gap against the network median.
     diagnosis = {d["dealer_id"]: d["diagnosis"] for d in doc["dealers"]}
@@ -214,7 +228,7 @@ def test_chunked_reading_same_result_and_rows(network, capsys, cluster):
     cells[6] = "很多"  # age
     lines[700] = ",".join(cells)
     (network / "customers.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    code, out, err = run_cli(
+    code, out, _err = run_cli(
         capsys, "network", str(network), "--scheduler", cluster, "--json", "--lang", "en"
     )
     assert code == 2
@@ -261,7 +275,7 @@ def test_customer_of_unknown_dealer_is_exit_2_with_row_and_column(network, capsy
 
 def test_not_a_network_folder(tmp_path, capsys):
     (tmp_path / "x").mkdir()
-    code, out, err = run_cli(capsys, "network", str(tmp_path / "x"), "--lang", "en")
+    code, _out, err = run_cli(capsys, "network", str(tmp_path / "x"), "--lang", "en")
     assert code == 2 and "not a dealer network folder" in err
 
 

@@ -29,7 +29,9 @@ def network_env(tmp_path_factory):
     text = (folder / "dealers.csv").read_text(encoding="utf-8").replace("东城 4S 店", EVIL)
     (folder / "dealers.csv").write_text(text, encoding="utf-8")
     with (
-        LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0") as c,
+        LocalCluster(
+            n_workers=1, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as c,
         pytest.MonkeyPatch.context() as mp,
     ):
         mp.setenv("TERRITORY_WORKSPACE", str(folder))
@@ -58,22 +60,33 @@ def test_network_page_runs_and_shows_dealers_gaps_and_outlets(network_env):
     assert metrics[t("ui.network.m_served", "zh")] == "18 / 24"
     assert int(metrics[t("ui.network.m_gaps", "zh")]) >= 1
     table = at.dataframe[0].value
-    assert list(table.columns[:3]) == [t(f"network.col.{c}", "zh") for c in ("dealer_id", "name", "brand")]
+    assert list(table.columns[:3]) == [
+        t(f"network.col.{c}", "zh") for c in ("dealer_id", "name", "brand")
+    ]
     assert table[t("network.col.dealer_id", "zh")].tolist() == ["D1", "D2", "D3"]
-    assert t("coverage.diagnosis.follow_up_gap", "zh") in table[t("network.col.diagnosis", "zh")].tolist()
+    assert (
+        t("coverage.diagnosis.follow_up_gap", "zh")
+        in table[t("network.col.diagnosis", "zh")].tolist()
+    )
     # Gaps table and the outlets chosen over them.
     gaps = at.dataframe[1].value
     assert gaps[t("ui.network.g_km", "zh")].min() > 6.0
     assert any("网格6" in str(m.value) or "网格7" in str(m.value) for m in at.markdown)
     # The download holds the table, never a phone number.
     labels = [b.label for b in at.get("download_button")]
-    assert labels == [t("ui.network.download", "zh", kind="CSV"), t("ui.network.download", "zh", kind="XLSX")]
+    assert labels == [
+        t("ui.network.download", "zh", kind="CSV"),
+        t("ui.network.download", "zh", kind="XLSX"),
+    ]
 
 
 def test_network_page_in_english_and_escapes_names(network_env):
     at = run_network("en")
     assert at.metric[0].label == "Dealers"
-    assert "Follow-up gap (few deposits)" in at.dataframe[0].value["Diagnosis (vs network median)"].tolist()
+    assert (
+        "Follow-up gap (few deposits)"
+        in at.dataframe[0].value["Diagnosis (vs network median)"].tolist()
+    )
     # The evil dealer name is data in the table, never markup in the page's markdown.
     assert not any("<img" in str(m.value) for m in at.markdown)
     at.radio(key="network_colour").set_value("diagnosis").run()
@@ -90,7 +103,7 @@ def test_click_through_opens_the_dealers_own_pages(network_env):
     assert json.loads((folder / MARKER).read_text(encoding="utf-8"))["dealer_id"] == "D2"
     # Now the dealer's own pages: the map page, with the way back.
     assert at.title[0].value == t("ui.map.title", "zh")
-    assert "中城 4S 店" in [m.value for m in at.sidebar.markdown][0]
+    assert "中城 4S 店" in next(m.value for m in at.sidebar.markdown)
     at.button(key="network_back").click().run()
     assert not at.exception, at.exception
     assert at.title[0].value == t("ui.network.title", "zh")

@@ -71,8 +71,20 @@ def dask_cluster(tmp_path):
         wait_for_port(port, scheduler)
         address = f"tcp://127.0.0.1:{port}"
         worker = subprocess.Popen(
-            [dask, "worker", address, "--host", "127.0.0.1", "--nworkers", "1",
-             "--nthreads", "1", "--no-dashboard", "--local-directory", str(tmp_path / "w")],
+            [
+                dask,
+                "worker",
+                address,
+                "--host",
+                "127.0.0.1",
+                "--nworkers",
+                "1",
+                "--nthreads",
+                "1",
+                "--no-dashboard",
+                "--local-directory",
+                str(tmp_path / "w"),
+            ],
             stdout=files[1],
             stderr=subprocess.STDOUT,
             cwd=tmp_path,
@@ -108,7 +120,9 @@ def territory(*args: str) -> dict:
 
 def test_scheduler_and_worker_processes_give_the_local_cluster_json(tmp_path, dask_cluster):
     folder = grid.write_grid_network(tmp_path / "net")
-    remote = territory("network", str(folder), "--scheduler", dask_cluster, "--date", DATE, "--json")
+    remote = territory(
+        "network", str(folder), "--scheduler", dask_cluster, "--date", DATE, "--json"
+    )
     local = territory("network", str(folder), "--workers", "2", "--date", DATE, "--json")
     assert remote["engine"]["scheduler"] == dask_cluster
     assert local["engine"]["scheduler"] == "local" and local["engine"]["workers"] == 2
@@ -124,8 +138,15 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path):
     folder = grid.write_grid_network(tmp_path / "net")
     port = free_port()  # nothing listens there
     out = subprocess.run(
-        [str(BIN / "territory"), "network", str(folder), "--scheduler",
-         f"tcp://127.0.0.1:{port}", "--lang", "en"],
+        [
+            str(BIN / "territory"),
+            "network",
+            str(folder),
+            "--scheduler",
+            f"tcp://127.0.0.1:{port}",
+            "--lang",
+            "en",
+        ],
         capture_output=True,
         text=True,
         timeout=120,

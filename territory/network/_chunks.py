@@ -36,10 +36,10 @@ from territory.network.inputs import PointSource, point_spec
 
 __all__ = [
     "ROW_BITS",
+    "decode_rows",
     "describe_point_file",
     "empty_chunk",
     "merge_problems",
-    "decode_rows",
     "read_chunk",
     "row_decoder",
 ]

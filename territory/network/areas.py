@@ -97,8 +97,13 @@ class Areas:
 
 def haversine_km(lon1, lat1, lon2, lat2) -> np.ndarray:
     """Great-circle distance (km) between points given in degrees (broadcasting)."""
-    lon1, lat1, lon2, lat2 = (np.radians(np.asarray(v, dtype="float64")) for v in (lon1, lat1, lon2, lat2))
-    a = np.sin((lat2 - lat1) / 2) ** 2 + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    lon1, lat1, lon2, lat2 = (
+        np.radians(np.asarray(v, dtype="float64")) for v in (lon1, lat1, lon2, lat2)
+    )
+    a = (
+        np.sin((lat2 - lat1) / 2) ** 2
+        + np.cos(lat1) * np.cos(lat2) * np.sin((lon2 - lon1) / 2) ** 2
+    )
     return 2 * EARTH_KM * np.arcsin(np.sqrt(np.clip(a, 0, 1)))
 
 
@@ -136,11 +141,16 @@ def candidate_pairs(hulls: gpd.GeoDataFrame, circles: gpd.GeoDataFrame) -> pd.Da
     """(zone, dealer) pairs whose hull meets the dealer's search circle (plain geopandas)."""
     joined = gpd.sjoin(hulls, circles, how="inner", predicate="intersects")
     return pd.DataFrame(
-        {"zone": joined["zone"].to_numpy(dtype="int64"), "dealer": joined["dealer"].to_numpy(dtype="int64")}
+        {
+            "zone": joined["zone"].to_numpy(dtype="int64"),
+            "dealer": joined["dealer"].to_numpy(dtype="int64"),
+        }
     )
 
 
-def pair_distances(zones: gpd.GeoDataFrame, dealers: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+def pair_distances(
+    zones: gpd.GeoDataFrame, dealers: pd.DataFrame, pairs: pd.DataFrame
+) -> pd.DataFrame:
     """Keep the pairs within each dealer's reach, with ``distance_km`` as its workspace measures it."""
     out = []
     for dealer, group in pairs.groupby("dealer", sort=True):
@@ -159,15 +169,20 @@ def pair_distances(zones: gpd.GeoDataFrame, dealers: pd.DataFrame, pairs: pd.Dat
         )
     if not out:
         return pd.DataFrame(
-            {"zone": pd.Series([], dtype="int64"), "dealer": pd.Series([], dtype="int64"),
-             "distance_km": pd.Series([], dtype="float64")}
+            {
+                "zone": pd.Series([], dtype="int64"),
+                "dealer": pd.Series([], dtype="int64"),
+                "distance_km": pd.Series([], dtype="float64"),
+            }
         )
     return pd.concat(out, ignore_index=True)
 
 
 def reach_pairs(zones: gpd.GeoDataFrame, dealers: pd.DataFrame) -> pd.DataFrame:
     """Every (zone, dealer) pair within the dealer's reach, in one process (no Dask)."""
-    return pair_distances(zones, dealers, candidate_pairs(zone_hulls(zones), reach_circles(dealers)))
+    return pair_distances(
+        zones, dealers, candidate_pairs(zone_hulls(zones), reach_circles(dealers))
+    )
 
 
 def nearest_dealer(lon, lat, dealers: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -209,7 +224,9 @@ def _shares(
     if not equal and "attractiveness" in dealers:
         attract = dealers["attractiveness"].fillna(1.0).to_numpy(dtype="float64")
     km = np.maximum(pairs["distance_km"].to_numpy(dtype="float64"), s.huff_min_km)
-    weight = attract[pairs["dealer"].to_numpy()] ** s.huff_attractiveness_exponent * km ** -s.huff_decay
+    weight = (
+        attract[pairs["dealer"].to_numpy()] ** s.huff_attractiveness_exponent * km**-s.huff_decay
+    )
     total = pd.Series(weight).groupby(pairs["zone"].to_numpy()).sum()
     if competitors is not None and len(competitors):
         centres = shapely.centroid(np.asarray(zones.geometry.values, dtype=object))
@@ -252,9 +269,17 @@ def assign_zones(
     pairs["share"] = share
     if len(pairs):
         if method == "nearest":
-            order = np.lexsort((pairs["dealer"].to_numpy(), pairs["distance_km"].to_numpy(), pairs["zone"].to_numpy()))
+            order = np.lexsort(
+                (
+                    pairs["dealer"].to_numpy(),
+                    pairs["distance_km"].to_numpy(),
+                    pairs["zone"].to_numpy(),
+                )
+            )
         else:
-            order = np.lexsort((pairs["dealer"].to_numpy(), -pairs["share"].to_numpy(), pairs["zone"].to_numpy()))
+            order = np.lexsort(
+                (pairs["dealer"].to_numpy(), -pairs["share"].to_numpy(), pairs["zone"].to_numpy())
+            )
         ranked = pairs.iloc[order]
         first = ~ranked["zone"].duplicated()
         primary = ranked[first].assign(how=method)
@@ -271,7 +296,9 @@ def assign_zones(
         given = pd.DataFrame(
             {
                 "zone": zone_pos.reindex(assignment["zone_id"].to_numpy()).to_numpy(dtype="int64"),
-                "dealer": dealer_pos.reindex(assignment["dealer_id"].to_numpy()).to_numpy(dtype="int64"),
+                "dealer": dealer_pos.reindex(assignment["dealer_id"].to_numpy()).to_numpy(
+                    dtype="int64"
+                ),
             }
         )
         known = pairs.set_index(["zone", "dealer"])

@@ -38,7 +38,13 @@ from territory.inputs.layers import POINT_LAYERS, empty_layer
 from territory.inputs.workspace import Workspace
 from territory.network.inputs import NETWORK_POINT_LAYERS, point_spec
 
-__all__ = ["DealerResult", "ZONE_COLUMNS", "analyse_dealer", "analyse_partition", "dealer_workspace"]
+__all__ = [
+    "ZONE_COLUMNS",
+    "DealerResult",
+    "analyse_dealer",
+    "analyse_partition",
+    "dealer_workspace",
+]
 
 #: Per-zone figures each dealer's analysis hands back for the network map and the gaps.
 ZONE_COLUMNS: tuple[str, ...] = (
@@ -80,14 +86,20 @@ def _inside_points(geoms) -> np.ndarray:
     return np.column_stack([shapely.get_x(pts), shapely.get_y(pts)])
 
 
-def _own_zone_ids_only(frame: pd.DataFrame, area_ids: set[str], zones: gpd.GeoDataFrame) -> pd.DataFrame:
+def _own_zone_ids_only(
+    frame: pd.DataFrame, area_ids: set[str], zones: gpd.GeoDataFrame
+) -> pd.DataFrame:
     """Rows given only by a zone_id outside the dealer's area: placed at that zone's inside point."""
     if frame.empty or "zone_id" not in frame:
         return frame
     lon = frame["lon"].to_numpy(dtype="float64", na_value=np.nan)
     lat = frame["lat"].to_numpy(dtype="float64", na_value=np.nan)
     given = frame["zone_id"]
-    other = (~(np.isfinite(lon) & np.isfinite(lat))) & given.notna().to_numpy() & ~given.isin(area_ids).to_numpy()
+    other = (
+        (~(np.isfinite(lon) & np.isfinite(lat)))
+        & given.notna().to_numpy()
+        & ~given.isin(area_ids).to_numpy()
+    )
     if not other.any():
         return frame
     positions = pd.Index(zones["zone_id"]).get_indexer(given[other])
@@ -143,7 +155,9 @@ def dealer_workspace(
             continue
         frame = frame.sort_values("_row", kind="stable").reset_index(drop=True)
         rows = frame["_row"].astype("int64")
-        typed = _own_zone_ids_only(frame.drop(columns=["_row", "_part"], errors="ignore"), area_ids, zones)
+        typed = _own_zone_ids_only(
+            frame.drop(columns=["_row", "_part"], errors="ignore"), area_ids, zones
+        )
         typed = _restore_types(typed, name)
         found = ProblemList()
         out = locate_points(
@@ -160,7 +174,9 @@ def dealer_workspace(
         _duplicate_ids(out, rows, name, files.get(name, name), found)
         problems.extend(p for p in found if p.key not in _SILENT)
         located[name] = out
-    return Workspace(root=Path(root), dealer=dealer, zones=own, notices=[], sources=dict(files), **located)
+    return Workspace(
+        root=Path(root), dealer=dealer, zones=own, notices=[], sources=dict(files), **located
+    )
 
 
 class _LazyGeocoder:
@@ -186,7 +202,9 @@ def _restore_types(frame: pd.DataFrame, layer: str) -> pd.DataFrame:
     return out
 
 
-def _duplicate_ids(layer: pd.DataFrame, rows: pd.Series, name: str, file: str, problems: ProblemList) -> None:
+def _duplicate_ids(
+    layer: pd.DataFrame, rows: pd.Series, name: str, file: str, problems: ProblemList
+) -> None:
     """Duplicate ids within the dealer's rows, as its own file would report them."""
     from territory.inputs.layers import LAYERS
 
@@ -225,7 +243,9 @@ def analyse_dealer(
 
     customers_total = len(ws.customers)
     in_area = ws.customers["zone_id"].notna()
-    outside_geo = ws.customers.geometry[~in_area.to_numpy() & ws.customers.geometry.notna().to_numpy()]
+    outside_geo = ws.customers.geometry[
+        ~in_area.to_numpy() & ws.customers.geometry.notna().to_numpy()
+    ]
     outside = (
         shapely.get_coordinates(np.asarray(outside_geo.values, dtype=object))
         if len(outside_geo)
@@ -299,7 +319,9 @@ def analyse_dealer(
         {
             "mode": analysis.mode,
             "expected_customers": expected,
-            "whitespace_score": (missing / expected) if lookalike and expected else (0.0 if lookalike else None),
+            "whitespace_score": (missing / expected)
+            if lookalike and expected
+            else (0.0 if lookalike else None),
             "whitespace_customers": missing,
             "areas": [
                 {
@@ -381,7 +403,9 @@ def analyse_partition(
 
     out: list[DealerResult] = []
     groups = {
-        name: dict(tuple(frame.groupby("dealer_id", sort=False))) if frame is not None and len(frame) else {}
+        name: dict(tuple(frame.groupby("dealer_id", sort=False)))
+        if frame is not None and len(frame)
+        else {}
         for name, frame in layers.items()
     }
     area_of_poi = pois["zone_id"] if len(pois) else pd.Series([], dtype="str")
@@ -396,7 +420,11 @@ def analyse_partition(
                 dealer_data=record["toml"],
                 zones=zones,
                 positions=positions,
-                layers={name: groups[name].get(record["dealer_id"]) for name in NETWORK_POINT_LAYERS if name in groups},
+                layers={
+                    name: groups[name].get(record["dealer_id"])
+                    for name in NETWORK_POINT_LAYERS
+                    if name in groups
+                },
                 pois=own_pois,
                 files=files,
                 lang=lang,

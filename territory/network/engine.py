@@ -188,7 +188,9 @@ def _hull_frame(client, zones: gpd.GeoDataFrame, n: int):
     return frame
 
 
-def _pairs_task(zones: gpd.GeoDataFrame, dealers: pd.DataFrame, pairs: pd.DataFrame) -> pd.DataFrame:
+def _pairs_task(
+    zones: gpd.GeoDataFrame, dealers: pd.DataFrame, pairs: pd.DataFrame
+) -> pd.DataFrame:
     return pair_distances(zones, dealers, pairs)
 
 
@@ -343,14 +345,32 @@ def run_network(
     lang = lang or net.language
     date = date or next_saturday()
     if client is not None:
-        return _run(client, net, date=date, lang=lang, detail=detail, progress=progress,
-                    started=started, scheduler="client")
+        return _run(
+            client,
+            net,
+            date=date,
+            lang=lang,
+            detail=detail,
+            progress=progress,
+            started=started,
+            scheduler="client",
+        )
     with connect(scheduler, n_workers=n_workers) as own:
-        return _run(own, net, date=date, lang=lang, detail=detail, progress=progress,
-                    started=started, scheduler=scheduler or "local")
+        return _run(
+            own,
+            net,
+            date=date,
+            lang=lang,
+            detail=detail,
+            progress=progress,
+            started=started,
+            scheduler=scheduler or "local",
+        )
 
 
-def _run(client, net: Network, *, date, lang, detail, progress, started, scheduler) -> NetworkResult:
+def _run(
+    client, net: Network, *, date, lang, detail, progress, started, scheduler
+) -> NetworkResult:
     import dask
     import dask.dataframe as dd
     import dask_geopandas
@@ -418,10 +438,14 @@ def _run(client, net: Network, *, date, lang, detail, progress, started, schedul
                 for i in range(source.chunks)
             ]
             infos.extend(p[1] for p in pieces)
-            frame = dd.from_delayed([p[0] for p in pieces], meta=empty_chunk(name), verify_meta=False)
+            frame = dd.from_delayed(
+                [p[0] for p in pieces], meta=empty_chunk(name), verify_meta=False
+            )
             frame = frame[frame["_part"] >= 0]
             if n_parts > 1:
-                frame = frame.set_index("_part", divisions=[*range(n_parts), n_parts - 1], sorted=False)
+                frame = frame.set_index(
+                    "_part", divisions=[*range(n_parts), n_parts - 1], sorted=False
+                )
             else:
                 frame = frame.repartition(npartitions=1)
             layer_parts[name] = frame.to_delayed()
@@ -485,7 +509,9 @@ def _run(client, net: Network, *, date, lang, detail, progress, started, schedul
                 "diagnosis_reason": row.reason,
             }
         )
-    zone_table = pd.concat([r["zones"] for r in results if r["zones"] is not None], ignore_index=True)
+    zone_table = pd.concat(
+        [r["zones"] for r in results if r["zones"] is not None], ignore_index=True
+    )
     outside = np.zeros(len(zones), dtype="int64")
     for r in results:
         idx, cnt = r["outside"]
@@ -567,14 +593,21 @@ def _network_diagnosis(summaries, cards, net: Network, lang: str) -> pd.DataFram
         frame["district"] = frame["dealer_id"]
     else:
         frame = pd.DataFrame(
-            {"zone_id": [], "district": [], "card_type": [], "date": pd.Series([], dtype="datetime64[ns]")}
+            {
+                "zone_id": [],
+                "district": [],
+                "card_type": [],
+                "date": pd.Series([], dtype="datetime64[ns]"),
+            }
         )
     table = coverage_table(pseudo, None, frame, by="district", settings=net.settings, lang=lang)
     table = table[~table["unlocated"].to_numpy(dtype=bool)]
     return table.set_index("district").reindex(ids).reset_index()
 
 
-def _zone_table(zones, areas: Areas, dealer_zones: pd.DataFrame, customers_all, gaps: GapResult) -> pd.DataFrame:
+def _zone_table(
+    zones, areas: Areas, dealer_zones: pd.DataFrame, customers_all, gaps: GapResult
+) -> pd.DataFrame:
     """One row per zone: its primary dealer's figures, or the gap model's."""
     primary = areas.zone_dealer
     table = pd.DataFrame(
@@ -585,7 +618,10 @@ def _zone_table(zones, areas: Areas, dealer_zones: pd.DataFrame, customers_all, 
             "zone_type": zones["zone_type"].to_numpy(dtype=object),
             "population": zones["population"].to_numpy(dtype="int64"),
             "dealer_id": primary.to_numpy(dtype=object),
-            "dealers": areas.members.groupby("zone").size().reindex(range(len(zones)), fill_value=0).to_numpy(),
+            "dealers": areas.members.groupby("zone")
+            .size()
+            .reindex(range(len(zones)), fill_value=0)
+            .to_numpy(),
             "customers_all": np.asarray(customers_all, dtype="int64"),
         }
     )
@@ -594,8 +630,15 @@ def _zone_table(zones, areas: Areas, dealer_zones: pd.DataFrame, customers_all, 
         on=["zone_id", "dealer_id"],
         how="inner",
     ).set_index("zone_id")
-    for column in ("customers", "expected_customers", "whitespace_score", "whitespace_raw", "site_rank",
-                   "distance_km", "r_value"):
+    for column in (
+        "customers",
+        "expected_customers",
+        "whitespace_score",
+        "whitespace_raw",
+        "site_rank",
+        "distance_km",
+        "r_value",
+    ):
         table[column] = table["zone_id"].map(mine[column]) if len(mine) else np.nan
     gz = gaps.zones.set_index("zone_id")
     unserved = table["dealer_id"].isna()
@@ -603,8 +646,18 @@ def _zone_table(zones, areas: Areas, dealer_zones: pd.DataFrame, customers_all, 
         filled = table.loc[unserved, "zone_id"].map(gz[column]) if len(gz) else np.nan
         table.loc[unserved, column] = filled
     table.loc[unserved, "customers"] = table.loc[unserved, "customers_all"]
-    gap_of = {z: g for g, ids in zip(gaps.areas.get("gap_id", []), gaps.areas.get("zone_ids", []), strict=False) for z in ids}
+    gap_of = {
+        z: g
+        for g, ids in zip(
+            gaps.areas.get("gap_id", []), gaps.areas.get("zone_ids", []), strict=False
+        )
+        for z in ids
+    }
     table["gap_id"] = table["zone_id"].map(gap_of)
-    outlet = {row.zone_id: row.rank for row in gaps.outlets.itertuples(index=False)} if len(gaps.outlets) else {}
+    outlet = (
+        {row.zone_id: row.rank for row in gaps.outlets.itertuples(index=False)}
+        if len(gaps.outlets)
+        else {}
+    )
     table["outlet_rank"] = table["zone_id"].map(outlet)
     return table

@@ -49,7 +49,9 @@ def network_of(folder: Path | str) -> Path | None:
     return path if (path / "network.toml").is_file() else None
 
 
-def _rows(source, index: int, dealer_parts: dict[str, int], settings, dealer_id: str) -> pd.DataFrame:
+def _rows(
+    source, index: int, dealer_parts: dict[str, int], settings, dealer_id: str
+) -> pd.DataFrame:
     from territory.network._chunks import read_chunk
 
     frame, _ = read_chunk(source, index, dealer_parts=dealer_parts, settings=settings)

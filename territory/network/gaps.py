@@ -180,7 +180,6 @@ def find_gaps(
     from territory.outreach.covering import max_cover
 
     s = settings.whitespace
-    ns = settings.network
     frame = pd.DataFrame(
         {
             "zone_id": zones["zone_id"].to_numpy(dtype=object),
@@ -277,8 +276,17 @@ def _areas(picked: gpd.GeoDataFrame, settings: Settings, map_groups=None) -> gpd
             results = map_groups(group_areas, batches, settings)
         parts = [frame for result in results for frame in result]
     if not parts:
-        columns = ("gap_id", "zone_ids", "population", "customers", "expected_customers",
-                   "shortfall", "score", "lon", "lat")
+        columns = (
+            "gap_id",
+            "zone_ids",
+            "population",
+            "customers",
+            "expected_customers",
+            "shortfall",
+            "score",
+            "lon",
+            "lat",
+        )
         return gpd.GeoDataFrame(
             {c: [] for c in columns}, geometry=gpd.GeoSeries([], crs="EPSG:4326"), crs="EPSG:4326"
         )
@@ -292,9 +300,20 @@ def _areas(picked: gpd.GeoDataFrame, settings: Settings, map_groups=None) -> gpd
 def _outlets(gdf, areas, dealers, settings, max_cover):
     """K new outlets chosen jointly over the gap zones (maximal covering)."""
     ns = settings.network
-    columns = ["rank", "zone_id", "name", "lon", "lat", "gap_ids", "covered_zone_ids",
-               "covered_population", "covered_expected_customers", "covered_shortfall",
-               "marginal_shortfall", "nearest_dealer_km"]
+    columns = [
+        "rank",
+        "zone_id",
+        "name",
+        "lon",
+        "lat",
+        "gap_ids",
+        "covered_zone_ids",
+        "covered_population",
+        "covered_expected_customers",
+        "covered_shortfall",
+        "marginal_shortfall",
+        "nearest_dealer_km",
+    ]
     empty = pd.DataFrame({c: [] for c in columns})
     gap = gdf[gdf["gap"].to_numpy()]
     k = int(ns.gap_outlets)

@@ -282,7 +282,9 @@ def read_network(
         )
     if zones_path is not None:
         sources["zones"] = zones_path.name
-        zones = read_zones(zones_path, head["pseudo"] if head else None, problems, settings=settings)
+        zones = read_zones(
+            zones_path, head["pseudo"] if head else None, problems, settings=settings
+        )
     zones_ok = zones is not None and not any(
         p.severity == "error" and p.file == zones_path.name for p in problems
     )
@@ -301,7 +303,9 @@ def read_network(
     path = find_layer_file(root, "assignment", problems)
     if path is not None:
         sources["assignment"] = path.name
-        assignment = _read_assignment(path, problems, settings, zones if zones_ok else None, dealers)
+        assignment = _read_assignment(
+            path, problems, settings, zones if zones_ok else None, dealers
+        )
 
     chunk = float(chunk_mb if chunk_mb is not None else settings.network.chunk_mb)
     points: dict[str, PointSource] = {}
@@ -455,9 +459,9 @@ def _read_dealers(
     # Location: each row's coord_sys (default: network.toml's), converted to WGS-84.
     default_sys = head["coord_sys"] if head else "wgs84"
     raw_sys = typed["coord_sys"]
-    codes = raw_sys.map(
-        lambda v: None if pd.isna(v) else normalise_code(v, COORD_SYSTEMS)
-    ).astype(object)
+    codes = raw_sys.map(lambda v: None if pd.isna(v) else normalise_code(v, COORD_SYSTEMS)).astype(
+        object
+    )
     bad = raw_sys.notna() & codes.isna()
     if bad.any():
         problems.add(
@@ -588,4 +592,3 @@ def _read_assignment(
     out = typed[["zone_id", "dealer_id"]].copy()
     out["row"] = rows.to_numpy()
     return out.dropna(subset=["zone_id", "dealer_id"]).reset_index(drop=True)
-

@@ -17,13 +17,18 @@ import math
 import folium
 import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 
 from territory.i18n import check_lang, t
 from territory.render.maps import base_map, finish_map, safe_text
 
-__all__ = ["COLOUR_BY", "DIAGNOSIS_COLOURS", "WHITESPACE_COLOURS", "network_map", "whitespace_class"]
+__all__ = [
+    "COLOUR_BY",
+    "DIAGNOSIS_COLOURS",
+    "WHITESPACE_COLOURS",
+    "network_map",
+    "whitespace_class",
+]
 
 COLOUR_BY: tuple[str, ...] = ("whitespace", "diagnosis")
 DIAGNOSIS_COLOURS: dict[str, str] = {
@@ -75,7 +80,12 @@ def _legend_items(colour_by: str, lang: str) -> list[tuple[str, str]]:
     else:
         bounds = [0.0, *WHITESPACE_BREAKS]
         items = [
-            (WHITESPACE_COLOURS[i], f"≥ {bounds[i]:.0%}" if i == len(bounds) - 1 else f"{bounds[i]:.0%}–{bounds[i + 1]:.0%}")
+            (
+                WHITESPACE_COLOURS[i],
+                f"≥ {bounds[i]:.0%}"
+                if i == len(bounds) - 1
+                else f"{bounds[i]:.0%}–{bounds[i + 1]:.0%}",
+            )
             for i in range(len(WHITESPACE_COLOURS))
         ]
         items.append((NO_VALUE, t("ui.network.legend_cold", lang)))
@@ -111,7 +121,9 @@ def network_map(
         )
         dissolved["fill"] = [_colour(by_id[d], colour_by) for d in dissolved["dealer_id"]]
         dissolved["label"] = [
-            safe_text(f"{by_id[d]['name']} · {t('ui.network.zones_n', lang, n=by_id[d]['zone_count'])}")
+            safe_text(
+                f"{by_id[d]['name']} · {t('ui.network.zones_n', lang, n=by_id[d]['zone_count'])}"
+            )
             for d in dissolved["dealer_id"]
         ]
         folium.GeoJson(
@@ -198,7 +210,13 @@ def network_map(
                     icon_anchor=(9, 12),
                 ),
                 tooltip=safe_text(
-                    t("ui.network.outlet_tip", lang, rank=int(o.rank), name=o.name, gain=o.marginal_shortfall)
+                    t(
+                        "ui.network.outlet_tip",
+                        lang,
+                        rank=int(o.rank),
+                        name=o.name,
+                        gain=o.marginal_shortfall,
+                    )
                 ),
             ).add_to(group)
         group.add_to(m)

@@ -144,14 +144,15 @@ def result(date: dt.date, progress: Callable[[str, int, int], None] | None = Non
 
 def open_dealer(res, dealer_id: str) -> Path:
     """Write the dealer's own folder from the network and switch the session to it."""
-    from territory.network.folders import write_dealer_workspace
-
     import sqlite3
 
     from territory.inputs import store
     from territory.inputs.workspace import load_workspace
+    from territory.network.folders import write_dealer_workspace
 
-    folder = write_dealer_workspace(res.network, res.areas, dealer_id, client=client(), lang=state.lang())
+    folder = write_dealer_workspace(
+        res.network, res.areas, dealer_id, client=client(), lang=state.lang()
+    )
     try:  # the store, and the dealer's pages in the language chosen here
         load_workspace(folder, save_store=True)
         store.save_ui_settings(folder, {"lang": state.lang()})

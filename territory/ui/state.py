@@ -169,7 +169,6 @@ def open_folder(path: str | Path) -> None:
         If ``path`` is not a folder.
     """
     from territory.inputs.workspace import WorkspaceError
-
     from territory.network.inputs import is_network
 
     root = Path(str(path).strip()).expanduser()

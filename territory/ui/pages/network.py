@@ -4,7 +4,6 @@ A Streamlit page script, shown instead of the dealer pages when the open
 folder is a dealer network (network.toml). Run by ``app.py``'s navigation.
 """
 
-import datetime as dt
 import io
 import tempfile
 from pathlib import Path
@@ -16,8 +15,7 @@ from territory.network.report import dealer_table, export_dealer_table
 from territory.outreach.ranking import next_saturday
 from territory.render.network_map import COLOUR_BY, network_map
 from territory.ui import components as ui
-from territory.ui import network_state
-from territory.ui import state
+from territory.ui import network_state, state
 
 tr = state.tr
 lang = state.lang()
@@ -26,7 +24,10 @@ st.caption(tr("ui.network.caption"))
 
 with state.guard():
     net = network_state.network()
-    st.markdown(f"**{ui.md(net.name)}** · " + tr("ui.network.counts", dealers=len(net.dealers), zones=len(net.zones)))
+    st.markdown(
+        f"**{ui.md(net.name)}** · "
+        + tr("ui.network.counts", dealers=len(net.dealers), zones=len(net.zones))
+    )
     if net.has_synthetic_data:
         st.caption(tr("ui.network.synthetic"))
     c1, c2, c3 = st.columns([2, 3, 2])
@@ -41,13 +42,23 @@ with state.guard():
 
     def show(stage: str, done: int, total: int) -> None:
         share = done / total if total else 1.0
-        bar.progress(share, text=tr("ui.network.progress", stage=tr(f"ui.network.stage.{stage}"), done=done, total=total))
+        bar.progress(
+            share,
+            text=tr(
+                "ui.network.progress", stage=tr(f"ui.network.stage.{stage}"), done=done, total=total
+            ),
+        )
 
     result = network_state.result(date, show, run=run)
     if result is None:
         st.info(tr("ui.network.not_run"))
         st.stop()
-    bar.progress(1.0, text=tr("ui.network.done", seconds=result.engine["seconds"], workers=result.engine["workers"]))
+    bar.progress(
+        1.0,
+        text=tr(
+            "ui.network.done", seconds=result.engine["seconds"], workers=result.engine["workers"]
+        ),
+    )
 
     table = dealer_table(result, lang=lang)
     served = result.zones["dealer_id"].notna()
@@ -68,7 +79,9 @@ with state.guard():
 
     st.subheader(tr("ui.network.table"))
     shown = table.copy()
-    shown["diagnosis"] = shown["diagnosis"].map(lambda c: t(f"coverage.diagnosis.{c}", lang) if isinstance(c, str) else c)
+    shown["diagnosis"] = shown["diagnosis"].map(
+        lambda c: t(f"coverage.diagnosis.{c}", lang) if isinstance(c, str) else c
+    )
     shown.columns = [t(f"network.col.{c}", lang) for c in table.columns]
     picked = st.dataframe(
         shown,
@@ -78,10 +91,14 @@ with state.guard():
         selection_mode="single-row",
         key="network_table",
         column_config={
-            t("network.col.whitespace_score", lang): st.column_config.NumberColumn(format="percent"),
+            t("network.col.whitespace_score", lang): st.column_config.NumberColumn(
+                format="percent"
+            ),
             t("network.col.deposit_rate", lang): st.column_config.NumberColumn(format="percent"),
             t("network.col.expected_customers", lang): st.column_config.NumberColumn(format="%.0f"),
-            t("network.col.whitespace_customers", lang): st.column_config.NumberColumn(format="%.0f"),
+            t("network.col.whitespace_customers", lang): st.column_config.NumberColumn(
+                format="%.0f"
+            ),
             t("network.col.a_cards_per_10k", lang): st.column_config.NumberColumn(format="%.1f"),
         },
     )
@@ -105,7 +122,11 @@ with state.guard():
     names = dict(zip(table["dealer_id"], table["name"], strict=True))
     default = ids.index(table["dealer_id"].iloc[rows[0]]) if rows else 0
     choice = st.selectbox(
-        tr("ui.network.pick"), ids, index=default, format_func=lambda d, _n=names: f"{d} · {_n[d]}", key="network_pick"
+        tr("ui.network.pick"),
+        ids,
+        index=default,
+        format_func=lambda d, _n=names: f"{d} · {_n[d]}",
+        key="network_pick",
     )
     if st.button(tr("ui.network.open", name=names[choice]), key="network_open"):
         with st.spinner(tr("ui.network.opening")):
@@ -120,7 +141,9 @@ with state.guard():
         gap_rows = [
             {
                 tr("ui.network.g_id"): g.gap_id,
-                tr("ui.network.g_zones"): sep.join(str(zone_names.get(z, z)) for z in list(g.zone_ids)[:5]),
+                tr("ui.network.g_zones"): sep.join(
+                    str(zone_names.get(z, z)) for z in list(g.zone_ids)[:5]
+                ),
                 tr("ui.network.g_population"): int(g.population),
                 tr("ui.network.g_expected"): round(float(g.expected_customers or 0), 1),
                 tr("ui.network.g_km"): round(float(g.nearest_dealer_km), 1),
@@ -133,8 +156,17 @@ with state.guard():
             st.markdown(tr("ui.network.outlets"))
             for o in outlets.itertuples(index=False):
                 st.markdown(
-                    "- " + ui.md(tr("ui.network.outlet_line", rank=int(o.rank), name=o.name, zone_id=o.zone_id,
-                                    gain=o.marginal_shortfall, population=int(o.covered_population)))
+                    "- "
+                    + ui.md(
+                        tr(
+                            "ui.network.outlet_line",
+                            rank=int(o.rank),
+                            name=o.name,
+                            zone_id=o.zone_id,
+                            gain=o.marginal_shortfall,
+                            population=int(o.covered_population),
+                        )
+                    )
                 )
     else:
         st.caption(tr("ui.network.no_gaps"))
