@@ -32,6 +32,7 @@ __all__ = [
     "CoverageSettings",
     "HistorySettings",
     "InfluenceSettings",
+    "LeadsSettings",
     "LoadSettings",
     "MapSettings",
     "NetworkSettings",
@@ -197,16 +198,46 @@ class RankingSettings:
     after_sales_owners: int = 60
     #: Radius (km) for counting owners around a site for the after-sales note.
     after_sales_km: float = 3.0
+    #: With owner_service_min owners in the zone, owner free service's expected sales per yuan
+    #: count this many times (it also serves existing customers and referrals, seed 003).
+    owner_service_boost: float = 1.5
 
 
 @dataclass(frozen=True)
 class HistorySettings:
-    """Past events: how much the playbook's priors weigh against the workspace's own events."""
+    """Past events: what recorded outings teach (docs/learning.md) and a zone's own track record.
 
-    #: The prior counts as this many events when shrinking observed figures towards it.
+    The learned figures per format × zone type come from an empirical-Bayes
+    model whose hyper-parameters are fitted to the workspace's events; the
+    values below are the centres of their hyper-priors (what holds while
+    there is little data) and the attribution rules.
+    """
+
+    #: A zone's track record counts against this many events of the format's average.
     prior_events: float = 2.0
     #: A zone's own track record can scale expected leads by at most this factor (or 1/factor).
     max_zone_factor: float = 2.0
+    #: Days after an event within which a deposit or deal of one of its leads counts as its sale
+    #: (seed 001's case table counts three months); younger events count their leads as
+    #: partly at risk (leads × days since / window).
+    sales_window_days: int = 90
+    #: Leads per event within one format × zone type: negative-binomial size (gamma shape) of the
+    #: event-to-event spread, hyper-prior centre (3: one event's leads vary by about ±60 %).
+    leads_dispersion: float = 3.0
+    #: How far a workspace's leads per event sit from the playbook's prior: sd of the log ratio,
+    #: hyper-prior centre (0.7: a factor of 2 either way is usual).
+    leads_spread: float = 0.7
+    #: Close rate: how many leads the playbook's prior close rate is worth (beta-binomial
+    #: concentration), hyper-prior centre (200 leads: about 7 sales at 3.5 %).
+    close_strength: float = 200.0
+    #: Sd (log scale) of the hyper-priors around the three centres above: 0.5 lets many cells that
+    #: agree move each by a factor of 2-3, while one or two cells barely move it.
+    hyper_sd: float = 0.5
+    #: The prior cost per event counts as this many events when averaging the workspace's costs.
+    cost_prior_events: float = 1.0
+    #: Learned sales per yuan this many times the prior's (or below 1/this) is reported as
+    #: up-weighted (升权) or down-weighted (降权).
+    verdict_ratio: float = 1.25
 
 
 @dataclass(frozen=True)
@@ -223,6 +254,29 @@ class CoverageSettings:
     follow_up_days: dict[str, float] = field(
         default_factory=lambda: {"H": 2.0, "A": 3.0, "B": 7.0, "C": 15.0}
     )
+
+
+@dataclass(frozen=True)
+class LeadsSettings:
+    """Leads after registration: linking cards into leads, follow-up lists, the funnel.
+
+    The follow-up cadence itself (first contact, then every 2/3/7/15 days by
+    grade) is ``coverage.first_contact_days`` and ``coverage.follow_up_days``.
+    """
+
+    #: A phone number on more cards than this is a placeholder (e.g. 13800000000), not one
+    #: person: such cards are not linked into one lead by phone (a notice lists them).
+    max_cards_per_phone: int = 8
+    #: Grade whose cadence applies to a lead without a grade once it has been contacted.
+    ungraded_as: str = "C"
+    #: Dates (last contact, closed) up to this many days after today are accepted (time zones).
+    future_slack_days: int = 1
+    #: Cards ending more than this many days before the follow-up date: say the data may be stale.
+    stale_days: int = 7
+    #: Seed 002's pyramid: each grade needs this many times the leads of the grade above.
+    pyramid_multiple: float = 3.0
+    #: Rows with fewer leads than this do not set the median row the levers are compared with.
+    median_min_leads: int = 5
 
 
 @dataclass(frozen=True)
@@ -345,6 +399,7 @@ class Settings:
     ranking: RankingSettings = field(default_factory=RankingSettings)
     history: HistorySettings = field(default_factory=HistorySettings)
     coverage: CoverageSettings = field(default_factory=CoverageSettings)
+    leads: LeadsSettings = field(default_factory=LeadsSettings)
     print: PrintSettings = field(default_factory=PrintSettings)
     maps: MapSettings = field(default_factory=MapSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)

@@ -23,11 +23,14 @@ __all__ = [
     "CARD_TYPES",
     "COLUMN_ALIASES",
     "COORD_SYSTEMS",
+    "EVENT_STATUSES",
     "FORMATS",
+    "FORMATS_BY_POI_TYPE",
     "FORMATS_BY_ZONE_TYPE",
     "GENDERS",
     "GRADES",
     "POI_TYPES",
+    "SOURCES",
     "TOOLS",
     "ZONE_TYPES",
     "Term",
@@ -70,7 +73,11 @@ POI_TYPES: dict[str, Term] = _terms(
     *(
         ZONE_TYPES[c]
         for c in ("driving_school", "market", "enterprise", "commercial", "residential")
-    )
+    ),
+    # A street point where crowds pass: seed 001's wave-down test drives (招手试驾).
+    Term(
+        "street_spot", "人流点", "Street spot", ("街头人流点", "招手点", "街头点位", "street spot")
+    ),
 )
 
 CARD_TYPES: dict[str, Term] = _terms(
@@ -94,6 +101,21 @@ CARD_STATUSES: dict[str, Term] = _terms(
     Term("open", "跟进中", "Open", ("跟进", "跟进中", "未成交", "进行中")),
     Term("won", "成交", "Won", ("成交", "已成交", "deal")),
     Term("lost", "战败", "Lost", ("战败", "失控", "流失", "已战败")),
+)
+
+#: Where a lead came from (contract "Additions": cards' ``source`` column).
+SOURCES: dict[str, Term] = _terms(
+    Term("showroom", "展厅", "Showroom", ("展厅", "自然到店", "到店", "walk-in", "walk in")),
+    Term("phone", "来电", "Phone", ("来电", "电话", "热线")),
+    Term("online", "网络", "Online", ("网络", "网销", "线上", "互联网", "web", "internet")),
+    Term("outreach", "外拓", "Outreach", ("外拓", "外展", "外拓活动", "车展")),
+    Term("referral", "转介绍", "Referral", ("转介绍", "老客户推荐", "推荐", "介绍")),
+    Term(
+        "hq",
+        "总部派发",
+        "From head office",
+        ("总部派发", "总部", "厂家下发", "厂家", "head office"),
+    ),
 )
 
 GENDERS: dict[str, Term] = _terms(
@@ -124,17 +146,35 @@ FORMATS: dict[str, Term] = _terms(
     Term("parade", "巡游", "Parade"),
     Term("fixed_display", "定展", "Fixed display"),
     Term("promo_handout", "宣传品派发", "Promo material hand-out"),
+    Term(
+        "wave_down_test_drive",
+        "招手试驾",
+        "Wave-down test drive",
+        ("街头试驾", "路边试驾", "wave-down test drive"),
+    ),
 )
 
 FORMATS_BY_ZONE_TYPE: dict[str, tuple[str, ...]] = {
     "driving_school": ("test_ride", "coach_talk"),
     "residential": ("midday_display", "evening_display", "owner_free_service"),
     "enterprise": ("product_tasting", "test_drive_event"),
-    "commercial": ("flyers", "static_display", "interactive_games"),
+    "commercial": ("flyers", "static_display", "interactive_games", "wave_down_test_drive"),
     "market": ("door_to_door",),
     "township": ("parade", "fixed_display", "promo_handout"),
     "other": (),
 }
+
+#: Formats a site offers because a point of interest of that type lies in its zone
+#: (on top of its zone type's): seed 001's wave-down test drives at street points.
+FORMATS_BY_POI_TYPE: dict[str, tuple[str, ...]] = {
+    "street_spot": ("wave_down_test_drive",),
+}
+
+EVENT_STATUSES: dict[str, Term] = _terms(
+    Term("planned", "计划", "Planned", ("计划中", "已计划", "待执行", "plan")),
+    Term("done", "已完成", "Done", ("完成", "已执行", "已办", "finished", "completed")),
+    Term("cancelled", "取消", "Cancelled", ("已取消", "canceled", "cancel")),
+)
 
 TOOLS: dict[str, Term] = _terms(
     Term("canopy", "静展折叠雨棚", "Folding canopy for static display"),
@@ -167,7 +207,14 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "age": ("年龄",),
     "gender": ("性别",),
     "occupation": ("职业",),
-    "card_id": ("卡号", "线索编号", "卡编号"),
+    "card_id": ("卡号", "卡编号", "卡片编号"),
+    "lead_id": ("线索编号", "线索id", "线索号", "leadid"),
+    "source": ("来源", "线索来源", "客户来源", "信息来源"),
+    "consultant": ("销售顾问", "顾问", "跟进人", "负责顾问"),
+    "last_contact": ("最近跟进日期", "最近跟进", "最后跟进日期", "上次跟进日期"),
+    "closed_date": ("结案日期", "成交/战败日期", "关闭日期"),
+    "lost_reason": ("战败原因", "流失原因", "失败原因"),
+    "visitors": ("来店批次", "来店数", "到店批次", "客流", "客流量"),
     "card_type": ("卡类型", "卡片类型", "线索类型"),
     "date": ("日期", "建卡日期", "活动日期", "登记日期"),
     "grade": ("级别", "客户级别", "意向级别"),
@@ -178,6 +225,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "cost": ("费用", "成本", "花费"),
     "leads": ("留资数", "集客数", "线索数"),
     "sales": ("成交数", "成交", "销量"),
+    "staff": ("人数", "外拓人数", "现场人数"),
     "poi_id": ("兴趣点编号", "poi编号"),
     "poi_type": ("兴趣点类型", "poi类型", "场所类型"),
     "dealer_id": ("经销商编号", "经销商id", "门店编号", "dealer"),
