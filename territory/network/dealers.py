@@ -33,9 +33,10 @@ import pandas as pd
 import shapely
 
 from territory._errors import Problem, ProblemList
+from territory.inputs._tables import Table
 from territory.inputs.dealer import parse_dealer
 from territory.inputs.layers import POINT_LAYERS, empty_layer
-from territory.inputs.workspace import Workspace
+from territory.inputs.workspace import Workspace, link_layers
 from territory.network.inputs import NETWORK_POINT_LAYERS, point_spec
 
 __all__ = [
@@ -145,6 +146,8 @@ def dealer_workspace(
     lookup = ZoneIndex(own.geometry).lookup if len(own) else None
     coder = _LazyGeocoder(own, geocoder_for) if len(own) else None
     located: dict[str, gpd.GeoDataFrame] = {}
+    tables: dict[str, Table] = {}
+    found = ProblemList()
     for name in POINT_LAYERS:
         frame = layers.get(name)
         if name == "pois":
@@ -159,11 +162,12 @@ def dealer_workspace(
             frame.drop(columns=["_row", "_part"], errors="ignore"), area_ids, zones
         )
         typed = _restore_types(typed, name)
-        found = ProblemList()
+        file = files.get(name, name)
+        tables[name] = Table(file=file, frame=typed, rows=rows)
         out = locate_points(
             typed,
             rows,
-            file=files.get(name, name),
+            file=file,
             zones=own,
             default_coord_sys=dealer.coord_sys,
             geocoder=coder,
@@ -171,9 +175,13 @@ def dealer_workspace(
             settings=dealer.settings,
             zone_lookup=lookup,
         )
-        _duplicate_ids(out, rows, name, files.get(name, name), found)
-        problems.extend(p for p in found if p.key not in _SILENT)
+        _duplicate_ids(out, rows, name, file, found)
         located[name] = out
+    sources = {name: files.get(name, name) for name in tables}
+    link_layers(
+        located, tables, sources=sources, dealer=dealer, problems=found, settings=dealer.settings
+    )
+    problems.extend(p for p in found if p.key not in _SILENT)
     return Workspace(
         root=Path(root), dealer=dealer, zones=own, notices=[], sources=dict(files), **located
     )
