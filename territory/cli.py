@@ -559,7 +559,7 @@ def cmd_network(args: argparse.Namespace) -> int:
                 if s.get("expected_customers") is None
                 else f"{s['expected_customers']:.0f}",
                 diagnosis=t(f"coverage.diagnosis.{s['diagnosis']}", lang),
-                sites="、".join(s["sites"]) or "-",
+                sites=("、" if lang == "zh" else ", ").join(s["sites"]) or "-",
             )
         )
     for g in result.gaps.areas.itertuples(index=False):

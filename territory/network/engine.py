@@ -522,7 +522,8 @@ def _run(
     price = float(np.median(dealers["price"])) if n_dealers else 0.0
 
     def map_groups(function, batches, settings):
-        futures = client.map(function, batches, settings=settings, pure=False)
+        data = client.scatter(batches)  # polygons: sent as data, not inside the task graph
+        futures = client.map(function, data, settings=settings, pure=False)
         _track(client, futures, "gaps", progress)
         return client.gather(futures)
 
