@@ -397,21 +397,28 @@ def _ranking_overrides(args: argparse.Namespace, ws) -> dict | None:
 
 def cmd_recommend(args: argparse.Namespace) -> int:
     """Ranked outreach sites for a date."""
-    from territory.outreach.ranking import recommend, recommend_json
+    from territory.outreach.ranking import recommend_json, recommend_weeks
 
     ws = _load(args)
     lang = args.lang or ws.dealer.language
     if args.top < 1:
         raise CliError("cli.bad_option", detail="--top must be at least 1")
-    rec = recommend(
+    if args.weeks is not None and args.weeks < 1:
+        raise CliError("cli.bad_option", detail="--weeks must be at least 1")
+    for zone_id in args.site or ():
+        _zone(ws, zone_id)
+    weeks = recommend_weeks(
         ws,
         date=_date(args),
+        weeks=args.weeks or 1,
         top=args.top,
         model=_model(ws, args),
         lang=lang,
         overrides=_ranking_overrides(args, ws),
+        sites=args.site or (),
     )
-    document = recommend_json(rec, lang=lang)
+    rec = weeks[0]
+    document = recommend_json(rec, lang=lang, weeks=weeks if args.weeks else None)
     if args.json:
         emit_json(document)
     else:
@@ -428,6 +435,10 @@ def cmd_recommend(args: argparse.Namespace) -> int:
             )
             for reason in site["reasons"]:
                 _out(f"     · {reason}")
+        for passed in document["not_chosen"]:
+            _out(f"   × {passed['text']}")
+        for week in document.get("weeks", [])[1:]:
+            _out(f"{week['date']}: " + ", ".join(f"{s['name']}" for s in week["sites"]))
     return EXIT_OK
 
 
@@ -465,7 +476,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_print(args: argparse.Namespace) -> int:
     """Printable field maps and plans (PDF) for sites or the top N recommended."""
-    from territory.render.printing import PrintError, print_sites
+    from territory.render.printing import PrintError, PrintOptions, print_sites
 
     if args.top is not None and args.top < 1:
         raise CliError("cli.bad_option", detail="--top must be at least 1")
@@ -479,9 +490,7 @@ def cmd_print(args: argparse.Namespace) -> int:
     for zone_id in args.site or ():
         _zone(ws, zone_id)
     try:
-        result = print_sites(
-            ws,
-            out=args.out,
+        options = PrintOptions(
             sites=args.site,
             top=args.top,
             date=date,
@@ -494,6 +503,7 @@ def cmd_print(args: argparse.Namespace) -> int:
             tile_cache=args.tile_cache,
             overrides=_ranking_overrides(args, ws),
         )
+        result = print_sites(ws, options, out=args.out)
     except PrintError as exc:
         _say(t("cli.error", lang, message=exc.message(lang)))
         return EXIT_INTERNAL if exc.installation else EXIT_INVALID
@@ -693,6 +703,8 @@ def _args_coverage(p: argparse.ArgumentParser, lang: str) -> None:
 def _args_recommend(p: argparse.ArgumentParser, lang: str) -> None:
     p.add_argument("--date", default=None, help=t("cli.opt.date_saturday", lang))
     p.add_argument("--top", type=int, default=5, help=t("cli.opt.top", lang))
+    p.add_argument("--site", action="append", default=None, help=t("cli.opt.recommend_site", lang))
+    p.add_argument("--weeks", type=int, default=None, help=t("cli.opt.weeks", lang))
     _model_option(p, lang)
     _ranking_options(p, lang)
 

@@ -31,6 +31,7 @@ from typing import Any
 __all__ = [
     "CoverageSettings",
     "HistorySettings",
+    "HuffSettings",
     "InfluenceSettings",
     "LeadsSettings",
     "LoadSettings",
@@ -42,6 +43,7 @@ __all__ = [
     "ScoringSettings",
     "Settings",
     "SettingsError",
+    "SiteSettings",
     "WhitespaceSettings",
 ]
 
@@ -112,6 +114,14 @@ class ScoringSettings:
     tier_scheme: str = "Quantiles"
     #: Number of tiers (3 to 5).
     tier_count: int = 3
+    #: A model's customers are those who bought it or a model priced within this share of it
+    #: (customers who bought a car of similar price: white space and expected customers per model).
+    price_band: float = 0.25
+    #: ... when at least this share of customers name a model of dealer.toml; else all customers count.
+    min_model_share: float = 0.5
+    #: R between these multiples of target_r reads "matches the model"; below: income above
+    #: the model's buyers (push higher trims, trade-in); above: stretch (instalments, entry trim).
+    r_match: tuple[float, float] = (0.8, 1.25)
 
 
 @dataclass(frozen=True)
@@ -238,6 +248,49 @@ class HistorySettings:
     #: Learned sales per yuan this many times the prior's (or below 1/this) is reported as
     #: up-weighted (升权) or down-weighted (降权).
     verdict_ratio: float = 1.25
+
+
+@dataclass(frozen=True)
+class HuffSettings:
+    """Competitor showrooms: the Huff model of the dealer's share of each zone's buyers."""
+
+    #: Distances (km) are floored here: a zone holding a showroom is not at distance 0.
+    min_km: float = 0.5
+    #: A competitor showroom's attractiveness relative to the dealer's (1 = equal).
+    competitor_attractiveness: float = 1.0
+    #: The distance decay is searched between these bounds.
+    beta_bounds: tuple[float, float] = (0.05, 5.0)
+    #: Decay used when it cannot be fitted (too few zones or customers).
+    default_beta: float = 1.5
+    #: Fewest populated zones in the influence area for a fit.
+    min_zones: int = 20
+    #: Fewest located customers for a fit.
+    min_customers: int = 100
+    #: Zones within this many km of a competitor showroom get a conquest note.
+    conquest_km: float = 3.0
+    #: The share scales expected customers only when the Huff model's log-likelihood beats a
+    #: dealer-distance-only model by at least this much (else competitors are noted, not used).
+    support_margin: float = 2.0
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    """A site's facts: the spot, referral targets, capacity, coverage weighting, explanations."""
+
+    #: Side (m) of the square cells searched for the densest spot when a zone has no usable POI.
+    spot_cell_m: float = 200.0
+    #: Owners delivered between these many months before the date are referral targets (seed 003).
+    referral_months: tuple[float, float] = (1.0, 6.0)
+    #: ... with the referral peak this many months after delivery (weights fall linearly from it).
+    referral_peak_months: float = 3.0
+    #: Radius (km) around the spot in which referral targets are counted (seed 000's 3 km).
+    referral_km: float = 3.0
+    #: Score multiplier of zones in districts diagnosed awareness_gap by the coverage table.
+    awareness_gap_factor: float = 1.2
+    #: How many of the best zones not chosen are explained ("... 未选：...").
+    explain_next: int = 3
+    #: A next-best zone whose reach overlaps a chosen site's by at least this share is "overlapping".
+    overlap_share: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -402,6 +455,8 @@ class Settings:
     leads: LeadsSettings = field(default_factory=LeadsSettings)
     print: PrintSettings = field(default_factory=PrintSettings)
     maps: MapSettings = field(default_factory=MapSettings)
+    huff: HuffSettings = field(default_factory=HuffSettings)
+    site: SiteSettings = field(default_factory=SiteSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
 
     def merged(self, overrides: dict[str, Any] | None) -> Settings:

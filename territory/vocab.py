@@ -74,6 +74,12 @@ POI_TYPES: dict[str, Term] = _terms(
         ZONE_TYPES[c]
         for c in ("driving_school", "market", "enterprise", "commercial", "residential")
     ),
+    Term(
+        "competitor",
+        "竞品经销商",
+        "Competitor showroom",
+        ("竞品", "竞品店", "竞品4s店", "竞争对手", "competitor showroom"),
+    ),
     # A street point where crowds pass: seed 001's wave-down test drives (招手试驾).
     Term(
         "street_spot", "人流点", "Street spot", ("街头人流点", "招手点", "街头点位", "street spot")
@@ -203,7 +209,8 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "customer_id": ("客户编号", "客户id"),
     "phone": ("电话", "手机", "手机号", "联系电话", "电话号码"),
     "model": ("车型", "意向车型", "购买车型"),
-    "purchase_date": ("购车日期", "购买日期", "交车日期"),
+    "purchase_date": ("购车日期", "购买日期"),
+    "delivery_date": ("交车日期", "提车日期"),
     "age": ("年龄",),
     "gender": ("性别",),
     "occupation": ("职业",),
@@ -233,6 +240,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "radius_km": ("影响半径", "半径", "销售半径"),
     "price": ("价格", "车价", "指导价"),
     "attractiveness": ("吸引力", "门店吸引力"),
+    "households": ("户数", "住户数"),
 }
 
 

@@ -115,6 +115,7 @@ def test_sites_page_lists_n_sites_and_reranks(app, demo_folder):
     app.date_input(key="w_date").set_value(later).run()
     assert later.isoformat() in texts(app)
     top_before = app.selectbox(key="w_site").options
+    app.slider(key="w_weight_whitespace").set_value(0.0).run()
     app.slider(key="w_weight_distance").set_value(1.0).run()
     assert not app.exception
     assert app.selectbox(key="w_site").options != top_before  # distance now dominates

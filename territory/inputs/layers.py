@@ -130,6 +130,7 @@ LAYERS: dict[str, LayerSpec] = {
             ColumnSpec("phone", "phone"),
             ColumnSpec("model", "text"),
             ColumnSpec("purchase_date", "date"),
+            ColumnSpec("delivery_date", "date"),
             ColumnSpec("age", "int", minimum=0, maximum=120),
             ColumnSpec("gender", "code", vocab=GENDERS),
             ColumnSpec("occupation", "text"),
@@ -183,6 +184,8 @@ LAYERS: dict[str, LayerSpec] = {
             ColumnSpec("poi_id", "text"),
             ColumnSpec("name", "text"),
             ColumnSpec("poi_type", "code", vocab=POI_TYPES),
+            ColumnSpec("brand", "text"),
+            ColumnSpec("households", "int", minimum=0),
             *_POINT_COLUMNS,
         ),
         id_column="poi_id",
@@ -758,4 +761,7 @@ def read_point_table(
     typed = type_columns(
         table.frame, table.rows, spec, problems, table.file, labels=labels, settings=settings
     )
+    if layer == "customers" and "delivery_date" in typed and "purchase_date" in typed:
+        # 交车日期 alone (it used to be read as the purchase date): it stands for both.
+        typed["purchase_date"] = typed["purchase_date"].fillna(typed["delivery_date"])
     return typed, table
