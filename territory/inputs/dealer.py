@@ -25,6 +25,8 @@ from territory.vocab import COORD_SYSTEMS, normalise_code
 __all__ = ["DEALER_FILE", "Dealer", "Model", "parse_dealer", "read_dealer"]
 
 DEALER_FILE = "dealer.toml"
+#: dealer.toml holds a few dozen lines: a larger file is refused before it is read.
+MAX_DEALER_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,15 @@ def read_dealer(path: Path, *, lang: str = "zh") -> Dealer:
     file = path.name
     if not path.exists():
         problems.add(file, "err.file_missing", pattern=DEALER_FILE)
+        raise LayerError(problems, lang)
+    if path.is_file() and path.stat().st_size > MAX_DEALER_BYTES:
+        problems.add(
+            file,
+            "err.toml_too_large",
+            column=DEALER_FILE,
+            size=f"{path.stat().st_size / 2**20:,.1f} MB",
+            limit=f"{MAX_DEALER_BYTES // 2**10} KB",
+        )
         raise LayerError(problems, lang)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
