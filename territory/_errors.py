@@ -185,7 +185,8 @@ class LayerError(ValueError):
     """
 
     def __init__(self, problems: Sequence[Problem], lang: str = "zh") -> None:
-        self.problems = list(problems)
+        # Errors first, then warnings, then notices (each kind in the order found).
+        self.problems = sorted(problems, key=lambda p: _ORDER.get(p.severity, 3))
         self.lang = check_lang(lang)
         n = len([p for p in self.problems if p.severity == ERROR])
         head = t("problem.header", self.lang, n=n)

@@ -109,6 +109,9 @@ class LoadSettings:
     max_unlocated_share: float = 0.5
     #: ... once at least this many rows are unlocated.
     unlocated_min_rows: int = 3
+    #: Layers refused (exit 2) when most rows are unlocated or no column can locate them;
+    #: in the others (cards, events, POIs still count in the funnel) it is a warning.
+    unlocated_error_layers: tuple[str, ...] = ("customers",)
     #: Coordinate-system check: fewest rows with both coordinates and a zone (zone_id or a
     #: matched address) needed to say which coordinate system the data most likely uses.
     coord_check_min_rows: int = 5

@@ -300,6 +300,14 @@ def ws(root: Path, **kw) -> Path:
     return make_workspace(root, **kw)
 
 
+def with_file(name: str, text: str) -> Callable[[Path], None]:
+    def build(root: Path) -> None:
+        ws(root)
+        write(root, name, text)
+
+    return build
+
+
 def zones_doc(shift_system: str | None = None, records=None, geometries=None) -> dict:
     doc = zones_geojson(records)
     if geometries:
@@ -706,6 +714,12 @@ def most_unlocated_addresses(root: Path) -> None:
     ws(root, cards=csv_text(["card_id", "card_type", "date", "address"], rows))
 
 
+def most_customers_unlocated_addresses(root: Path) -> None:
+    rows = [[f"C{k}", "孙八", f"1360000{k:04d}", f"火星基地{k}号"] for k in range(6)]
+    rows += [[f"C{k}", "孙八", f"1360000{k:04d}", "成都市锦江区春熙路街道1号"] for k in range(6, 8)]
+    ws(root, customers=csv_text(["customer_id", "name", "phone", "address"], rows))
+
+
 def most_unlocated_blank(root: Path) -> None:
     rows = customer_records(4)
     rows += [[f"D{k}", "钱七", f"1370000{k:04d}", "家轿 A", "2025-03-01", "", ""] for k in range(6)]
@@ -906,12 +920,26 @@ EXCEL: list[Case] = [
         column="lon",
     ),
     Case(
-        "most_rows_unlocated_addresses",
+        "most_cards_unlocated_addresses",
         "excel",
         most_unlocated_addresses,
+        "warning",
+        words=("cards.csv", "address", "8"),
+    ),
+    Case(
+        "most_customers_unlocated_addresses",
+        "excel",
+        most_customers_unlocated_addresses,
         "error",
-        file="cards.csv",
+        file="customers.csv",
         column="address",
+    ),
+    Case(
+        "cards_without_any_location_column",
+        "excel",
+        with_file("cards.csv", "card_id,card_type,date\nK1,A卡,2026-05-01\nK2,订金,2026-05-03\n"),
+        "warning",
+        words=("cards.csv", "lon/lat"),
     ),
     Case(
         "most_rows_unlocated_blank_coordinates",
@@ -953,14 +981,6 @@ def all_zones(**values) -> Callable[[Path], None]:
 
 def with_dealer(text: str) -> Callable[[Path], None]:
     return lambda root: ws(root, dealer=text)
-
-
-def with_file(name: str, text: str) -> Callable[[Path], None]:
-    def build(root: Path) -> None:
-        ws(root)
-        write(root, name, text)
-
-    return build
 
 
 def future(days: int) -> str:
@@ -2122,6 +2142,10 @@ def english(r: Result):
     return ("Fix:" in r.err and "修改方法" not in r.err) or "not in English"
 
 
+def chinese(r: Result):
+    return ("修改方法" in r.err and "Fix:" not in r.err) or "not in Chinese"
+
+
 def json_out(r: Result):
     json.loads(r.out)
     return True
@@ -2209,6 +2233,17 @@ CLI: list[Case] = [
         check=json_out,
     ),
     g(
+        "lang_zh_after_lang_en_wins",
+        ["--lang", "en", "validate", "{ws}", "--lang", "zh"],
+        check=chinese,
+    ),
+    g(
+        "lang_before_the_command_beats_the_environment",
+        ["--lang", "zh", "validate", "{ws}"],
+        env={"TERRITORY_LANG": "en"},
+        check=chinese,
+    ),
+    g(
         "unknown_lang_before_the_command",
         ["--lang", "fr", "validate", "{ws}"],
         build=lambda r: ws(r),
@@ -2226,6 +2261,8 @@ CASE_LANG = {
     "lang_from_the_environment": "en",
     "lang_after_the_command_wins": "en",
     "unknown_lang_before_the_command": "en",
+    "lang_zh_after_lang_en_wins": "zh",
+    "lang_before_the_command_beats_the_environment": "zh",
 }
 
 CASES: list[Case] = [*COORDS, *EXCEL, *RANGES, *EXPORT, *STORE, *CONCURRENCY, *RESOURCES, *CLI]

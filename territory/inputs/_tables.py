@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import re
 import zipfile
@@ -240,11 +241,20 @@ def find_header(
     return Header(row=h, cells=tuple(cells), data=data, score=scores[h] if h < len(scores) else 0)
 
 
+@functools.cache
+def _total_variants() -> frozenset[str]:
+    """The totals words as they are written (合计, Total, TOTAL, 合 计 ...)."""
+    out = set()
+    for word in TOTAL_WORDS:
+        for form in (word, word.title(), word.upper()):
+            out |= {form, form + ":", form + "：", " ".join(form) if len(form) == 2 else form}
+    return frozenset(out)
+
+
 def _is_totals(values: list[Any]) -> bool:
     first = next((v for v in values if v is not None and str(v).strip()), None)
-    return first is not None and normalise_text(str(first)).replace(" ", "") in {
-        w.replace(" ", "") for w in TOTAL_WORDS
-    }
+    key = normalise_text(str(first)).replace(" ", "").rstrip(":：") if first is not None else ""
+    return key in {w.replace(" ", "") for w in TOTAL_WORDS}
 
 
 # ---------------------------------------------------------------- reading
@@ -719,14 +729,19 @@ def _finish(
     else:
         keep = np.zeros(len(frame), dtype=bool)
     # Totals rows (合计 ...) and the header repeated on every printed page are no records.
+    # Candidate rows are found column by column (vectorised); only they are looked at.
     original = {canonical: header for header, canonical in mapping.items()}
-    values = frame.to_numpy(dtype=object)
     header_keys = [_header_key(original.get(c, c)) for c in frame.columns]
+    words = _total_variants()
+    hits = np.zeros(len(frame), dtype=bool)
+    same = np.zeros(len(frame), dtype="int64")
+    for column in frame.columns:
+        cells = frame[column]
+        hits |= cells.isin(words).to_numpy()
+        same += (cells == str(original.get(column, column)).strip()).to_numpy(dtype="int64")
     totals, repeated = [], []
-    for i in range(len(frame)):
-        if not keep[i]:
-            continue
-        row = list(values[i])
+    for i in np.flatnonzero(keep & (hits | (same >= 2))):
+        row = list(frame.iloc[i])
         filled = [v for v in row if v is not None]
         if _is_totals(row):
             totals.append(i)
@@ -747,7 +762,7 @@ def _finish(
             "notice.totals_row",
             rows=rows.iloc[totals],
             severity=NOTICE,
-            found=str(next(v for v in values[totals[0]] if v is not None)),
+            found=str(next(v for v in frame.iloc[totals[0]] if v is not None)),
         )
     if repeated:
         problems.add(

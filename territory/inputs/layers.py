@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from territory._errors import NOTICE, WARNING, ProblemList
+from territory._errors import ERROR, NOTICE, WARNING, ProblemList
 from territory.inputs import coords
 from territory.inputs._tables import TABLE_SUFFIXES, Table, canonical_columns, read_table
 from territory.inputs.dealer import Dealer
@@ -842,9 +842,13 @@ def read_point_table(
     if table is None:
         return None
     if len(table.frame) and not any(c in table.frame.columns for c in LOCATING_COLUMNS):
+        # Customers off the map make white space and ranking quietly wrong: refused. Cards,
+        # events and POIs without a place still count in the funnel and follow-up: warned.
+        refuse = layer in (settings.load.unlocated_error_layers if settings else ("customers",))
         problems.add(
             table.file,
             "err.no_location_columns",
+            severity=ERROR if refuse else WARNING,
             column="lon/lat, zone_id, address",
             found=", ".join(str(table.original.get(c, c)) for c in table.frame.columns[:12]),
             sheet=table.sheet or "-",

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from territory._errors import NOTICE, ProblemList
+from territory._errors import ERROR, NOTICE, WARNING, ProblemList
 from territory.inputs import coords
 from territory.inputs.geocode import Geocoder
 from territory.settings import Settings
@@ -90,6 +90,7 @@ def locate_points(
     problems: ProblemList,
     settings: Settings | None = None,
     zone_lookup=None,
+    layer: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Locate a typed point table and assign its rows to zones.
 
@@ -110,6 +111,9 @@ def locate_points(
     zone_lookup
         Optional callable ``(lon, lat) -> positions`` (defaults to
         :func:`zone_positions`), so a caller can reuse a built index.
+    layer
+        The layer's name: most rows unlocated is an error in the layers of
+        ``[settings.load] unlocated_error_layers`` (customers), else a warning.
 
     Returns
     -------
@@ -275,6 +279,7 @@ def locate_points(
     located_by[nothing] = "unlocated"
     _most_unlocated(
         problems,
+        layer,
         file,
         rows,
         settings,
@@ -302,6 +307,7 @@ def locate_points(
 
 def _most_unlocated(
     problems: ProblemList,
+    layer: str | None,
     file: str,
     rows: pd.Series,
     settings: Settings,
@@ -332,9 +338,11 @@ def _most_unlocated(
     }
     cause = max(causes, key=causes.get)
     column = {"address": "address", "none": "lon/lat, zone_id, address", "outside": "lon/lat"}
+    refuse = layer in settings.load.unlocated_error_layers
     problems.add(
         file,
         f"err.most_unlocated.{cause}",
+        severity=ERROR if refuse else WARNING,
         column=column[cause],
         rows=rows[lost],
         n=count,

@@ -426,13 +426,14 @@ def check_piles(
     geoms = np.asarray(layer.geometry.values, dtype=object)
     x = np.round(shapely.get_x(geoms[by_coords]).astype("float64"), 6)
     y = np.round(shapely.get_y(geoms[by_coords]).astype("float64"), 6)
-    keys = pd.Series(list(zip(x, y, strict=True)))
+    keys = pd.Series(x + 1j * y)  # one hashable number per coordinate pair
     counts = keys.value_counts()
     top, count = counts.index[0], int(counts.iloc[0])
     if count < p.pile_min_rows or count <= p.pile_share * n:
         return
     on_top = np.zeros(len(layer), dtype=bool)
     on_top[np.flatnonzero(by_coords)[(keys == top).to_numpy()]] = True
+    top = (top.real, top.imag)
     problems.add(
         file,
         "warn.points_piled",

@@ -188,7 +188,7 @@ def store_writable(root: Path | str, path: Path | None = None) -> bool:
     try:
         if not writable(folder):
             return False
-        return not target.exists() or target.is_dir() or writable(target)
+        return not target.exists() or writable(target)
     except OSError:
         return False
 
@@ -252,6 +252,8 @@ def save_store(
     """
     root = Path(ws.root)
     target = Path(path) if path else root / STORE_FILE
+    if target.is_dir():  # checked before the lock file is made: exit 2 writes nothing
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
     if not store_writable(root, target):
         raise StoreReadOnly(errno.EACCES, "read-only", str(target))
     with workspace_lock(target.parent, timeout=timeout, on_wait=on_wait):

@@ -194,6 +194,7 @@ def read_sources(
             problems=problems,
             settings=settings,
             zone_lookup=_lookup(zones, lookup),
+            layer=name,
         )
         plausible.check_piles(layers[name], table.rows, table.file, problems, settings)
 
