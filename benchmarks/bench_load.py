@@ -66,7 +66,9 @@ def measure(src: Path | None, folder: Path, runs: int) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--baseline", type=Path, required=True, help="folder holding a territory package")
+    parser.add_argument(
+        "--baseline", type=Path, required=True, help="folder holding a territory package"
+    )
     parser.add_argument("--zones", type=int, default=5000)
     parser.add_argument("--customers", type=int, default=200_000)
     parser.add_argument("--runs", type=int, default=3)

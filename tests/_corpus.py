@@ -1172,7 +1172,7 @@ RANGES: list[Case] = [
     Case(
         "population_density_very_high",
         "ranges",
-        zones_with(population=600_000),
+        zones_with(population=800_000),
         "warning",
         words=("zones.geojson", "population", "002"),
     ),

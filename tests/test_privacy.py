@@ -38,7 +38,9 @@ FORMULAS = ['=HYPERLINK("http://evil","点我")', "+SUM(1,2)", "-2+3", "@cmd", "
 
 def _id(base17: str) -> str:
     weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
-    return base17 + "10X98765432"[sum(int(c) * w for c, w in zip(base17, weights, strict=True)) % 11]
+    return (
+        base17 + "10X98765432"[sum(int(c) * w for c, w in zip(base17, weights, strict=True)) % 11]
+    )
 
 
 def _leaky_workspace(root: Path) -> Path:
@@ -140,7 +142,14 @@ def test_no_output_file_holds_a_phone_an_id_number_or_a_formula(tmp_path, capsys
     for argv in commands:
         assert main([*argv, "--lang", "en"]) == 0, capsys.readouterr().err
     files = sorted(p for p in out.rglob("*") if p.suffix in (".csv", ".xlsx"))
-    assert {p.name for p in files} >= {"customers.csv", "cards.csv", "events.csv", "p.xlsx", "c.csv", "c.xlsx"}
+    assert {p.name for p in files} >= {
+        "customers.csv",
+        "cards.csv",
+        "events.csv",
+        "p.xlsx",
+        "c.csv",
+        "c.xlsx",
+    }
     for path in files:
         text = _raw_text(path)
         assert not MOBILE.search(text), (path.name, MOBILE.search(text).group(0))
@@ -208,7 +217,9 @@ def test_identifiers_keep_long_numbers_that_are_no_phone():
 
 
 def test_mask_address_keeps_the_street():
-    assert mask_address("成都市锦江区春熙路街道总府路8号附3号") == "成都市锦江区春熙路街道总府路****"
+    assert (
+        mask_address("成都市锦江区春熙路街道总府路8号附3号") == "成都市锦江区春熙路街道总府路****"
+    )
     assert mask_address(None) is None
 
 
@@ -254,5 +265,5 @@ def test_write_table_is_the_shared_safe_writer(tmp_path, suffix):
 
         sheet = load_workbook(path).active
         assert sheet["C2"].data_type == "s" and sheet["D2"].value == 3
-    with pytest.raises(ValueError, match="csv or .xlsx"):
+    with pytest.raises(ValueError, match=r"\.csv or \.xlsx"):
         write_table(frame, tmp_path / "t.txt")

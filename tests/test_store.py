@@ -254,8 +254,9 @@ def test_the_lock_waits_says_so_and_gives_up_after_the_timeout(tiny_ws):
     held.wait(30)
     waits = []
     try:
-        with pytest.raises(store.StoreBusy), store.workspace_lock(
-            tiny_ws, timeout=0.3, on_wait=waits.append
+        with (
+            pytest.raises(store.StoreBusy),
+            store.workspace_lock(tiny_ws, timeout=0.3, on_wait=waits.append),
         ):
             pass
         assert waits == [0.3]

@@ -8,7 +8,12 @@ KNOWN = {"customer_id", "name", "phone", "lon", "lat", "model"}
 
 
 def test_the_header_is_the_row_naming_most_columns():
-    rows = [["保有客户明细"], [None], ["客户编号", "姓名", "经度", "纬度"], ["C1", "张三", "104", "30"]]
+    rows = [
+        ["保有客户明细"],
+        [None],
+        ["客户编号", "姓名", "经度", "纬度"],
+        ["C1", "张三", "104", "30"],
+    ]
     header = find_header(rows, KNOWN)
     assert (header.row, header.data, header.score) == (2, 3, 4)
 
@@ -24,7 +29,11 @@ def test_a_sub_header_row_completes_merged_cells():
 
 
 def test_group_headers_above_are_not_taken_for_names():
-    rows = [["客户信息", None, "位置", None], ["客户编号", "姓名", "经度", "纬度"], ["C1", "x", "1", "2"]]
+    rows = [
+        ["客户信息", None, "位置", None],
+        ["客户编号", "姓名", "经度", "纬度"],
+        ["C1", "x", "1", "2"],
+    ]
     header = find_header(rows, KNOWN)
     assert header.row == 1 and header.cells[2] == "经度"
 

@@ -337,8 +337,16 @@ def test_small_self_intersection_is_repaired_with_a_small_area_change(tmp_path):
     doc = zones_geojson()
     x, y = 104.0, 30.6
     # A spike that crosses the top edge: a valid repair changes the area a little.
-    ring = [[x, y], [x + D2, y], [x + D2, y + D2], [x + 0.5 * D2, y + D2],
-            [x + 0.5 * D2, y + 0.9 * D2], [x + 0.52 * D2, y + 1.0005 * D2], [x, y + D2], [x, y]]
+    ring = [
+        [x, y],
+        [x + D2, y],
+        [x + D2, y + D2],
+        [x + 0.5 * D2, y + D2],
+        [x + 0.5 * D2, y + 0.9 * D2],
+        [x + 0.52 * D2, y + 1.0005 * D2],
+        [x, y + D2],
+        [x, y],
+    ]
     doc["features"][0]["geometry"] = {"type": "Polygon", "coordinates": [ring]}
     ws = read_sources(make_workspace(tmp_path / "ws", zones=doc))
     (p,) = [p for p in ws.notices if p.key == "notice.geometry_repaired"]
