@@ -1895,9 +1895,13 @@ def unchanged_and_fresh(r: Result):
 
 
 def concurrent_scores(case: Case, tmp: Path, lang: str) -> Result:
+    """Four commands read the files and save the store when done, at the same time."""
     root = tmp / "ws"
     case.build(root)
-    procs = [subprocess_cli(["score", str(root), "--json", "--lang", lang]) for _ in range(4)]
+    procs = [
+        subprocess_cli(["export", str(root), "--out", str(tmp / f"out{k}"), "--lang", lang])
+        for k in range(4)
+    ]
     outs = [p.communicate(timeout=300) for p in procs]
     codes = [p.returncode for p in procs]
     status = 0 if all(c == 0 for c in codes) else max(codes)
@@ -1961,7 +1965,7 @@ CONCURRENCY: list[Case] = [
         runner=readonly_folder_score,
     ),
     Case(
-        "four_concurrent_scores",
+        "four_concurrent_exports",
         "concurrency",
         base_store_ws,
         "accept",

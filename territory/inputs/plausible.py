@@ -250,12 +250,12 @@ def check_overlaps(
     zones: gpd.GeoDataFrame,
     rows: pd.Series,
     file: str,
-    points: list[gpd.GeoDataFrame],
+    points: dict[str, gpd.GeoDataFrame],
     problems: ProblemList,
     settings,
     crs,
 ) -> None:
-    """Zones that overlap: the overlap's area and the customers it affects.
+    """Zones that overlap: the overlap's area and the customers (and other points) it affects.
 
     A point in an overlap is counted in the zone listed first only, so the other
     zone loses it silently. Overlaps smaller than ``overlap_min_share`` of the
@@ -290,14 +290,18 @@ def check_overlaps(
         return
     ids = zones["zone_id"].astype("str").to_numpy()
     inter_wgs = gpd.GeoSeries(inter[keep], crs=crs).to_crs("EPSG:4326").to_numpy()
-    xy = [_located_xy(layer) for layer in points]
+    xy = {name: _located_xy(layer) for name, layer in points.items()}
     named = 0
     for a, b, share_area, poly in zip(
         a_idx[keep], b_idx[keep], inter_area[keep], inter_wgs, strict=True
     ):
         share_a, share_b = share_area / area[a], share_area / area[b]
         duplicate = min(share_a, share_b) >= p.duplicate_share
-        affected = sum(int(shapely.contains_xy(poly, x, y).sum()) for x, y in xy if len(x))
+        inside = {
+            n: int(shapely.contains_xy(poly, x, y).sum()) if len(x) else 0
+            for n, (x, y) in xy.items()
+        }
+        customers = inside.pop("customers", 0)
         if named >= MAX_PAIRS and not duplicate:
             continue
         named += 1
@@ -316,7 +320,8 @@ def check_overlaps(
                     "area": f"{share_area / 1e6:,.3f}",
                     "share_a": f"{share_a:.0%}",
                     "share_b": f"{share_b:.0%}",
-                    "points": affected,
+                    "customers": customers,
+                    "others": sum(inside.values()),
                 },
             )
         )

@@ -206,7 +206,7 @@ def read_sources(
             zones,
             zones.attrs["rows"],
             zones_path.name,
-            [layers[n] for n in POINT_LAYERS],
+            {n: layers[n] for n in POINT_LAYERS},
             problems,
             settings,
             crs,
