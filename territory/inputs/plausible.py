@@ -57,6 +57,13 @@ __all__ = [
 
 #: At most this many overlapping pairs are named one by one.
 MAX_PAIRS = 20
+#: The dates checked against the plausible window, by layer (the lead dates of cards,
+#: last_contact and closed_date, are checked with the lead in territory.inputs.leadlink).
+_DATES: dict[str, tuple[str, ...]] = {
+    "customers": ("purchase_date", "delivery_date"),
+    "cards": ("date",),
+    "events": ("date",),
+}
 
 
 def today(settings: Settings) -> dt.date:
@@ -375,8 +382,8 @@ def check_values(
                 **fields,
             )
 
-    for column in frame.columns:
-        if not pd.api.types.is_datetime64_any_dtype(frame[column]):
+    for column in _DATES.get(layer, ()):
+        if column not in frame or not pd.api.types.is_datetime64_any_dtype(frame[column]):
             continue
         values = frame[column]
         flag(

@@ -89,12 +89,13 @@ __all__ = [
 ]
 
 STORE_FILE = "territory.gpkg"
-#: 2: content hashes of the sources, the code key, row counts and guard triggers.
-FORMAT_VERSION = 2
+#: 3: content hashes of the sources, the code key, row counts and guard triggers;
+#: 2: typed lead columns, lead_id filled on load, traffic table.
+FORMAT_VERSION = 3
 LOCK_FILE = ".territory.lock"
 _TMP_PREFIX = ".territory-tmp-"
-#: Tables whose every change is counted by the guard triggers (``settings`` is the app's).
-_GUARDED: tuple[str, ...] = ("zones", *POINT_LAYERS, "meta")
+#: Every change to the layers and ``meta`` is counted by triggers on them (``settings`` is
+#: the app's to change); the guarded layers are those counted in ``meta["counts"]``.
 _GUARD_TABLE = "territory_guard"
 
 
@@ -285,6 +286,10 @@ def _save_locked(ws, root: Path, target: Path) -> Path:
             else ""
         )
         hashes = getattr(ws, "hashes", None) or source_hashes(root)
+        counts = {n: len(ws.layer(n)) for n in ("zones", *POINT_LAYERS)}
+        if len(getattr(ws, "traffic", ())):
+            _write_traffic(tmp, ws.traffic)
+            counts["traffic"] = len(ws.traffic)
         meta = {
             "format_version": FORMAT_VERSION,
             "code": code_key(),
@@ -293,7 +298,7 @@ def _save_locked(ws, root: Path, target: Path) -> Path:
             "dealer": json.dumps(ws.dealer.raw, ensure_ascii=False, default=str),
             "sources": json.dumps(hashes, sort_keys=True),
             "source_files": json.dumps(ws.sources, ensure_ascii=False),
-            "counts": json.dumps({n: len(ws.layer(n)) for n in ("zones", *POINT_LAYERS)}),
+            "counts": json.dumps(counts),
             "notices": json.dumps(
                 [_problem_data(p) for p in ws.notices], ensure_ascii=False, default=str
             ),
@@ -305,7 +310,7 @@ def _save_locked(ws, root: Path, target: Path) -> Path:
         _write_table(
             tmp, "settings", {k: json.dumps(v, ensure_ascii=False) for k, v in previous.items()}
         )
-        _install_guard(tmp)
+        _install_guard(tmp, [*counts, "meta"])
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, target)
@@ -317,7 +322,7 @@ def _save_locked(ws, root: Path, target: Path) -> Path:
     return target
 
 
-def _install_guard(path: Path) -> None:
+def _install_guard(path: Path, tables: list[str]) -> None:
     """Triggers that count every change to the layers and ``meta`` (tampering is detected)."""
     con = sqlite3.connect(path)
     try:
@@ -327,7 +332,7 @@ def _install_guard(path: Path) -> None:
                 "edits INTEGER NOT NULL)"
             )
             con.execute(f"INSERT INTO {_GUARD_TABLE} (id, edits) VALUES (1, 0)")
-            for table in _GUARDED:
+            for table in tables:
                 for event in ("INSERT", "UPDATE", "DELETE"):
                     con.execute(
                         f'CREATE TRIGGER "{_GUARD_TABLE}_{table}_{event.lower()}" '
@@ -360,6 +365,27 @@ def _write_table(path: Path, name: str, values: dict[str, Any]) -> None:
             {"key": pd.Series([], dtype="str"), "value": pd.Series([], dtype="str")}
         )
     pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG")
+
+
+def _write_traffic(path: Path, traffic: pd.DataFrame) -> None:
+    frame = traffic.copy()
+    frame["date"] = pd.to_datetime(frame["date"]).dt.strftime("%Y-%m-%d")
+    frame["visitors"] = frame["visitors"].astype("float64")
+    frame["source"] = frame["source"].astype("str")
+    pyogrio.write_dataframe(frame, path, layer="traffic", driver="GPKG")
+
+
+def _read_traffic(path: Path) -> pd.DataFrame:
+    from territory.inputs.traffic import empty_traffic
+
+    template = empty_traffic()
+    if "traffic" not in {str(name) for name, _ in pyogrio.list_layers(path)}:
+        return template
+    frame = pd.DataFrame(pyogrio.read_dataframe(path, layer="traffic", read_geometry=False))
+    frame["date"] = pd.to_datetime(frame["date"], errors="coerce").astype("datetime64[ns]")
+    frame["visitors"] = pd.to_numeric(frame["visitors"], errors="coerce").round().astype("Int64")
+    frame["source"] = frame["source"].astype("str")
+    return frame
 
 
 def _remove_stale_temps(folder: Path) -> None:
@@ -432,6 +458,7 @@ def _read_store_once(root: Path, path: Path):
         notices=notices,
         sources=json.loads(meta.get("source_files", "{}")),
         hashes=json.loads(meta.get("sources", "{}")),
+        traffic=_read_traffic(path),
         **layers,
     )
 
@@ -588,10 +615,11 @@ def _inspect(path: Path) -> tuple[dict[str, str], str]:
                 (f"{_GUARD_TABLE}%",),
             )
         }
+        counts = json.loads(meta.get("counts", "{}"))
         missing = sorted(
             {
                 t
-                for t in _GUARDED
+                for t in [*counts, "meta"]
                 if not all(
                     f"{_GUARD_TABLE}_{t}_{e}" in triggers for e in ("insert", "update", "delete")
                 )
@@ -607,7 +635,6 @@ def _inspect(path: Path) -> tuple[dict[str, str], str]:
             found.append("guard removed")
         elif edits:
             found.append(f"{edits} row(s) edited")
-        counts = json.loads(meta.get("counts", "{}"))
         for table, rows in counts.items():
             try:
                 (now,) = con.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()
@@ -736,9 +763,14 @@ def export_workspace(ws, out_dir: Path | str, *, mask_personal: bool = True) -> 
         frame.insert(0, "lat", layer.geometry.y.round(7))
         frame.insert(0, "lon", layer.geometry.x.round(7))
         frame["coord_sys"] = "wgs84"
-        frame = frame.drop(columns=["district", "located_by"], errors="ignore")
+        frame = frame.drop(columns=["district", "located_by", "lead_linked_by"], errors="ignore")
         path = write_table(frame, out / f"{name}.csv", mask=mask_personal)
         written.append(path)
+    traffic = getattr(ws, "traffic", None)
+    if traffic is not None and len(traffic):
+        frame = traffic.copy()
+        frame["date"] = pd.to_datetime(frame["date"])
+        written.append(write_table(frame, out / "traffic.csv", mask=mask_personal))
     return written
 
 
@@ -757,6 +789,16 @@ def _write_dealer(ws, path: Path) -> Path:
         lines.append(f"zones_crs = {_toml_str('EPSG:4326')}")
     for model in d.models:
         lines += ["", "[[models]]", f"name = {_toml_str(model.name)}", f"price = {model.price:g}"]
+    team = getattr(d, "team", None)
+    if team is not None and (
+        team.consultants or team.staff_per_day is not None or team.test_cars is not None
+    ):
+        lines += ["", "[team]"]
+        if team.consultants:
+            lines.append(f"consultants = {_toml_value(list(team.consultants))}")
+        for key in ("staff_per_day", "test_cars"):
+            if getattr(team, key) is not None:
+                lines.append(f"{key} = {getattr(team, key)}")
     settings = d.raw.get("settings")
     if isinstance(settings, dict):
         for section, values in settings.items():

@@ -28,7 +28,9 @@ from territory.inputs.layers import (
     read_point_table,
     read_zones,
 )
+from territory.inputs.leadlink import link_cards
 from territory.inputs.locate import locate_points, zone_positions
+from territory.inputs.traffic import empty_traffic, read_traffic
 from territory.settings import Settings
 
 __all__ = [
@@ -61,6 +63,7 @@ class Workspace:
     pois: gpd.GeoDataFrame
     notices: list[Problem] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
+    traffic: pd.DataFrame = field(default_factory=empty_traffic)
     #: SHA-256 of each plain file as it was read (the store is keyed on them).
     hashes: dict[str, str] = field(default_factory=dict)
 
@@ -74,7 +77,7 @@ class Workspace:
         return self.dealer.model(name)
 
     def layer(self, name: str) -> gpd.GeoDataFrame:
-        """A layer by name: zones, customers, cards, events or pois."""
+        """A layer by name: zones, customers, cards, events, pois (or the traffic table)."""
         return getattr(self, name)
 
     @property
@@ -165,6 +168,7 @@ def read_sources(
 
     layers: dict[str, gpd.GeoDataFrame] = {}
     typed_tables: dict[str, tuple] = {}
+    tables: dict = {}
     for name in POINT_LAYERS:
         path = find_layer_file(root, name, problems)
         if path is None:
@@ -176,6 +180,7 @@ def read_sources(
             layers[name] = empty_layer(name)
             continue
         typed, table = result
+        tables[name] = table
         labels = {c: table.label(c) for c in typed.columns}
         typed = plausible.check_values(
             name, typed, table.rows, table.file, problems, settings, labels=labels
@@ -212,6 +217,21 @@ def read_sources(
             crs,
         )
 
+    if "cards" in tables and len(layers["cards"]) == len(tables["cards"].rows):
+        layers["cards"] = link_cards(
+            layers["cards"],
+            rows=tables["cards"].rows,
+            file=sources["cards"],
+            label=tables["cards"].label,
+            problems=problems,
+            team=dealer.team if dealer else None,
+            event_ids=layers["events"]["event_id"] if "events" in sources else None,
+            settings=settings,
+        )
+    traffic, traffic_file = read_traffic(root, problems, settings=settings)
+    if traffic_file:
+        sources["traffic"] = traffic_file
+
     if problems.errors or dealer is None or zones is None:
         raise LayerError(problems, lang)
     zones.attrs.pop("rows", None)
@@ -223,6 +243,7 @@ def read_sources(
         notices=problems.notices,
         sources=sources,
         hashes=hashes,
+        traffic=traffic,
         **layers,
     )
 
@@ -329,6 +350,7 @@ def load_workspace(
     use_store: bool = True,
     save_store: bool = False,
     geocoder: Geocoder | str | None = "offline",
+    journal: bool = True,
 ) -> Workspace:
     """Load a workspace: from its store when it is up to date, else from its files.
 
@@ -348,19 +370,24 @@ def load_workspace(
         left to that process.
     geocoder
         Name of a registered geocoder or a :class:`Geocoder` instance.
+    journal
+        Apply the edits of the workspace's journal (``territory-journal.sqlite``:
+        follow-up contacts and other changes made in the app or by the command
+        line; see :mod:`territory.inputs.journal`). The store never holds them.
 
     A store that is out of date, was saved by another version or was changed
     outside Territory is not used: the workspace is read from its files and the
     reason is added to ``notices`` (file ``territory.gpkg``).
     """
     from territory.inputs import store
+    from territory.inputs.journal import apply_journal
 
     root = Path(root)
     reason = None
     if use_store:
         cached, reason = store.load_from_store(root)
         if cached is not None:
-            return cached
+            return apply_journal(cached) if journal else cached
     ws = read_sources(root, lang=lang, geocoder=geocoder)
     if reason is not None:
         ws.notices.append(reason)
@@ -368,7 +395,7 @@ def load_workspace(
         problem = store_opportunistically(ws)
         if problem is not None:
             ws.notices.append(problem)
-    return ws
+    return apply_journal(ws) if journal else ws
 
 
 def store_opportunistically(ws: Workspace) -> Problem | None:
@@ -403,6 +430,10 @@ def summary(ws: Workspace) -> pd.DataFrame:
                 record[how] = int(counts.get(how, 0))
             record["in_zone"] = int(layer["zone_id"].notna().sum())
         records.append(record)
+    if len(ws.traffic) or "traffic" in ws.sources:
+        records.append(
+            {"layer": "traffic", "rows": len(ws.traffic), "file": ws.sources.get("traffic")}
+        )
     return pd.DataFrame.from_records(records).astype(
         {k: "Int64" for k in ("coords", "zone_id", "address", "unlocated", "in_zone")}
     )
