@@ -1100,6 +1100,16 @@ RANGES: list[Case] = [
         column="radius_km",
     ),
     Case(
+        "radius_1e9_km_under_settings",
+        "ranges",
+        with_dealer(
+            DEALER.replace("radius_km = 15\n", "") + "[settings.influence]\nradius_km = 1e9\n"
+        ),
+        "error",
+        file="dealer.toml",
+        column="radius_km",
+    ),
+    Case(
         "radius_10_m",
         "ranges",
         with_dealer(dealer_toml(radius_km=0.01)),

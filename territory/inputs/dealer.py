@@ -160,8 +160,10 @@ def parse_dealer(data: dict[str, Any], *, file: str = DEALER_FILE, lang: str = "
         name = ""
     lon = number("lon", required=True, positive=False)
     lat = number("lat", required=True, positive=False)
-    radius = number("radius_km", required=False, default=Settings().influence.radius_km)
-    target_r = number("target_r", required=False, default=Settings().scoring.target_r)
+    # Absent keys leave [settings.influence] radius_km / [settings.scoring] target_r (or the
+    # defaults) in force instead of silently overriding them with the defaults.
+    radius = number("radius_km", required=False, default=None)
+    target_r = number("target_r", required=False, default=None)
 
     coord_sys = _code(data, "coord_sys", problems, file)
     zones_coord_sys = _code(data, "zones_coord_sys", problems, file)

@@ -91,7 +91,6 @@ def _range_text(low: float, high: float) -> str:
 def check_dealer(dealer: Dealer, problems: ProblemList) -> None:
     """The influence radius, ``target_r`` and the prices against their plausible ranges."""
     p = dealer.settings.plausible
-    raw = dealer.raw
 
     def hard(column: str, value: float, bounds: tuple[float, float], unit: str) -> bool:
         low, high = bounds
@@ -108,7 +107,9 @@ def check_dealer(dealer: Dealer, problems: ProblemList) -> None:
         )
         return False
 
-    if "radius_km" in raw and hard("radius_km", dealer.radius_km, p.radius_km, "km"):
+    # The radius and target R in force, whether set at the top of dealer.toml or under
+    # [settings.influence] / [settings.scoring].
+    if hard("radius_km", dealer.radius_km, p.radius_km, "km"):
         low, high = p.radius_km_usual
         if not low <= dealer.radius_km <= high:
             problems.add(
@@ -119,8 +120,7 @@ def check_dealer(dealer: Dealer, problems: ProblemList) -> None:
                 found=_fmt(dealer.radius_km),
                 expected=_range_text(low, high),
             )
-    if "target_r" in raw:
-        hard("target_r", dealer.target_r, p.target_r, "")
+    hard("target_r", dealer.target_r, p.target_r, "")
     for i, model in enumerate(dealer.models, start=1):
         low, high = p.price
         if not low <= model.price <= high:
