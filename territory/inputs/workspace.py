@@ -36,6 +36,7 @@ from territory.settings import Settings
 __all__ = [
     "Workspace",
     "WorkspaceError",
+    "link_layers",
     "load_workspace",
     "read_sources",
     "store_opportunistically",
@@ -217,17 +218,9 @@ def read_sources(
             crs,
         )
 
-    if "cards" in tables and len(layers["cards"]) == len(tables["cards"].rows):
-        layers["cards"] = link_cards(
-            layers["cards"],
-            rows=tables["cards"].rows,
-            file=sources["cards"],
-            label=tables["cards"].label,
-            problems=problems,
-            team=dealer.team if dealer else None,
-            event_ids=layers["events"]["event_id"] if "events" in sources else None,
-            settings=settings,
-        )
+    link_layers(
+        layers, tables, sources=sources, dealer=dealer, problems=problems, settings=settings
+    )
     traffic, traffic_file = read_traffic(root, problems, settings=settings)
     if traffic_file:
         sources["traffic"] = traffic_file
@@ -341,6 +334,36 @@ def _file_options(dealer: Dealer | None, problems: ProblemList) -> dict[str, dic
                 )
         out[layer] = clean
     return out
+
+
+def link_layers(
+    layers: dict[str, gpd.GeoDataFrame],
+    tables: dict,
+    *,
+    sources: dict[str, str],
+    dealer: Dealer | None,
+    problems: ProblemList,
+    settings: Settings,
+) -> None:
+    """The checks across rows and layers once every point layer is located (in place).
+
+    Cards are linked into leads (:func:`~territory.inputs.leadlink.link_cards`).
+    Shared by :func:`read_sources` and a dealer network's per-dealer workspaces
+    (:mod:`territory.network.dealers`), so both load a dealer the same way.
+    ``tables`` maps a layer to the :class:`~territory.inputs._tables.Table` it
+    was read from (rows and column labels for messages).
+    """
+    if "cards" in tables and len(layers["cards"]) == len(tables["cards"].rows):
+        layers["cards"] = link_cards(
+            layers["cards"],
+            rows=tables["cards"].rows,
+            file=sources["cards"],
+            label=tables["cards"].label,
+            problems=problems,
+            team=dealer.team if dealer else None,
+            event_ids=layers["events"]["event_id"] if "events" in sources else None,
+            settings=settings,
+        )
 
 
 def load_workspace(
