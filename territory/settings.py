@@ -37,6 +37,7 @@ __all__ = [
     "LoadSettings",
     "MapSettings",
     "NetworkSettings",
+    "PlausibleSettings",
     "PrintSettings",
     "ProfileSettings",
     "RankingSettings",
@@ -90,6 +91,110 @@ class LoadSettings:
     #: Whole numbers in a date column within this range are read as Excel date serial
     #: numbers (days since 1899-12-30): 32874 is 1990-01-01, 73050 is 2099-12-31.
     excel_serial_range: tuple[int, int] = (32874, 73050)
+    #: A CSV file larger than this (MB), or an XLSX whose sheets and shared strings unpack to
+    #: more, is refused before it is read (reading needs several times its size in memory).
+    max_table_mb: float = 1024.0
+    #: A zones file (GeoJSON, GeoPackage, shapefile or the members of a zip) larger than this
+    #: (MB) is refused before it is read.
+    max_vector_mb: float = 1024.0
+    #: A shapefile's .prj or .cpg larger than this (KB) is refused: they hold one short line,
+    #: and GDAL reads them whole into memory (a padded .prj costs gigabytes).
+    max_sidecar_kb: float = 64.0
+    #: A zip member that unpacks to more than this many times its packed size (and to at
+    #: least ``unzip_ratio_min_mb``) is refused as a zip bomb.
+    max_unzip_ratio: float = 200.0
+    #: ... from this unpacked size (MB) on: small members may compress very well.
+    unzip_ratio_min_mb: float = 16.0
+    #: Rows searched for the header row (title rows and merged group headers above it).
+    header_scan_rows: int = 30
+    #: A point file whose located rows are fewer than this share is refused (exit 2): most
+    #: rows lost means the columns, the sheet or the coordinate system are wrong. Set 1.0
+    #: to accept any number of unlocated rows.
+    max_unlocated_share: float = 0.5
+    #: ... once at least this many rows are unlocated.
+    unlocated_min_rows: int = 3
+    #: Layers refused (exit 2) when most rows are unlocated or no column can locate them;
+    #: in the others (cards, events, POIs still count in the funnel) it is a warning.
+    unlocated_error_layers: tuple[str, ...] = ("customers",)
+    #: Coordinate-system check: fewest rows with both coordinates and a zone (zone_id or a
+    #: matched address) needed to say which coordinate system the data most likely uses.
+    coord_check_min_rows: int = 5
+    #: ... at most this many such rows are tested (a fixed random sample of larger files).
+    coord_check_sample: int = 20000
+    #: ... another system is named when it puts at least this share more rows in their
+    #: zone than the declared one and halves the rows outside.
+    coord_check_min_gain: float = 0.05
+    #: Customers within this distance (m) of a residential POI count as "at a compound" in
+    #: the check of customers against the residential POIs.
+    compound_radius_m: float = 100.0
+    #: ... another system is named when it puts at least this share of customers at a
+    #: compound, and three times the share of the declared system.
+    compound_min_share: float = 0.3
+    #: Seconds an import waits for another import of the same workspace before it gives up
+    #: (the environment variable TERRITORY_LOCK_TIMEOUT overrides it).
+    lock_timeout_s: float = 600.0
+
+
+@dataclass(frozen=True)
+class PlausibleSettings:
+    """Plausible ranges of the values in a workspace (``[settings.plausible]``).
+
+    A value outside a ``(low, high)`` range is refused (exit 2) as a typo or a wrong unit;
+    a value outside a ``*_usual`` range is read, with a warning. A range that is too
+    narrow for a real workspace is widened in dealer.toml, e.g.
+    ``[settings.plausible]`` ``radius_km = [0.5, 800]``.
+    """
+
+    #: Sales influence radius (km) of dealer.toml's ``radius_km``.
+    radius_km: tuple[float, float] = (0.5, 500.0)
+    #: ... a radius outside this range is read with a warning.
+    radius_km_usual: tuple[float, float] = (1.0, 100.0)
+    #: dealer.toml's ``target_r`` (seed 000: best near 3).
+    target_r: tuple[float, float] = (0.3, 30.0)
+    #: A model's price (CNY): below is probably written in 万 (12 for 120,000), above in 分.
+    price: tuple[float, float] = (10_000.0, 20_000_000.0)
+    #: People in one zone (the largest Chinese county holds about 5 million).
+    population: tuple[float, float] = (0.0, 20_000_000.0)
+    #: People per km² of a zone: above the high end no place on earth is that dense.
+    density: tuple[float, float] = (0.0, 500_000.0)
+    #: ... above this a zone is read with a warning: the densest old-town streets of Chinese
+    #: cities reach about 100,000 (the demo's densest street, 2020 census: 117,000).
+    density_usual_max: float = 150_000.0
+    #: Per-capita disposable income (CNY per person per year): below, probably 万; above, 分.
+    income: tuple[float, float] = (1_000.0, 1_000_000.0)
+    #: ... outside this range the income is read with a warning (monthly figures, typos):
+    #: 2020's lowest county averages are about 7,000 and the highest about 90,000.
+    income_usual: tuple[float, float] = (6_000.0, 300_000.0)
+    #: The dealer farther than this (km) from every zone is refused: a wrong coordinate.
+    dealer_zone_km: float = 100.0
+    #: Earliest plausible date of a card or an event (DMS systems started around 2000).
+    earliest_date: str = "2000-01-01"
+    #: Earliest plausible purchase or delivery date of an existing customer.
+    earliest_purchase: str = "1990-01-01"
+    #: Days after today a date may lie, by layer: cards and purchases are never in the
+    #: future (one day for time zones); events may be planned up to a year ahead.
+    future_days: dict[str, float] = field(
+        default_factory=lambda: {"cards": 1.0, "customers": 1.0, "events": 366.0}
+    )
+    #: "Today" for the future-date checks, as YYYY-MM-DD (empty: the computer's date).
+    today: str = ""
+    #: An event's cost (CNY).
+    event_cost: tuple[float, float] = (0.0, 100_000_000.0)
+    #: An event's leads.
+    event_leads: tuple[float, float] = (0.0, 1_000_000.0)
+    #: An event's sales.
+    event_sales: tuple[float, float] = (0.0, 100_000.0)
+    #: Ages outside this range are read as unknown, with a warning (0 is a DMS placeholder).
+    age_usual: tuple[float, float] = (16.0, 100.0)
+    #: Overlaps smaller than this share of the smaller zone are slivers of digitising: ignored.
+    overlap_min_share: float = 0.005
+    #: Two zones overlapping by this share of each of them are one zone twice: refused.
+    duplicate_share: float = 0.9
+    #: A share of a layer's located rows on one single coordinate above this is reported
+    #: (a geocoder's city-centre default, a DMS placeholder) ...
+    pile_share: float = 0.2
+    #: ... when at least this many rows share it.
+    pile_min_rows: int = 10
 
 
 @dataclass(frozen=True)
@@ -445,6 +550,7 @@ class Settings:
     """All settings, grouped by the area of the product that reads them."""
 
     load: LoadSettings = field(default_factory=LoadSettings)
+    plausible: PlausibleSettings = field(default_factory=PlausibleSettings)
     influence: InfluenceSettings = field(default_factory=InfluenceSettings)
     scoring: ScoringSettings = field(default_factory=ScoringSettings)
     profile: ProfileSettings = field(default_factory=ProfileSettings)
