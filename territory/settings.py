@@ -326,8 +326,9 @@ class MapSettings:
     )
     #: OpenStreetMap tiles of the interactive maps (``{s}`` a-c is not used by the default).
     osm_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
-    #: Seconds the app waits for one AMap tile when the basemap is "auto" (else: no basemap).
-    tile_probe_timeout_s: float = 2.0
+    #: Seconds the app waits for one AMap tile when the basemap is "auto" (else: no basemap);
+    #: the check runs while the workspace loads, so little of it is spent waiting.
+    tile_probe_timeout_s: float = 1.0
     #: Seconds an "auto" basemap decision is kept before the tiles are tried again.
     tile_probe_ttl_s: float = 600.0
 

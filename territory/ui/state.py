@@ -397,7 +397,7 @@ def basemap() -> tuple[str, bool]:
     started, future = _probe(
         ms.amap_url, ws.dealer.lon, ws.dealer.lat, ms.tile_probe_timeout_s, ms.tile_probe_ttl_s
     )
-    left = max(0.0, ms.tile_probe_timeout_s + 0.5 - (time.monotonic() - started))
+    left = max(0.0, ms.tile_probe_timeout_s + 0.2 - (time.monotonic() - started))
     try:
         reachable = bool(future.result(timeout=left))
     except Exception:  # still running after its time-out, or failed: no basemap this time
