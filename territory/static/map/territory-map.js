@@ -834,12 +834,22 @@
     map.on('tooltipopen', function (e) { T.fadeUnder(map, e.tooltip); });
     map.on('tooltipclose', function () { unfade(map); });
     map.on('zoomend moveend', function () { T.placeLabels(map); });
-    map.on('resize', function () { T.layout(map); });
+    // Lay out again whenever the map's box changes size (the app sizes its frame after the
+    // first paint) and when the style sheet arrives (labels are measured with it).
+    var pending = false, again = function () {
+      if (pending) { return; }
+      pending = true;
+      requestAnimationFrame(function () { pending = false; safeLayout(map); });
+    };
+    map.on('resize', again);
+    if (typeof ResizeObserver === 'function') { new ResizeObserver(again).observe(map.getContainer()); }
+    var links = document.querySelectorAll('link[rel="stylesheet"][href*="territory-map.css"]');
+    for (var i = 0; i < links.length; i++) { links[i].addEventListener('load', again); }
     var tries = 0;
     (function start() {
-      if (!stylesLoaded() && tries++ < 100) { setTimeout(start, 30); return; }
+      if (!stylesLoaded() && tries++ < 200) { setTimeout(start, 30); return; }
       requestAnimationFrame(function () {
-        T.layout(map);
+        safeLayout(map);
         requestAnimationFrame(function () {
           window.territoryMapReady = true;
           document.documentElement.setAttribute('data-territory-ready', '1');
@@ -847,6 +857,14 @@
       });
     }());
   };
+
+  function safeLayout(map) {
+    try {
+      T.layout(map);
+    } catch (e) {
+      if (window.console) { window.console.error('territory layout:', e); }
+    }
+  }
 
   return T;
 }));
