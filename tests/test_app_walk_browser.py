@@ -194,6 +194,18 @@ def _maps(page, n: int) -> list:
     return frames
 
 
+def _settled(frame) -> dict:
+    """The map's boxes once they stop moving (the app may resize the map after it is drawn)."""
+    before = frame.evaluate(MAP_BOXES)
+    for _ in range(25):
+        frame.page.wait_for_timeout(400)
+        now = frame.evaluate(MAP_BOXES)
+        if now == before:
+            return now
+        before = now
+    return before
+
+
 def _language(page, lang: str) -> None:
     from territory.i18n import t
 
@@ -297,7 +309,7 @@ def test_nothing_on_a_map_is_hidden_by_a_legend(app_url, browser, lang):
             frames = _open(page, f"{app_url}/{path}", t(title, lang), n_maps)
             for k, frame in enumerate(frames):
                 where = f"{path or 'map'}#{k} ({lang})"
-                boxes = frame.evaluate(MAP_BOXES)
+                boxes = _settled(frame)
                 page.locator(IFRAME).nth(k).screenshot(
                     path=str(ARTIFACTS / f"walk_{path or 'map'}_{k}_{lang}.png")
                 )

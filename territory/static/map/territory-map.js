@@ -680,6 +680,7 @@
    */
   T.layout = function (map) {
     var container = map.getContainer(), origin = container.getBoundingClientRect();
+    if (container.clientWidth < 50 || container.clientHeight < 50) { return; } // hidden: later
     var important = boxes(container, '.territory-site, .territory-dealer svg', origin);
     map.eachLayer(function (layer) {
       (layer.labels || []).forEach(function (l) {
@@ -705,6 +706,7 @@
   /** Put every label where it is on the map and hides / is hidden by nothing (see above). */
   T.placeLabels = function (map) {
     var container = map.getContainer(), origin = container.getBoundingClientRect();
+    if (container.clientWidth < 50 || container.clientHeight < 50) { return; } // hidden: later
     var bounds = {left: 0, top: 0, right: container.clientWidth, bottom: container.clientHeight};
     var inner = {left: 2, top: 2, right: bounds.right - 2, bottom: bounds.bottom - 2};
     // Controls and pins are never covered; labels avoid each other when they can.
@@ -834,17 +836,14 @@
     map.on('tooltipopen', function (e) { T.fadeUnder(map, e.tooltip); });
     map.on('tooltipclose', function () { unfade(map); });
     map.on('zoomend moveend', function () { T.placeLabels(map); });
-    // Lay out again whenever the map's box changes size (the app sizes its frame after the
-    // first paint) and when the style sheet arrives (labels are measured with it).
+    // Lay out again whenever Leaflet sees the map's box change size (the app sizes its frame
+    // after the first paint).
     var pending = false, again = function () {
       if (pending) { return; }
       pending = true;
       requestAnimationFrame(function () { pending = false; safeLayout(map); });
     };
     map.on('resize', again);
-    if (typeof ResizeObserver === 'function') { new ResizeObserver(again).observe(map.getContainer()); }
-    var links = document.querySelectorAll('link[rel="stylesheet"][href*="territory-map.css"]');
-    for (var i = 0; i < links.length; i++) { links[i].addEventListener('load', again); }
     var tries = 0;
     (function start() {
       if (!stylesLoaded() && tries++ < 200) { setTimeout(start, 30); return; }
