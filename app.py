@@ -26,7 +26,7 @@ PAGES = [
 #: What ``streamlit run app.py`` serves (Streamlit's ``st.App``): the app, plus each page's own
 #: URL (e.g. /sites) answered with the front end told where the server is, so a page opened
 #: directly makes no failed requests (``territory/ui/server.py``).
-app = st.App(__file__, routes=page_routes(path for *_, path in PAGES))
+app = st.App(__file__, routes=page_routes([*(path for *_, path in PAGES), "network"]))
 
 if __name__ == "__main__":  # Streamlit runs this file for every session and rerun.
     from territory.ui.shell import run

@@ -35,6 +35,7 @@ __all__ = [
     "LeadsSettings",
     "LoadSettings",
     "MapSettings",
+    "NetworkSettings",
     "PrintSettings",
     "ProfileSettings",
     "RankingSettings",
@@ -197,16 +198,46 @@ class RankingSettings:
     after_sales_owners: int = 60
     #: Radius (km) for counting owners around a site for the after-sales note.
     after_sales_km: float = 3.0
+    #: With owner_service_min owners in the zone, owner free service's expected sales per yuan
+    #: count this many times (it also serves existing customers and referrals, seed 003).
+    owner_service_boost: float = 1.5
 
 
 @dataclass(frozen=True)
 class HistorySettings:
-    """Past events: how much the playbook's priors weigh against the workspace's own events."""
+    """Past events: what recorded outings teach (docs/learning.md) and a zone's own track record.
 
-    #: The prior counts as this many events when shrinking observed figures towards it.
+    The learned figures per format × zone type come from an empirical-Bayes
+    model whose hyper-parameters are fitted to the workspace's events; the
+    values below are the centres of their hyper-priors (what holds while
+    there is little data) and the attribution rules.
+    """
+
+    #: A zone's track record counts against this many events of the format's average.
     prior_events: float = 2.0
     #: A zone's own track record can scale expected leads by at most this factor (or 1/factor).
     max_zone_factor: float = 2.0
+    #: Days after an event within which a deposit or deal of one of its leads counts as its sale
+    #: (seed 001's case table counts three months); younger events count their leads as
+    #: partly at risk (leads × days since / window).
+    sales_window_days: int = 90
+    #: Leads per event within one format × zone type: negative-binomial size (gamma shape) of the
+    #: event-to-event spread, hyper-prior centre (3: one event's leads vary by about ±60 %).
+    leads_dispersion: float = 3.0
+    #: How far a workspace's leads per event sit from the playbook's prior: sd of the log ratio,
+    #: hyper-prior centre (0.7: a factor of 2 either way is usual).
+    leads_spread: float = 0.7
+    #: Close rate: how many leads the playbook's prior close rate is worth (beta-binomial
+    #: concentration), hyper-prior centre (200 leads: about 7 sales at 3.5 %).
+    close_strength: float = 200.0
+    #: Sd (log scale) of the hyper-priors around the three centres above: 0.5 lets many cells that
+    #: agree move each by a factor of 2-3, while one or two cells barely move it.
+    hyper_sd: float = 0.5
+    #: The prior cost per event counts as this many events when averaging the workspace's costs.
+    cost_prior_events: float = 1.0
+    #: Learned sales per yuan this many times the prior's (or below 1/this) is reported as
+    #: up-weighted (升权) or down-weighted (降权).
+    verdict_ratio: float = 1.25
 
 
 @dataclass(frozen=True)
@@ -334,6 +365,42 @@ class MapSettings:
 
 
 @dataclass(frozen=True)
+class NetworkSettings:
+    """A dealer network (``territory network``): responsibility areas, gaps, the Dask engine."""
+
+    #: How zones are given to dealers: ``nearest`` (the nearest dealer within its reach),
+    #: ``huff`` (the highest Huff share) or ``auto`` (Huff when dealers.csv has an
+    #: ``attractiveness`` column or the network has competitor showrooms, else nearest).
+    #: A zone named in ``assignment.csv`` goes to the dealer given there in every case.
+    assignment: str = "auto"
+    #: Huff model: distance decay exponent (share ∝ attractiveness^a × distance^-decay).
+    huff_decay: float = 2.0
+    #: Huff model: exponent of the attractiveness.
+    huff_attractiveness_exponent: float = 1.0
+    #: Huff model: distances below this (km) count as this (a dealer inside a zone).
+    huff_min_km: float = 0.5
+    #: Whether a zone may belong to several dealers' responsibility areas.
+    allow_overlap: bool = False
+    #: With ``allow_overlap``: every dealer within reach whose share of the zone is at least
+    #: this (0–1) also has the zone in its area.
+    overlap_min_share: float = 0.3
+    #: Next outreach sites recommended per dealer inside its own area.
+    sites_per_dealer: int = 3
+    #: New outlet locations chosen jointly over the gaps (maximal covering).
+    gap_outlets: int = 5
+    #: Reach (km) of a new outlet; 0: the median reach of the network's dealers.
+    outlet_radius_km: float = 0.0
+    #: A gap area is no wider than this (km); larger clusters of gap zones are split.
+    gap_area_km: float = 40.0
+    #: Dealers per Dask partition (dealers in one partition are neighbours on a Hilbert curve).
+    dealers_per_partition: int = 40
+    #: Zones per Dask partition for the responsibility-area join.
+    zones_per_partition: int = 5000
+    #: Megabytes of a customers/cards/events CSV file read by one task.
+    chunk_mb: float = 64.0
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings, grouped by the area of the product that reads them."""
 
@@ -348,6 +415,7 @@ class Settings:
     leads: LeadsSettings = field(default_factory=LeadsSettings)
     print: PrintSettings = field(default_factory=PrintSettings)
     maps: MapSettings = field(default_factory=MapSettings)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
 
     def merged(self, overrides: dict[str, Any] | None) -> Settings:
         """Return a copy with ``overrides`` (``{section: {key: value}}``) applied.

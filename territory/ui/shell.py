@@ -11,7 +11,7 @@ import streamlit as st
 
 from territory.i18n import LANGS, t
 from territory.render.maps import BASEMAPS
-from territory.ui import PAGES_DIR, components, state
+from territory.ui import PAGES_DIR, components, network_state, state
 
 __all__ = ["run"]
 
@@ -28,6 +28,36 @@ def run(pages_spec: Sequence[tuple[str, str, str, str]]) -> None:
         layout="wide",
         initial_sidebar_state="expanded",
     )
+
+    if network_state.active():
+        # A dealer network: its own page instead of one dealer's pages.
+        page = st.navigation(
+            [
+                st.Page(
+                    PAGES_DIR / "network.py",
+                    title=state.tr("ui.nav.network"),
+                    icon=":material/hub:",
+                    url_path="network",
+                    default=True,
+                )
+            ]
+        )
+        with st.sidebar:
+            if "w_lang" not in st.session_state:
+                st.session_state["w_lang"] = state.lang()
+            st.segmented_control(
+                state.tr("ui.sidebar.language"),
+                LANGS,
+                format_func=lambda code: t("lang.name", code),
+                key="w_lang",
+                required=True,
+            )
+            st.caption(state.tr("ui.sidebar.folder", path=components.md(state.folder())))
+            if st.button(state.tr("ui.recovery.demo"), key="network_demo"):
+                state.use_demo()
+                st.rerun()
+        page.run()
+        st.stop()
 
     with state.guard(), st.spinner(t("ui.spinner.workspace", state.lang())):
         state.init()
