@@ -278,6 +278,8 @@ def test_chinese_pages_show_no_english(app_url, browser, home):
         _language(page, "zh")
         for path, title, n_maps in PAGES:
             _open(page, f"{app_url}/{path}", t(title, "zh"), n_maps)
+            if path == "data":
+                page.locator('[data-testid="stFileUploaderDropzone"]').wait_for(timeout=30_000)
             texts = page.evaluate(VISIBLE_TEXT)
             assert any(t(title, "zh") in text for text in texts), (path, texts[:40])
             bad = foreign_words(texts, allowed)
