@@ -383,12 +383,10 @@ def test_auto_basemap_prints_amap_and_reprints_offline_from_the_cache(tiny, tmp_
     try:
         first = print_sites(
             tiny,
-            sites=["001"],
-            date=DATE,
+            PrintOptions(
+                sites=["001"], date=DATE, basemap="auto", tile_cache=cache, overrides=overrides
+            ),
             out=tmp_path / "auto.pdf",
-            basemap="auto",
-            tile_cache=cache,
-            overrides=overrides,
         )
     finally:
         server.shutdown()
@@ -400,24 +398,22 @@ def test_auto_basemap_prints_amap_and_reprints_offline_from_the_cache(tiny, tmp_
     stale = {"print": {**overrides["print"], "tile_cache_days": 0.0}}
     again = print_sites(
         tiny,
-        sites=["001"],
-        date=DATE,
+        PrintOptions(sites=["001"], date=DATE, basemap="auto", tile_cache=cache, overrides=stale),
         out=tmp_path / "again.pdf",
-        basemap="auto",
-        tile_cache=cache,
-        overrides=stale,
     )
     assert again.basemap_used == "amap" and again.notices == []
     assert magenta_share(render(again.path, tmp_path / "a", page=1)[0]) > 0.2
     # No cache and no server: vector layers only, and the notice says why.
     offline = print_sites(
         tiny,
-        sites=["001"],
-        date=DATE,
+        PrintOptions(
+            sites=["001"],
+            date=DATE,
+            basemap="auto",
+            tile_cache=tmp_path / "empty",
+            overrides=overrides,
+        ),
         out=tmp_path / "offline.pdf",
-        basemap="auto",
-        tile_cache=tmp_path / "empty",
-        overrides=overrides,
     )
     assert offline.basemap_used is None and len(offline.notices) == 1
 
