@@ -122,7 +122,13 @@ def test_app_in_chromium_offline(app_url, home, browser):
         for dx, dy in ((90, 70), (-120, 90), (110, -100), (-90, -120)):
             page.mouse.click(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2 + dy)
             frame.wait_for_selector(".territory-card-title", timeout=10_000)
-            card = frame.locator(".territory-card").first.inner_text()
+            # A POI's card and a zone's card may both be in the page while one fades: read them all.
+            for _ in range(20):
+                cards = frame.locator(".territory-card").all_inner_texts()
+                card = next((c for c in cards if t("maps.card.r_value", "zh") in c), cards[-1])
+                if t("maps.card.r_value", "zh") in card:
+                    break
+                page.wait_for_timeout(250)
             if t("maps.card.r_value", "zh") in card:
                 break
         assert t("maps.card.r_value", "zh") in card and t("maps.card.formats", "zh") in card

@@ -8,6 +8,7 @@ import multiprocessing
 import os
 import sqlite3
 import stat
+import time
 
 import pandas as pd
 import pytest
@@ -222,9 +223,10 @@ def _record(root: str, who: str, n: int, start_flag: str) -> None:
     """One writer process: wait for the start signal, then append ``n`` one-edit batches."""
     import time
 
+    journal = Journal(root)  # imports done and the journal open before saying ready
+    open(f"{start_flag}.{who}.ready", "w").close()
     while not os.path.exists(start_flag):
         time.sleep(0.001)
-    journal = Journal(root)
     for i in range(n):
         journal.append(
             [
@@ -247,6 +249,11 @@ def test_two_processes_recording_200_updates_each_lose_nothing(ws_root, tmp_path
     ]
     for p in writers:
         p.start()
+    # Start both at once only when both are ready (spawned processes import slowly under load).
+    deadline = time.monotonic() + 240
+    while not all(os.path.exists(f"{flag}.{who}.ready") for who in ("甲", "乙")):
+        assert time.monotonic() < deadline and all(p.is_alive() for p in writers)
+        time.sleep(0.01)
     open(flag, "w").close()
     for p in writers:
         p.join(timeout=300)

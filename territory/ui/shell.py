@@ -90,6 +90,12 @@ def run(pages_spec: Sequence[tuple[str, str, str, str]]) -> None:
         st.caption(tr("ui.sidebar.folder", path=components.md(state.folder())))
         if ws.has_synthetic_data:
             st.caption(tr("ui.sidebar.synthetic"))
+        from territory.network.folders import network_of
+
+        home_network = network_of(state.folder())
+        if home_network is not None and st.button(tr("ui.network.back"), key="network_back"):
+            network_state.back_to_network(home_network)
+            st.rerun()
         models = [m.name for m in ws.dealer.models]
         prices = {m.name: m.price for m in ws.dealer.models}
         st.selectbox(
