@@ -1164,6 +1164,221 @@ def make_cards(
 
 
 # ---------------------------------------------------------------------------------------------
+# Leads after registration (issue 10): consultants, sources, follow-up, lost reasons, traffic.
+# SYNTHETIC. Drawn from a stream of their own, after every other draw, so the cards' existing
+# columns stay byte-identical.
+# ---------------------------------------------------------------------------------------------
+
+#: Stream of the leads' draws: np.random.default_rng([SEED, LEADS_STREAM]).
+LEADS_STREAM = 10
+#: The sales consultants (销售顾问) of dealer.toml's [team] (fictional names).
+TEAM = ("张伟", "李娜", "王强", "刘洋", "陈静", "赵磊")
+#: Consultants planted as behind on their follow-up (long lapses, leads never called).
+BEHIND = ("王强", "刘洋")
+STAFF_PER_DAY = 8
+TEST_CARS = 2
+#: The demo's "Monday morning": the day after AS_OF.
+FOLLOWUP_DATE = AS_OF + dt.timedelta(days=1)
+#: Sources of showroom-registered leads other than the demo's outreach events.
+SOURCE_WEIGHTS = {
+    "showroom": 0.44,
+    "phone": 0.10,
+    "online": 0.24,
+    "referral": 0.14,
+    "hq": 0.05,
+    "outreach": 0.03,  # outreach leads whose event was not recorded
+}
+#: Share of an event's leads (留资数) that came to the showroom within VISIT_DAYS.
+VISIT_SHARE = (0.22, 0.40)
+VISIT_DAYS = 21
+#: Follow-up interval by grade (seed 001) and how well each kind of consultant keeps it.
+INTERVAL = {"H": 2, "A": 3, "B": 7, "C": 15}
+ON_TIME = {"good": 0.88, "behind": 0.35}
+LAPSE_DAYS = {"good": (1, 4), "behind": (4, 45)}
+NEVER_CALLED = {"good": 0.0, "behind": 0.18}
+#: A disciplined consultant's uncalled leads are at most this many days old.
+GOOD_UNCALLED_DAYS = 3
+#: How much more (or less) likely a behind consultant holds a lead of each outcome.
+OUTCOME_WEIGHT = {"won": 0.6, "lost": 1.35, "open": 1.1}
+#: Lost reasons (战败原因) with base weights; online leads and behind consultants shift them.
+LOST_REASONS = {
+    "价格超出预算": 0.24,
+    "购买了竞品": 0.22,
+    "在其他经销商购买同款车": 0.12,
+    "贷款未获批": 0.08,
+    "家人不同意": 0.10,
+    "暂缓购车": 0.14,
+    "联系不上": 0.10,
+}
+NO_REASON_SHARE = 0.05
+#: Traffic: the share of first-visit batches that register (K) by source, before noise.
+RETENTION = {
+    "showroom": 0.36,
+    "phone": 0.85,
+    "online": 0.8,
+    "referral": 0.9,
+    "hq": 0.8,
+    "outreach": 0.85,
+}
+
+
+def add_lead_columns(
+    rng: np.random.Generator, cards: pd.DataFrame, events: pd.DataFrame, zones: gpd.GeoDataFrame
+) -> tuple[pd.DataFrame, dict]:
+    """The cards with source, event_id, consultant, last_contact, closed_date and lost_reason."""
+    cards = cards.copy()
+    # A lead = an A-card and, when won, the deposit card with its phone.
+    is_a = (cards["card_type"] == "A").to_numpy()
+    a_rows = np.flatnonzero(is_a)
+    n = len(a_rows)
+    a = cards.iloc[a_rows]
+    a_date = np.array(a["date"].tolist())
+
+    # Consultants who keep the cadence close more of their leads: a behind consultant is
+    # less likely to hold a won lead and more likely to hold a lost one.
+    status = a["status"].to_numpy(dtype=object)
+    behind = np.isin(np.array(TEAM), BEHIND)
+    consultant = np.empty(n, dtype=int)
+    for outcome, factor in OUTCOME_WEIGHT.items():
+        rows = np.flatnonzero(status == outcome)
+        w = np.where(behind, factor, 1.0)
+        consultant[rows] = rng.choice(len(TEAM), size=len(rows), p=w / w.sum())
+    source = rng.choice(list(SOURCE_WEIGHTS), size=n, p=np.array(list(SOURCE_WEIGHTS.values())))
+    source = source.astype(object)
+    event_id = np.full(n, "", dtype=object)
+
+    # Outreach leads of the demo's past events: A-cards soon after the event, near it.
+    zone_xy = zones.set_index("zone_id")[["lon", "lat"]]
+    card_xy = np.column_stack(
+        coords.gcj02_to_wgs84(
+            pd.to_numeric(a["lon"], errors="coerce").to_numpy(),
+            pd.to_numeric(a["lat"], errors="coerce").to_numpy(),
+        )
+    )
+    per_event: dict[str, int] = {}
+    for e in events.itertuples(index=False):
+        window = np.flatnonzero(
+            (a_date >= e.date)
+            & (a_date <= e.date + dt.timedelta(days=VISIT_DAYS))
+            & (event_id == "")
+        )
+        if not len(window) or e.zone_id not in zone_xy.index:
+            continue
+        want = min(round(e.leads * rng.uniform(*VISIT_SHARE)), len(window))
+        ex, ey = zone_xy.loc[e.zone_id, ["lon", "lat"]]
+        d_km = np.hypot((card_xy[window, 0] - ex) * 96.0, (card_xy[window, 1] - ey) * 111.0)
+        d_km = np.where(np.isfinite(d_km), d_km, 50.0)
+        days = np.array([(a_date[i] - e.date).days for i in window])
+        w = np.exp(-d_km / 6.0) * np.exp(-days / 8.0) + 1e-9
+        pick = rng.choice(window, size=want, replace=False, p=w / w.sum())
+        event_id[pick] = e.event_id
+        source[pick] = "outreach"
+        per_event[e.event_id] = int(want)
+
+    # Follow-up by consultant discipline, as of AS_OF.
+    kind = np.where(np.isin(np.array(TEAM)[consultant], BEHIND), "behind", "good")
+    grade = a["grade"].to_numpy(dtype=object)
+    won_date = np.array(a["_dep_date"].tolist())
+    last_contact = np.full(n, None, dtype=object)
+    closed = np.full(n, None, dtype=object)
+    reason = np.full(n, "", dtype=object)
+    u = rng.random((n, 4))
+    for i in range(n):
+        start, k = a_date[i], kind[i]
+        age = (AS_OF - start).days
+        if status[i] == "won":
+            closed[i] = won_date[i]
+            last_contact[i] = won_date[i]
+        elif status[i] == "lost":
+            span = max(min(age, 90) - 14, 1)
+            closed[i] = min(start + dt.timedelta(days=14 + int(u[i, 0] * span)), AS_OF)
+            weights = dict(LOST_REASONS)
+            if source[i] == "online":
+                weights["购买了竞品"] *= 1.8
+                weights["联系不上"] *= 1.6
+            if k == "behind":
+                weights["联系不上"] *= 3.0
+                weights["在其他经销商购买同款车"] *= 2.0
+            names, p = list(weights), np.array(list(weights.values()))
+            reason[i] = (
+                ""
+                if u[i, 1] < NO_REASON_SHARE
+                else names[int(np.searchsorted(np.cumsum(p / p.sum()), u[i, 2]))]
+            )
+            never = reason[i] == "联系不上" and u[i, 3] < (0.7 if k == "behind" else 0.3)
+            if not never:
+                gap = max((closed[i] - start).days, 1)
+                last_contact[i] = start + dt.timedelta(
+                    days=1 + int(u[i, 3] * (gap - 1)) if gap > 1 else 1
+                )
+                last_contact[i] = min(last_contact[i], closed[i])
+        else:  # open: the consultant's discipline decides how long ago the last call was
+            if age < 1:
+                continue  # registered today: first call due tomorrow
+            if u[i, 0] < NEVER_CALLED[k] * (1 if age > 2 else 0):
+                continue
+            if k == "good" and age <= GOOD_UNCALLED_DAYS and u[i, 0] < 0.25:
+                continue  # a new lead not called yet
+            interval = INTERVAL.get(grade[i], 15)
+            if u[i, 1] < ON_TIME[k]:
+                back = int(u[i, 2] * max(interval - 1, 1))
+            else:
+                lo, hi = LAPSE_DAYS[k]
+                back = interval + lo + int(u[i, 2] * (hi - lo))
+            back = min(back, age - 1)
+            last_contact[i] = AS_OF - dt.timedelta(days=max(back, 0))
+    by_lead = pd.DataFrame(
+        {
+            "phone": a["phone"].to_numpy(),
+            "source": source,
+            "event_id": event_id,
+            "consultant": np.array(TEAM, dtype=object)[consultant],
+            "last_contact": [d.isoformat() if d is not None else "" for d in last_contact],
+            "closed_date": [d.isoformat() if d is not None else "" for d in closed],
+            "lost_reason": reason,
+        }
+    ).set_index("phone")
+    for column in by_lead.columns:
+        cards[column] = cards["phone"].map(by_lead[column]).fillna("").to_numpy()
+    # a deposit card repeats its lead's consultant and closing; source/event stay on the A-card
+    deposit = ~is_a
+    cards.loc[deposit, ["source", "event_id", "lost_reason"]] = ""
+    cards.loc[deposit, "last_contact"] = ""
+    summary = {
+        "team": list(TEAM),
+        "behind_consultants": list(BEHIND),
+        "followup_date": FOLLOWUP_DATE.isoformat(),
+        "outreach_events": per_event,
+        "sources": {k: int(v) for k, v in pd.Series(source).value_counts().sort_index().items()},
+        "lost_reasons": {
+            k: int(v)
+            for k, v in pd.Series(reason[status == "lost"]).value_counts().sort_index().items()
+        },
+    }
+    return cards, summary
+
+
+def make_traffic(rng: np.random.Generator, cards: pd.DataFrame) -> pd.DataFrame:
+    """First-visit batches per day and source: the registered (A-cards) plus those who did not register."""
+    a = cards[cards["card_type"] == "A"]
+    days = [AS_OF - dt.timedelta(days=d) for d in range(CARD_DAYS - 1, -1, -1)]
+    counts = a.groupby(["date", "source"]).size()
+    rows = []
+    for day in days:
+        weekend = day.weekday() >= 5
+        for source, keep in RETENTION.items():
+            registered = int(counts.get((day, source), 0))
+            k = float(np.clip(keep * np.exp(rng.normal(0.0, 0.12)), 0.05, 1.0))
+            extra = rng.poisson(
+                registered * (1 / k - 1) + (1.5 if source == "showroom" and weekend else 0.3)
+            )
+            visitors = registered + int(extra)
+            if visitors:
+                rows.append({"date": day.isoformat(), "visitors": visitors, "source": source})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------
 # Past outreach events
 # ---------------------------------------------------------------------------------------------
 
@@ -1350,6 +1565,12 @@ target_r = {TARGET_R:.1f}
 language = "zh"
 {models}
 
+[team]
+# Sales consultants (fictional names) and what the dealer can send out on one day.
+consultants = [{", ".join(f'"{c}"' for c in TEAM)}]
+staff_per_day = {STAFF_PER_DAY}
+test_cars = {TEST_CARS}
+
 [settings.print]
 # Printed in the data line of every field map.
 zone_sources = "{ZONE_SOURCES}"
@@ -1389,6 +1610,10 @@ def build(source: Path, out: Path) -> dict:
     cards = make_cards(rng_cards, zones, anchors, taken)
     events = make_events(rng_events, zones, planted)
     pois = make_pois(zones, carved)
+    # Drawn last, from their own stream: every earlier draw (and the files above) is unchanged.
+    rng_leads = np.random.default_rng([SEED, LEADS_STREAM])
+    cards, lead_summary = add_lead_columns(rng_leads, cards, events, zones)
+    traffic = make_traffic(rng_leads, cards)
 
     out.mkdir(parents=True, exist_ok=True)
     write_dealer(out / "dealer.toml", gcj)
@@ -1425,11 +1650,18 @@ def build(source: Path, out: Path) -> dict:
             "lon",
             "lat",
             "address",
+            "source",
+            "event_id",
+            "consultant",
+            "last_contact",
+            "closed_date",
+            "lost_reason",
         ]
     ].copy()
     cd["date"] = [d.isoformat() for d in cd["date"]]
     cd["lon"], cd["lat"] = _deg(cd["lon"]), _deg(cd["lat"])
     write_csv(cd, out / "cards.csv")
+    write_csv(traffic, out / "traffic.csv")
     ev = events.copy()
     ev["date"] = [d.isoformat() for d in ev["date"]]
     write_csv(ev, out / "events.csv")
@@ -1465,6 +1697,11 @@ def build(source: Path, out: Path) -> dict:
         "follow_up_gap_districts": list(FOLLOW_UP_GAP),
         # The dealer's market: districts with a zone within the 15 km influence radius.
         "market_districts": sorted(zones.loc[zones["dist_km"] <= 15.0, "district"].unique()),
+        "leads": {
+            **lead_summary,
+            "traffic_days": int(traffic["date"].nunique()),
+            "traffic_visitors": int(traffic["visitors"].sum()),
+        },
         "district_cards": {
             d: {"a_cards": int(a_cards.get(d, 0)), "deposit_cards": int(deposits.get(d, 0))}
             for d in sorted(zones["district"].unique())

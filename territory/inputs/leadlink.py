@@ -512,7 +512,7 @@ def apply_lead_updates(ws, entries) -> tuple[Any, list[Problem]]:
     keys = {e.key for e in entries}
     card_ids = {c for e in entries for c in e.data.get("card_ids", ())}
     lead_col = cards["lead_id"].astype(object)
-    mask = lead_col.isin(keys).to_numpy()
+    mask = lead_col.isin(keys).to_numpy().copy()
     if card_ids and "card_id" in cards.columns:
         by_card = cards["card_id"].astype(object).isin(card_ids).to_numpy()
         mask |= lead_col.isin(set(lead_col[by_card])).to_numpy()
