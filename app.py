@@ -54,6 +54,12 @@ pages = [
         url_path="coverage",
     ),
     st.Page(
+        PAGES_DIR / "followup.py",
+        title=tr("ui.nav.followup"),
+        icon=":material/phone_in_talk:",
+        url_path="followup",
+    ),
+    st.Page(
         PAGES_DIR / "exports.py",
         title=tr("ui.nav.print"),
         icon=":material/print:",

@@ -47,9 +47,11 @@ from territory.vocab import SOURCES, label
 __all__ = [
     "CONTACTS",
     "FollowUp",
+    "call_list_frame",
     "due_table",
     "followup",
     "followup_json",
+    "lead_labels",
     "write_call_list",
 ]
 
@@ -331,6 +333,59 @@ def followup_json(result: FollowUp, *, contacts: str = "masked") -> dict:
     }
 
 
+def call_list_frame(
+    leads: pd.DataFrame, *, contacts: str = "masked", lang: str = "zh"
+) -> pd.DataFrame:
+    """The call list as shown and printed: names and phones masked unless ``contacts="full"``,
+    sources as words, dates as ISO text (``never`` for a lead never contacted), consultants
+    named ("unassigned" for none). One row per lead of ``leads``, in order."""
+    if contacts not in CONTACTS:
+        raise ValueError(f"contacts must be one of {', '.join(CONTACTS)}; got {contacts!r}")
+    lang = check_lang(lang)
+    full = contacts == "full"
+    never, nobody = t("followup.never", lang), t("followup.unassigned", lang)
+    sources = {code: label(code, SOURCES, lang) for code in SOURCES}
+
+    def dates(column: str) -> list:
+        return [_iso(v) for v in leads[column]]
+
+    return pd.DataFrame(
+        {
+            "lead_id": leads["lead_id"].to_numpy(dtype=object),
+            "card_id": [_text(v) for v in leads["card_id"]],
+            "name": [_text(v) if full else mask_name(_text(v)) for v in leads["name"]],
+            "phone": [_text(v) if full else mask_phone(_text(v)) for v in leads["phone"]],
+            "grade": [_text(v) for v in leads["grade"]],
+            "consultant": [_text(v) or nobody for v in leads["consultant"]],
+            "source": [sources.get(v, _text(v)) if _text(v) else None for v in leads["source"]],
+            "event_id": [_text(v) for v in leads["event_id"]],
+            "district": [_text(v) for v in leads["district"]],
+            "start": dates("start"),
+            "last_contact": [v or never for v in dates("last_contact")],
+            "due_date": dates("due_date"),
+            "days_overdue": leads["days_overdue"].to_numpy(dtype="int64"),
+        }
+    )
+
+
+def lead_labels(
+    leads: pd.DataFrame, *, contacts: str = "masked", lang: str = "zh"
+) -> dict[str, str]:
+    """``{lead_id: "A000031 · 赵** · B · 王强 · 12 days overdue"}`` for choosing a lead, in order."""
+    frame = call_list_frame(leads, contacts=contacts, lang=lang)
+    template = t("ui.followup.lead_option", lang)
+    return {
+        r.lead_id: template.format(
+            lead=r.lead_id,
+            name=r.name or "—",
+            grade=r.grade or "—",
+            consultant=r.consultant,
+            days=int(r.days_overdue),
+        )
+        for r in frame.itertuples(index=False)
+    }
+
+
 # ----------------------------------------------------------------------------- XLSX call list
 
 _CALL_COLUMNS = (
@@ -468,26 +523,12 @@ def write_call_list(
         for cell in sheet[2]:
             cell.font, cell.fill = bold, head_fill
             cell.alignment = Alignment(wrap_text=True, vertical="center")
-        for r in rows.itertuples(index=False):
-            name, phone = _text(r.name), _text(r.phone)
-            values = {
-                "lead_id": r.lead_id,
-                "card_id": _text(r.card_id),
-                "name": name if full else mask_name(name),
-                "phone": phone if full else mask_phone(phone),
-                "grade": _text(r.grade),
-                "source": label(r.source, SOURCES, lang) if _text(r.source) else None,
-                "event_id": _text(r.event_id),
-                "district": _text(r.district),
-                "start": _iso(r.start),
-                "last_contact": _iso(r.last_contact) or t("followup.never", lang),
-                "due_date": _iso(r.due_date),
-                "days_overdue": int(r.days_overdue),
-            }
+        frame = call_list_frame(rows, contacts=contacts, lang=lang)
+        for values in frame.to_dict(orient="records"):
             sheet.append(
                 [neutralise(values[c]) for c in _CALL_COLUMNS] + [None] * len(_FILL_COLUMNS)
             )
-            if r.days_overdue > 0:
+            if values["days_overdue"] > 0:
                 sheet.cell(
                     row=sheet.max_row, column=_CALL_COLUMNS.index("days_overdue") + 1
                 ).fill = late_fill

@@ -9,6 +9,7 @@ import altair as alt
 import streamlit as st
 
 from territory.leads.coverage import bar_chart_data
+from territory.ui import PAGES_DIR
 from territory.ui import components as ui
 from territory.ui import state
 
@@ -21,6 +22,28 @@ def _save_range() -> None:
     if len(value) == 2:
         state.set_pref("coverage_start", value[0])
         state.set_pref("coverage_end", value[1])
+
+
+def _open_followup(district: str) -> None:
+    st.session_state["w_fu_district"] = district
+
+
+def _follow_up_links(rows) -> None:
+    """Each follow_up_gap district's overdue leads, one click away on the Follow-up page."""
+    day, _ = state.followup_default_date()
+    open_leads = state.followup_list(day).open_leads
+    late = open_leads[open_leads["days_overdue"] > 0]["district"].value_counts()
+    st.caption(tr("ui.coverage.overdue_caption", date=day.isoformat()))
+    columns = st.columns(min(len(rows), 4))
+    for i, r in enumerate(rows.itertuples(index=False)):
+        if columns[i % len(columns)].button(
+            tr("ui.coverage.overdue_link", district=r.label, n=int(late.get(r.district, 0))),
+            key=f"cov_followup_{i}",
+            icon=":material/phone_in_talk:",
+            on_click=_open_followup,
+            args=(r.district,),
+        ):
+            st.switch_page(str(PAGES_DIR / "followup.py"))
 
 
 with state.guard():
@@ -82,6 +105,8 @@ with state.guard():
                     for r in rows.itertuples(index=False)
                 )
                 box(f"**{tr(title_key, n=len(rows))}**\n\n{text}")
+        if not follow_up.empty:
+            _follow_up_links(follow_up)
 
     table = table.assign(deposit_pct=table["deposit_rate"] * 100)
     ui.table(
