@@ -9,9 +9,8 @@ import altair as alt
 import streamlit as st
 
 from territory.leads.coverage import bar_chart_data
-from territory.ui import PAGES_DIR
+from territory.ui import PAGES_DIR, state
 from territory.ui import components as ui
-from territory.ui import state
 
 tr = state.tr
 ui.header("ui.coverage.title", "ui.coverage.caption")
