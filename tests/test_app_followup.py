@@ -86,10 +86,10 @@ def test_recording_a_call_writes_the_journal_and_takes_the_lead_off_the_list(fol
     at = open_page()
     first = at.dataframe[1].value.iloc[0]
     lead = first["lead_id"]
-    at.selectbox(key="w_fu_lead").set_value(lead)
-    at.date_input(key="w_fu_contact_day").set_value(MONDAY)
-    at.selectbox(key="w_fu_grade").set_value("H")
-    at.text_input(key="w_fu_note").set_value("约周六试驾")
+    at.selectbox(key="w_fu_lead_zh").set_value(lead)
+    at.date_input(key="w_fu_contact_day_zh").set_value(MONDAY)
+    at.selectbox(key="w_fu_grade_zh").set_value("H")
+    at.text_input(key="w_fu_note_zh").set_value("约周六试驾")
     at.form_submit_button[0].click().run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]
@@ -106,9 +106,9 @@ def test_recording_a_call_writes_the_journal_and_takes_the_lead_off_the_list(fol
 
 def test_a_bad_update_is_refused_with_a_message_and_nothing_written(folder):
     at = open_page()
-    at.selectbox(key="w_fu_status").set_value("open")
-    at.checkbox(key="w_fu_contacted").set_value(False)
-    at.text_input(key="w_fu_reason").set_value("too expensive")
+    at.selectbox(key="w_fu_status_zh").set_value("open")
+    at.checkbox(key="w_fu_contacted_zh").set_value(False)
+    at.text_input(key="w_fu_reason_zh").set_value("too expensive")
     at.form_submit_button[0].click().run()
     assert not at.exception
     assert at.error and "战败" in at.error[0].value

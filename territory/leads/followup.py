@@ -117,8 +117,8 @@ class FollowUp:
     ``by_consultant`` has ``consultant``, ``open``, ``due``, ``overdue``,
     ``never_contacted``, ``max_days_overdue``, ``overdue_days``;
     ``open_leads`` every lead open on the date (due or not). ``data_end`` is
-    the last date the cards know of and ``stale_days`` how far the date is
-    beyond it (0 when fresh).
+    the date of the latest card (how fresh the export is) and ``stale_days``
+    how far the date is beyond it (0 when fresh).
     """
 
     date: pd.Timestamp
@@ -226,9 +226,8 @@ def followup(
 
 
 def _leads_end(leads: pd.DataFrame) -> pd.Timestamp | None:
-    stamps = [pd.to_datetime(leads[c]).max() for c in ("start", "last_contact", "closed_date")]
-    stamps = [s for s in stamps if pd.notna(s)]
-    return max(stamps).normalize() if stamps else None
+    latest = pd.to_datetime(leads["start"]).max() if len(leads) else pd.NaT
+    return latest.normalize() if pd.notna(latest) else None
 
 
 def _by_consultant(table: pd.DataFrame, known: list[str]) -> pd.DataFrame:

@@ -248,16 +248,15 @@ def parse_day(value, name: str = "date") -> pd.Timestamp | None:
 
 
 def data_end(cards: pd.DataFrame | None) -> pd.Timestamp | None:
-    """The last date the cards know of (a card, a contact or a closing): how fresh the data is."""
-    if cards is None or len(cards) == 0:
+    """The date of the latest card: how fresh the export of the cards is.
+
+    Only registration dates count: contacts recorded in the app later do not
+    make an old export look fresh.
+    """
+    if cards is None or len(cards) == 0 or "date" not in cards.columns:
         return None
-    stamps = [
-        pd.to_datetime(cards[c]).max()
-        for c in ("date", "last_contact", "closed_date")
-        if c in cards.columns
-    ]
-    stamps = [s for s in stamps if pd.notna(s)]
-    return max(stamps).normalize() if stamps else None
+    latest = pd.to_datetime(cards["date"]).max()
+    return latest.normalize() if pd.notna(latest) else None
 
 
 # ----------------------------------------------------------------------------- updates

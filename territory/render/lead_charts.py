@@ -50,10 +50,16 @@ def workload_spec(
     return {
         "$schema": SCHEMA,
         "data": {"values": values},
-        "height": 34 * max(len(names), 1) + 40,
+        "height": {"step": 30},  # a number squeezes nominal bands in Streamlit's container
         "mark": {"type": "bar"},
         "encoding": {
-            "y": {"field": "name", "type": "nominal", "sort": names, "title": None},
+            "y": {
+                "field": "name",
+                "type": "nominal",
+                "sort": names,
+                "title": None,
+                "axis": {"labelOverlap": False, "labelLimit": 160},
+            },
             "x": {"field": "n", "type": "quantitative", "stack": True, "title": axis},
             "color": {
                 "field": "kind",
@@ -80,12 +86,18 @@ def funnel_spec(stages: list[tuple[str, float | None]], *, title: str) -> dict:
         if (v := _num(value)) is not None
     ]
     order = [v["stage"] for v in values]
-    y = {"field": "stage", "type": "nominal", "sort": order, "title": None}
+    y = {
+        "field": "stage",
+        "type": "nominal",
+        "sort": order,
+        "title": None,
+        "axis": {"labelLimit": 220},
+    }
     return {
         "$schema": SCHEMA,
         "title": title,
         "data": {"values": values},
-        "height": 46 * max(len(values), 1),
+        "height": {"step": 40},
         "layer": [
             {
                 "mark": {"type": "bar", "color": BLUE},
@@ -133,7 +145,13 @@ def lever_spec(
                 "data": {"values": values},
                 "mark": {"type": "bar"},
                 "encoding": {
-                    "y": {"field": "row", "type": "nominal", "sort": order, "title": None},
+                    "y": {
+                        "field": "row",
+                        "type": "nominal",
+                        "sort": order,
+                        "title": None,
+                        "axis": {"labelOverlap": False, "labelLimit": 200},
+                    },
                     "x": {
                         "field": "value",
                         "type": "quantitative",
@@ -159,7 +177,7 @@ def lever_spec(
                     "encoding": {"x": {"field": "median", "type": "quantitative"}},
                 }
             )
-        panels.append({"width": 200, "height": 28 * max(len(order), 1) + 10, "layer": layer})
+        panels.append({"width": 200, "height": {"step": 26}, "layer": layer})
     if not panels:
         return None
     return {"$schema": SCHEMA, "hconcat": panels}
@@ -190,7 +208,7 @@ def pyramid_spec(table: pd.DataFrame, *, title: str, needed: str, have: str) -> 
         "$schema": SCHEMA,
         "title": title,
         "data": {"values": values},
-        "height": 50 * max(len(values), 1),
+        "height": {"step": 44},
         "layer": [
             {
                 "mark": {"type": "bar", "color": PALE},

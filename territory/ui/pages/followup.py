@@ -172,44 +172,50 @@ with state.guard():
         st.caption(tr("ui.followup.nothing_open"))
     else:
         keep = tr("ui.followup.keep")
-        with st.form("fu_record", clear_on_submit=False):
+        # Form widgets keep their labels until submitted: keyed by language, a switch renews them.
+        with st.form(f"fu_record_{lang}", clear_on_submit=False):
             f1, f2, f3 = st.columns(3)
             lead_id = f1.selectbox(
-                tr("ui.followup.lead"), list(choices), format_func=choices.get, key="w_fu_lead"
+                tr("ui.followup.lead"),
+                list(choices),
+                format_func=choices.get,
+                key=f"w_fu_lead_{lang}",
             )
-            contacted = f2.checkbox(tr("ui.followup.contacted"), value=True, key="w_fu_contacted")
+            contacted = f2.checkbox(
+                tr("ui.followup.contacted"), value=True, key=f"w_fu_contacted_{lang}"
+            )
             contact_day = f3.date_input(
                 tr("ui.followup.contact_date"),
                 value=min(day, dt.date.today()),
                 max_value=dt.date.today(),
                 format="YYYY-MM-DD",
-                key="w_fu_contact_day",
+                key=f"w_fu_contact_day_{lang}",
             )
             g1, g2, g3 = st.columns(3)
             grade = g1.selectbox(
                 tr("ui.followup.new_grade"),
                 [KEEP, *GRADES],
                 format_func=lambda g: keep if g == KEEP else g,
-                key="w_fu_grade",
+                key=f"w_fu_grade_{lang}",
             )
             statuses = {s: tr(f"followup.result.{s}") for s in ("open", "won", "lost")}
             status = g2.selectbox(
                 tr("ui.followup.new_status"),
                 [KEEP, *statuses],
                 format_func=lambda s: keep if s == KEEP else statuses[s],
-                key="w_fu_status",
+                key=f"w_fu_status_{lang}",
             )
             handover = g3.selectbox(
                 tr("ui.followup.handover"),
                 [KEEP, *team],
                 format_func=lambda c: keep if c == KEEP else c,
-                key="w_fu_handover",
+                key=f"w_fu_handover_{lang}",
             )
-            reason = st.text_input(tr("ui.followup.lost_reason"), key="w_fu_reason")
+            reason = st.text_input(tr("ui.followup.lost_reason"), key=f"w_fu_reason_{lang}")
             h1, h2 = st.columns([3, 1])
-            note = h1.text_input(tr("ui.followup.note"), key="w_fu_note")
+            note = h1.text_input(tr("ui.followup.note"), key=f"w_fu_note_{lang}")
             who = h2.text_input(
-                tr("ui.followup.who"), key="w_fu_who", help=tr("ui.followup.who_help")
+                tr("ui.followup.who"), key=f"w_fu_who_{lang}", help=tr("ui.followup.who_help")
             )
             submitted = st.form_submit_button(tr("ui.followup.submit"), type="primary")
         if submitted:
