@@ -76,6 +76,44 @@ def _intervals(settings: Settings) -> dict[str, float]:
     return cadence
 
 
+_DAY_NS = 86_400_000_000_000
+
+
+def _days(values) -> np.ndarray:
+    """Whole days since the epoch (int64; NaT as the smallest int64)."""
+    stamps = pd.to_datetime(pd.Series(np.asarray(values))).to_numpy("datetime64[ns]")
+    ints = stamps.view("int64")
+    nat = np.isnat(stamps)
+    out = np.floor_divide(ints, _DAY_NS)
+    out[nat] = np.iinfo("int64").min
+    return out
+
+
+def due_days(
+    leads: pd.DataFrame, *, day: pd.Timestamp, settings: Settings
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per lead: ``(open on day, due day, days overdue, interval, never contacted)`` as arrays.
+
+    Days are whole days since the epoch; the cadence rule is the module's.
+    """
+    cadence = _intervals(settings)
+    nat = np.iinfo("int64").min
+    today = int(day.value // _DAY_NS)
+    start = _days(leads["start"])
+    closed = _days(leads["closed_date"])
+    contact = _days(leads["last_contact"])
+    status = leads["status"].to_numpy(dtype=object)
+    open_now = (start != nat) & (start <= today) & ((status == "open") | (closed > today))
+    grade = leads["grade"].to_numpy(dtype=object)
+    interval = np.full(len(leads), float(cadence[settings.leads.ungraded_as]))
+    for g, days in cadence.items():
+        interval[grade == g] = float(days)
+    never = (contact == nat) | (contact < start)
+    first = settings.coverage.first_contact_days
+    due = np.where(never, start + first, contact + np.ceil(interval).astype("int64"))
+    return open_now, due, today - due, np.where(never, float(first), interval), never
+
+
 def due_table(leads: pd.DataFrame, *, date=None, settings: Settings | None = None) -> pd.DataFrame:
     """The leads open on ``date`` with ``interval_days``, ``due_date`` and ``days_overdue``.
 
@@ -85,26 +123,12 @@ def due_table(leads: pd.DataFrame, *, date=None, settings: Settings | None = Non
     """
     settings = settings or Settings()
     day = _date(date)
-    cadence = _intervals(settings)
-    start = pd.to_datetime(leads["start"])
-    closed = pd.to_datetime(leads["closed_date"])
-    status = leads["status"].astype(object)
-    open_now = (start <= day) & (status.eq("open") | (closed > day).fillna(False))
-    out = leads.loc[open_now.to_numpy()].copy()
-    grade = out["grade"].astype(object).where(out["grade"].isin(list(cadence)), None)
-    interval = grade.map(cadence).fillna(cadence[settings.leads.ungraded_as]).astype("float64")
-    contact = pd.to_datetime(out["last_contact"])
-    contact = contact.where(contact >= pd.to_datetime(out["start"]))
-    never = contact.isna()
-    first_due = pd.to_datetime(out["start"]) + pd.to_timedelta(
-        settings.coverage.first_contact_days, unit="D"
-    )
-    next_due = contact + pd.to_timedelta(interval.to_numpy(), unit="D")
-    due = first_due.where(never, next_due)
-    out["interval_days"] = np.where(never, settings.coverage.first_contact_days, interval)
-    out["due_date"] = due.dt.floor("D")
-    out["days_overdue"] = ((day - out["due_date"]).dt.days).astype("int64")
-    out["never_contacted"] = never.to_numpy()
+    open_now, due, overdue, interval, never = due_days(leads, day=day, settings=settings)
+    out = leads.loc[open_now].copy()
+    out["interval_days"] = interval[open_now]
+    out["due_date"] = (due[open_now] * _DAY_NS).astype("datetime64[ns]")
+    out["days_overdue"] = overdue[open_now].astype("int64")
+    out["never_contacted"] = never[open_now]
     return out
 
 
@@ -191,13 +215,16 @@ def followup(
     by = _by_consultant(table, known)
     if consultant is not None:
         table = table[table["consultant"].astype(object).eq(consultant).to_numpy()]
-    listed = table[table["days_overdue"] >= 0].copy()
-    listed["_grade"] = listed["grade"].map(_GRADE_ORDER).fillna(len(_GRADE_ORDER))
-    listed = listed.sort_values(
-        ["days_overdue", "_grade", "start", "lead_id"],
-        ascending=[False, True, True, True],
-        kind="stable",
-    ).drop(columns="_grade")
+    listed = table[table["days_overdue"].to_numpy() >= 0]
+    grade_rank = np.full(len(listed), len(_GRADE_ORDER))
+    grades = listed["grade"].to_numpy(dtype=object)
+    for g, rank in _GRADE_ORDER.items():
+        grade_rank[grades == g] = rank
+    # most overdue first, then H before A, B, C, then the oldest (the table is by start, lead_id)
+    order = np.lexsort(
+        (np.arange(len(listed)), grade_rank, -listed["days_overdue"].to_numpy(dtype="int64"))
+    )
+    listed = listed.iloc[order]
     stale = int((day - end).days) if end is not None else 0
     notes = []
     if end is not None and stale > settings.leads.stale_days:

@@ -74,7 +74,7 @@ import numpy as np
 import pandas as pd
 
 from territory.i18n import check_lang, t
-from territory.leads.followup import due_table
+from territory.leads.followup import due_days
 from territory.leads.lifecycle import lead_table, parse_day
 from territory.settings import Settings
 from territory.vocab import SOURCES, label
@@ -134,17 +134,12 @@ class Funnel:
 
 def _followed(cohort: pd.DataFrame, as_of: pd.Timestamp | None, settings: Settings) -> np.ndarray:
     """Followed on cadence (module notes): won; lost with a contact; open, contacted, not overdue."""
-    status = cohort["status"].astype(object).to_numpy()
+    status = cohort["status"].to_numpy(dtype=object)
     contacted = pd.to_datetime(cohort["last_contact"]).notna().to_numpy()
     followed = (status == "won") | ((status == "lost") & contacted)
-    open_ = status == "open"
-    if open_.any() and as_of is not None:
-        due = due_table(cohort.loc[open_], date=as_of, settings=settings)
-        ok = pd.Series(False, index=cohort.index)
-        ok.loc[due.index] = (due["days_overdue"] <= 0).to_numpy() & ~due[
-            "never_contacted"
-        ].to_numpy()
-        followed |= ok.to_numpy() & open_
+    if as_of is not None and len(cohort):
+        open_now, _, overdue, _, never = due_days(cohort, day=as_of, settings=settings)
+        followed |= (status == "open") & open_now & (overdue <= 0) & ~never
     return followed
 
 

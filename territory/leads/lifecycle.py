@@ -79,16 +79,116 @@ LEAD_COLUMNS: tuple[str, ...] = (
     "model",
     "cards",
 )
-_STATUS_RANK = {"won": 2, "lost": 1}
+_TEXT_COLUMNS = (
+    "lead_id",
+    "card_id",
+    "grade",
+    "status",
+    "lost_reason",
+    "consultant",
+    "source",
+    "event_id",
+    "zone_id",
+    "district",
+    "name",
+    "phone",
+    "model",
+)
 _RANK_STATUS = np.array(["open", "lost", "won"], dtype=object)
 
 
-def _column(cards: pd.DataFrame, name: str, dtype: str = "object") -> np.ndarray:
-    if name in cards.columns:
-        return cards[name].to_numpy()
-    if dtype == "datetime64[ns]":
-        return np.full(len(cards), np.datetime64("NaT"), dtype="datetime64[ns]")
-    return np.full(len(cards), None, dtype=object)
+class _Groups:
+    """Cards sorted by lead, then date (unknown last), then file order; per-lead picks in numpy.
+
+    Text columns are never turned into Python strings wholesale: a pick finds
+    each lead's row by position and takes only those values.
+    """
+
+    def __init__(self, cards: pd.DataFrame, lead_ids) -> None:
+        self.cards = cards
+        self._dates: dict[str, np.ndarray] = {}
+        codes, uniques = pd.factorize(lead_ids)
+        self.n = len(uniques)
+        self.uniques = np.asarray(uniques, dtype=object)
+        date = self.dates("date")
+        day = date.view("int64") // 86_400_000_000_000
+        day = np.where(
+            np.isnat(date),
+            0,
+            day - day[~np.isnat(date)].min() + 1 if (~np.isnat(date)).any() else 0,
+        )
+        day = np.where(np.isnat(date), (1 << 22) - 1, day)  # unknown dates last
+        key = (codes.astype("int64") << 22) | day.astype("int64")
+        self.order = np.argsort(key, kind="stable")  # stable: file order within a day
+        self.lead = codes[self.order]
+        edge = np.r_[True, self.lead[1:] != self.lead[:-1]]
+        self.starts = np.flatnonzero(edge)
+        self.counts = np.diff(np.r_[self.starts, len(self.lead)])
+        self._known: dict[str, np.ndarray] = {}
+
+    def dates(self, column: str) -> np.ndarray:
+        """A date column in file order (datetime64[ns]; NaT when missing), converted once."""
+        if column not in self._dates:
+            if column not in self.cards.columns:
+                values = np.full(len(self.cards), np.datetime64("NaT"), dtype="datetime64[ns]")
+            else:
+                values = pd.to_datetime(self.cards[column]).to_numpy(dtype="datetime64[ns]")
+            self._dates[column] = values
+        return self._dates[column]
+
+    def known(self, column: str) -> np.ndarray:
+        """Sorted mask of the rows where ``column`` is known (not missing, not blank)."""
+        if column not in self._known:
+            if column not in self.cards.columns:
+                self._known[column] = np.zeros(len(self.lead), dtype=bool)
+            else:
+                values = self.cards[column]
+                mask = values.notna()
+                if not pd.api.types.is_numeric_dtype(values):
+                    mask &= values.ne("").fillna(False)
+                self._known[column] = mask.to_numpy(dtype=bool)[self.order]
+        return self._known[column]
+
+    def pick(self, column: str, *, last: bool = False, among: np.ndarray | None = None):
+        """Per lead, the first (or last) known value of ``column`` (among rows ``among``)."""
+        out = np.full(self.n, None, dtype=object)
+        keep = self.known(column)
+        if among is not None:
+            keep = keep & among
+        rows = np.flatnonzero(keep)
+        if not len(rows):
+            return out
+        leads = self.lead[rows]
+        if last:
+            ends = np.flatnonzero(np.r_[leads[1:] != leads[:-1], True])
+        else:
+            ends = np.flatnonzero(np.r_[True, leads[1:] != leads[:-1]])
+        positions = self.order[rows[ends]]
+        out[leads[ends]] = self.cards[column].iloc[positions].to_numpy(dtype=object)
+        return out
+
+    def date_max(self, column: str, *, among: np.ndarray | None = None) -> np.ndarray:
+        values = self.dates(column)[self.order].view("int64").copy()
+        nat = np.iinfo("int64").min
+        if among is not None:
+            values[~among] = nat
+        return np.maximum.reduceat(values, self.starts).view("datetime64[ns]")
+
+    def date_min(self, column: str, *, among: np.ndarray | None = None) -> np.ndarray:
+        values = self.dates(column)[self.order]
+        ints = values.view("int64").copy()
+        ints[np.isnat(values)] = np.iinfo("int64").max
+        if among is not None:
+            ints[~among] = np.iinfo("int64").max
+        low = np.minimum.reduceat(ints, self.starts)
+        low[low == np.iinfo("int64").max] = np.iinfo("int64").min
+        return low.view("datetime64[ns]")
+
+    def is_value(self, column: str, value: str) -> np.ndarray:
+        """Sorted mask of the rows whose ``column`` is ``value``."""
+        if column not in self.cards.columns:
+            return np.zeros(len(self.lead), dtype=bool)
+        return self.cards[column].eq(value).fillna(False).to_numpy(dtype=bool)[self.order]
 
 
 def lead_table(cards: pd.DataFrame | None, *, settings: Settings | None = None) -> pd.DataFrame:
@@ -113,102 +213,49 @@ def lead_table(cards: pd.DataFrame | None, *, settings: Settings | None = None) 
     if cards is None or len(cards) == 0:
         return _empty_leads()
     if "lead_id" in cards.columns and cards["lead_id"].notna().all():
-        lead_ids = cards["lead_id"].to_numpy(dtype=object)
+        lead_ids = cards["lead_id"]
     else:
-        lead_ids = link_leads(cards, settings=settings)["lead_id"].to_numpy(dtype=object)
-    codes, uniques = pd.factorize(lead_ids)
-    n_leads = len(uniques)
-    date = pd.to_datetime(pd.Series(_column(cards, "date", "datetime64[ns]"))).to_numpy(
-        dtype="datetime64[ns]"
-    )
-    date_i = date.view("int64")
-    nat = np.iinfo("int64").min
-    # Sort by lead, then date (unknown dates last), then file order.
-    order = np.lexsort(
-        (np.arange(len(cards)), np.where(date_i == nat, np.iinfo("int64").max, date_i), codes)
-    )
-    c = codes[order]
-    bounds = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
-    frame = pd.DataFrame({"_lead": c})
-
-    def sorted_col(name: str) -> pd.Series:
-        return pd.Series(_column(cards, name)[order])
-
-    def first(name: str) -> np.ndarray:
-        return sorted_col(name).groupby(c, sort=False).first().reindex(range(n_leads)).to_numpy()
-
-    def last(name: str) -> np.ndarray:
-        return sorted_col(name).groupby(c, sort=False).last().reindex(range(n_leads)).to_numpy()
-
-    start = date[order][bounds]
-    card_type = pd.Series(_column(cards, "card_type")[order])
-    is_a = card_type.eq("A").to_numpy()
-    is_d = card_type.eq("deposit").to_numpy()
-    card_id = sorted_col("card_id")
-    first_card = card_id.to_numpy()[bounds]
-    a_card = card_id.where(is_a).groupby(c, sort=False).first().reindex(range(n_leads)).to_numpy()
-    date_sorted = pd.Series(date[order])
-    a_date = date_sorted.where(is_a).groupby(c, sort=False).min().reindex(range(n_leads))
-    d_date = date_sorted.where(is_d).groupby(c, sort=False).min().reindex(range(n_leads))
-
-    status_rank = pd.Series(_column(cards, "status")[order]).map(_STATUS_RANK).fillna(0)
-    rank = status_rank.groupby(c, sort=False).max().reindex(range(n_leads)).to_numpy(dtype=int)
+        lead_ids = link_leads(cards, settings=settings)["lead_id"]
+    g = _Groups(cards, lead_ids)
+    is_a = g.is_value("card_type", "A")
+    is_d = g.is_value("card_type", "deposit")
+    won = g.is_value("status", "won")
+    lost = g.is_value("status", "lost")
+    rank = np.maximum.reduceat(np.where(won, 2, np.where(lost, 1, 0)), g.starts)
     status = _RANK_STATUS[rank]
-
-    contact = pd.Series(
-        pd.to_datetime(pd.Series(_column(cards, "last_contact", "datetime64[ns]")[order]))
+    closed = status != "open"
+    first_card = g.pick("card_id")
+    a_card = g.pick("card_id", among=is_a)
+    closed_date = g.date_max("closed_date")
+    closed_date[~closed] = np.datetime64("NaT")
+    lost_reason = g.pick("lost_reason", last=True, among=lost)
+    lost_reason[status != "lost"] = None
+    columns = {
+        "lead_id": g.uniques,
+        "card_id": np.where(pd.isna(a_card), first_card, a_card),
+        "start": g.dates("date")[g.order][g.starts],
+        "a_date": g.date_min("date", among=is_a),
+        "deposit_date": g.date_min("date", among=is_d),
+        "grade": g.pick("grade", last=True),
+        "status": status,
+        "closed_date": closed_date,
+        "lost_reason": lost_reason,
+        "consultant": g.pick("consultant", last=True),
+        "source": g.pick("source"),
+        "event_id": g.pick("event_id"),
+        "last_contact": g.date_max("last_contact"),
+        "zone_id": g.pick("zone_id"),
+        "district": g.pick("district"),
+        "name": g.pick("name"),
+        "phone": g.pick("phone"),
+        "model": g.pick("model", last=True),
+        "cards": g.counts.astype("int64"),
+    }
+    out = pd.DataFrame(  # text as object columns with None (not inferred as str with NaN)
+        {k: pd.Series(v, dtype=object) if k in _TEXT_COLUMNS else v for k, v in columns.items()}
     )
-    last_contact = contact.groupby(c, sort=False).max().reindex(range(n_leads))
-    closed = pd.Series(
-        pd.to_datetime(pd.Series(_column(cards, "closed_date", "datetime64[ns]")[order]))
-    )
-    closed_date = closed.groupby(c, sort=False).max().reindex(range(n_leads))
-    closed_date = closed_date.where(status != "open")
-    reason = pd.Series(_column(cards, "lost_reason")[order])
-    reason = reason.where(pd.Series(_column(cards, "status")[order]).eq("lost").to_numpy())
-    lost_reason = reason.groupby(c, sort=False).last().reindex(range(n_leads)).to_numpy()
-    lost_reason = np.where(status == "lost", lost_reason, None)
-
-    counts = np.diff(np.r_[bounds, len(c)])
-    out = pd.DataFrame(
-        {
-            "lead_id": uniques.astype(object),
-            "card_id": np.where(pd.isna(a_card), first_card, a_card),
-            "start": start,
-            "a_date": a_date.to_numpy(dtype="datetime64[ns]"),
-            "deposit_date": d_date.to_numpy(dtype="datetime64[ns]"),
-            "grade": last("grade"),
-            "status": status,
-            "closed_date": closed_date.to_numpy(dtype="datetime64[ns]"),
-            "lost_reason": lost_reason,
-            "consultant": last("consultant"),
-            "source": first("source"),
-            "event_id": first("event_id"),
-            "last_contact": last_contact.to_numpy(dtype="datetime64[ns]"),
-            "zone_id": first("zone_id"),
-            "district": first("district"),
-            "name": first("name"),
-            "phone": first("phone"),
-            "model": last("model"),
-            "cards": counts.astype("int64"),
-        }
-    )
-    for col in (
-        "grade",
-        "consultant",
-        "source",
-        "event_id",
-        "zone_id",
-        "district",
-        "name",
-        "phone",
-        "model",
-        "lost_reason",
-        "card_id",
-    ):
-        out[col] = out[col].astype(object).where(out[col].notna(), None)
-    del frame
-    return out.sort_values(["start", "lead_id"], kind="stable").reset_index(drop=True)
+    order = np.lexsort((out["lead_id"].to_numpy(dtype=object).astype(str), out["start"].to_numpy()))
+    return out.iloc[order].reset_index(drop=True)
 
 
 def _empty_leads() -> pd.DataFrame:
