@@ -1222,60 +1222,28 @@ RETENTION = {
 }
 
 
-def add_lead_columns(
-    rng: np.random.Generator, cards: pd.DataFrame, events: pd.DataFrame, zones: gpd.GeoDataFrame
-) -> tuple[pd.DataFrame, dict]:
-    """The cards with source, event_id, consultant, last_contact, closed_date and lost_reason."""
-    cards = cards.copy()
-    # A lead = an A-card and, when won, the deposit card with its phone.
-    is_a = (cards["card_type"] == "A").to_numpy()
-    a_rows = np.flatnonzero(is_a)
-    n = len(a_rows)
-    a = cards.iloc[a_rows]
-    a_date = np.array(a["date"].tolist())
-
-    # Consultants who keep the cadence close more of their leads: a behind consultant is
-    # less likely to hold a won lead and more likely to hold a lost one.
-    status = a["status"].to_numpy(dtype=object)
+def _consultants(rng: np.random.Generator, status: np.ndarray) -> np.ndarray:
+    """Consultants who keep the cadence close more of their leads: a behind consultant is
+    less likely to hold a won lead and more likely to hold a lost one."""
     behind = np.isin(np.array(TEAM), BEHIND)
-    consultant = np.empty(n, dtype=int)
+    consultant = np.empty(len(status), dtype=int)
     for outcome, factor in OUTCOME_WEIGHT.items():
         rows = np.flatnonzero(status == outcome)
         w = np.where(behind, factor, 1.0)
         consultant[rows] = rng.choice(len(TEAM), size=len(rows), p=w / w.sum())
-    source = rng.choice(list(SOURCE_WEIGHTS), size=n, p=np.array(list(SOURCE_WEIGHTS.values())))
-    source = source.astype(object)
-    event_id = np.full(n, "", dtype=object)
+    return consultant
 
-    # Outreach leads of the demo's past events: A-cards soon after the event, near it.
-    zone_xy = zones.set_index("zone_id")[["lon", "lat"]]
-    card_xy = np.column_stack(
-        coords.gcj02_to_wgs84(
-            pd.to_numeric(a["lon"], errors="coerce").to_numpy(),
-            pd.to_numeric(a["lat"], errors="coerce").to_numpy(),
-        )
-    )
-    per_event: dict[str, int] = {}
-    for e in events.itertuples(index=False):
-        window = np.flatnonzero(
-            (a_date >= e.date)
-            & (a_date <= e.date + dt.timedelta(days=VISIT_DAYS))
-            & (event_id == "")
-        )
-        if not len(window) or e.zone_id not in zone_xy.index:
-            continue
-        want = min(round(e.leads * rng.uniform(*VISIT_SHARE)), len(window))
-        ex, ey = zone_xy.loc[e.zone_id, ["lon", "lat"]]
-        d_km = np.hypot((card_xy[window, 0] - ex) * 96.0, (card_xy[window, 1] - ey) * 111.0)
-        d_km = np.where(np.isfinite(d_km), d_km, 50.0)
-        days = np.array([(a_date[i] - e.date).days for i in window])
-        w = np.exp(-d_km / 6.0) * np.exp(-days / 8.0) + 1e-9
-        pick = rng.choice(window, size=want, replace=False, p=w / w.sum())
-        event_id[pick] = e.event_id
-        source[pick] = "outreach"
-        per_event[e.event_id] = int(want)
 
-    # Follow-up by consultant discipline, as of AS_OF.
+def _follow_up(
+    rng: np.random.Generator,
+    a: pd.DataFrame,
+    consultant: np.ndarray,
+    source: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Last contact, closing date and lost reason of each lead (its A-card ``a``), as of AS_OF."""
+    n = len(a)
+    a_date = np.array(a["date"].tolist())
+    status = a["status"].to_numpy(dtype=object)
     kind = np.where(np.isin(np.array(TEAM)[consultant], BEHIND), "behind", "good")
     grade = a["grade"].to_numpy(dtype=object)
     won_date = np.array(a["_dep_date"].tolist())
@@ -1327,35 +1295,122 @@ def add_lead_columns(
                 back = interval + lo + int(u[i, 2] * (hi - lo))
             back = min(back, age - 1)
             last_contact[i] = AS_OF - dt.timedelta(days=max(back, 0))
-    by_lead = pd.DataFrame(
+    return last_contact, closed, reason
+
+
+def _by_phone(
+    cards: pd.DataFrame, is_a: np.ndarray, columns: dict[str, np.ndarray]
+) -> pd.DataFrame:
+    """``cards`` with each lead's values (keyed by its A-card's phone) on all its cards.
+
+    A deposit card repeats its lead's consultant and closing; its source, event,
+    last contact and lost reason stay on the A-card.
+    """
+    cards = cards.copy()
+    by_lead = pd.DataFrame({"phone": cards.loc[is_a, "phone"].to_numpy(), **columns}).set_index(
+        "phone"
+    )
+    for column in by_lead.columns:
+        cards[column] = cards["phone"].map(by_lead[column]).fillna("").to_numpy()
+    cards.loc[~is_a, ["source", "event_id", "lost_reason", "last_contact"]] = ""
+    return cards
+
+
+def _dates(values) -> list[str]:
+    return [d.isoformat() if d is not None else "" for d in values]
+
+
+def add_lead_columns(
+    rng: np.random.Generator, cards: pd.DataFrame, events: pd.DataFrame, zones: gpd.GeoDataFrame
+) -> pd.DataFrame:
+    """The cards with source, event_id, consultant, last_contact, closed_date and lost_reason."""
+    # A lead = an A-card and, when won, the deposit card with its phone.
+    is_a = (cards["card_type"] == "A").to_numpy()
+    a = cards.loc[is_a]
+    n = len(a)
+    a_date = np.array(a["date"].tolist())
+    consultant = _consultants(rng, a["status"].to_numpy(dtype=object))
+    source = rng.choice(list(SOURCE_WEIGHTS), size=n, p=np.array(list(SOURCE_WEIGHTS.values())))
+    source = source.astype(object)
+    event_id = np.full(n, "", dtype=object)
+
+    # Outreach leads of the demo's past events: A-cards soon after the event, near it.
+    zone_xy = zones.set_index("zone_id")[["lon", "lat"]]
+    card_xy = np.column_stack(
+        coords.gcj02_to_wgs84(
+            pd.to_numeric(a["lon"], errors="coerce").to_numpy(),
+            pd.to_numeric(a["lat"], errors="coerce").to_numpy(),
+        )
+    )
+    for e in events.itertuples(index=False):
+        window = np.flatnonzero(
+            (a_date >= e.date)
+            & (a_date <= e.date + dt.timedelta(days=VISIT_DAYS))
+            & (event_id == "")
+        )
+        if not len(window) or e.zone_id not in zone_xy.index:
+            continue
+        want = min(round(e.leads * rng.uniform(*VISIT_SHARE)), len(window))
+        ex, ey = zone_xy.loc[e.zone_id, ["lon", "lat"]]
+        d_km = np.hypot((card_xy[window, 0] - ex) * 96.0, (card_xy[window, 1] - ey) * 111.0)
+        d_km = np.where(np.isfinite(d_km), d_km, 50.0)
+        days = np.array([(a_date[i] - e.date).days for i in window])
+        w = np.exp(-d_km / 6.0) * np.exp(-days / 8.0) + 1e-9
+        pick = rng.choice(window, size=want, replace=False, p=w / w.sum())
+        event_id[pick] = e.event_id
+        source[pick] = "outreach"
+
+    last_contact, closed, reason = _follow_up(rng, a, consultant, source)
+    return _by_phone(
+        cards,
+        is_a,
         {
-            "phone": a["phone"].to_numpy(),
             "source": source,
             "event_id": event_id,
             "consultant": np.array(TEAM, dtype=object)[consultant],
-            "last_contact": [d.isoformat() if d is not None else "" for d in last_contact],
-            "closed_date": [d.isoformat() if d is not None else "" for d in closed],
+            "last_contact": _dates(last_contact),
+            "closed_date": _dates(closed),
             "lost_reason": reason,
-        }
-    ).set_index("phone")
-    for column in by_lead.columns:
-        cards[column] = cards["phone"].map(by_lead[column]).fillna("").to_numpy()
-    # a deposit card repeats its lead's consultant and closing; source/event stay on the A-card
-    deposit = ~is_a
-    cards.loc[deposit, ["source", "event_id", "lost_reason"]] = ""
-    cards.loc[deposit, "last_contact"] = ""
-    summary = {
+        },
+    )
+
+
+def add_season_follow_up(rng: np.random.Generator, season: pd.DataFrame) -> pd.DataFrame:
+    """The season's leads (registered at an outing) get consultants, contacts, closings, reasons."""
+    is_a = (season["card_type"] == "A").to_numpy()
+    a = season.loc[is_a]
+    consultant = _consultants(rng, a["status"].to_numpy(dtype=object))
+    source = a["source"].to_numpy(dtype=object)
+    last_contact, closed, reason = _follow_up(rng, a, consultant, source)
+    return _by_phone(
+        season,
+        is_a,
+        {
+            "source": source,
+            "event_id": a["event_id"].to_numpy(dtype=object),
+            "consultant": np.array(TEAM, dtype=object)[consultant],
+            "last_contact": _dates(last_contact),
+            "closed_date": _dates(closed),
+            "lost_reason": reason,
+        },
+    )
+
+
+def lead_summary(cards: pd.DataFrame, traffic: pd.DataFrame) -> dict:
+    """What the demo's leads hold, from the written cards (for planted.json and the tests)."""
+    a = cards[cards["card_type"] == "A"]
+    events = a.loc[a["event_id"] != "", "event_id"].value_counts().sort_index()
+    lost = a.loc[a["status"] == "lost", "lost_reason"].value_counts().sort_index()
+    return {
         "team": list(TEAM),
         "behind_consultants": list(BEHIND),
         "followup_date": FOLLOWUP_DATE.isoformat(),
-        "outreach_events": per_event,
-        "sources": {k: int(v) for k, v in pd.Series(source).value_counts().sort_index().items()},
-        "lost_reasons": {
-            k: int(v)
-            for k, v in pd.Series(reason[status == "lost"]).value_counts().sort_index().items()
-        },
+        "outreach_events": {k: int(v) for k, v in events.items()},
+        "sources": {k: int(v) for k, v in a["source"].value_counts().sort_index().items()},
+        "lost_reasons": {k: int(v) for k, v in lost.items()},
+        "traffic_days": int(traffic["date"].nunique()),
+        "traffic_visitors": int(traffic["visitors"].sum()),
     }
-    return cards, summary
 
 
 def make_traffic(rng: np.random.Generator, cards: pd.DataFrame) -> pd.DataFrame:
@@ -1432,9 +1487,10 @@ def make_events(
         )
         cand = zones.index[ok].to_numpy()
         for i in rng.choice(cand, size=min(count, len(cand)), replace=False):
-            fmt = FORMATS_BY_ZONE_TYPE[zone_type][
-                int(rng.integers(len(FORMATS_BY_ZONE_TYPE[zone_type])))
-            ]
+            # The formats with an event profile (the wave-down test drive, added later to
+            # commercial zones, has none: the season below holds its outings).
+            choices = [f for f in FORMATS_BY_ZONE_TYPE[zone_type] if f in EVENT_PROFILES]
+            fmt = choices[int(rng.integers(len(choices)))]
             rows.append((zones.at[i, "zone_id"], zones.at[i, "name"], zone_type, fmt))
     # weekends spread over the year before the rotation window; the last two inside it
     weekends = [
@@ -1506,6 +1562,256 @@ def make_pois(zones: gpd.GeoDataFrame, carved: pd.DataFrame) -> pd.DataFrame:
     pois["lon"], pois["lat"] = glon, glat
     pois.insert(0, "poi_id", [f"P{i:03d}" for i in range(1, len(pois) + 1)])
     return pois
+
+
+# ---------------------------------------------------------------------------------------------
+# A season of recorded outings (SYNTHETIC): street spots, planned/done/cancelled events, their
+# leads as A-cards with the event's id, deposits weeks later. Own RNG stream (SEASON_STREAM),
+# drawn after everything above, so the rows above stay as they were.
+# ---------------------------------------------------------------------------------------------
+
+#: Stable key of this topic's random stream: ``default_rng([SEED, SEASON_STREAM])``.
+SEASON_STREAM = 11
+#: Street spots (人流点) for wave-down test drives: residential zones within this distance whose
+#: owners are youngest (share aged 25-34, at least SPOT_MIN_OWNERS owners), plus one in the
+#: commercial zone nearest the dealer.
+SPOT_KM = 12.0
+SPOT_MIN_OWNERS = 60
+SPOT_RESIDENTIAL = 5
+#: format -> (outings, cost range CNY, mean leads per outing, true close rate within 90 days,
+#: staff on site); the "truth" the learned figures should find: wave-down test drives (a few
+#: hundred CNY for fuel and small gifts, as in seed 001's low-cost case) and evening displays
+#: sell, midday displays collect many leads that do not buy.
+SEASON_PLAN = {
+    "wave_down_test_drive": (6, (150, 400), 32, 0.08, 4),
+    "midday_display": (4, (2_500, 3_500), 42, 0.004, 6),
+    "evening_display": (3, (1_800, 2_600), 26, 0.08, 6),
+    "owner_free_service": (2, (4_000, 5_000), 30, 0.06, 8),
+    "test_ride": (2, (1_500, 2_500), 60, 0.07, 4),
+    "static_display": (1, (22_000, 28_000), 120, 0.02, 10),
+}
+#: Leads per outing vary around their mean: gamma-Poisson with this shape.
+SEASON_LEADS_SHAPE = 6.0
+#: The season's weekends: from this date to the week before AS_OF.
+SEASON_START = dt.date(2026, 7, 4)
+#: Outings planned after AS_OF (format, days after AS_OF, cost) and one called off for rain.
+SEASON_PLANNED = (
+    ("wave_down_test_drive", 6, 300),
+    ("evening_display", 6, 3_000),
+    ("test_ride", 13, 2_000),
+)
+SEASON_CANCELLED = ("midday_display", dt.date(2026, 9, 26))
+#: Days from the outing to a buyer's deposit: 5 + gamma(2, 12) (a month on average).
+DEPOSIT_LAG = (5.0, 2.0, 12.0)
+
+
+def make_street_spots(
+    zones: gpd.GeoDataFrame,
+    customers: pd.DataFrame,
+    anchors: dict,
+    planted: list[str],
+) -> pd.DataFrame:
+    """Street spots where young crowds pass (deterministic): poi rows in WGS-84 with their zone."""
+    owners = customers[customers["_zone"] != ""]
+    young = owners["age"].between(25, 34).groupby(owners["_zone"]).agg(["mean", "size"])
+    ok = (
+        (zones["zone_type"] == "residential")
+        & (zones["dist_km"] <= SPOT_KM)
+        & ~zones["zone_id"].isin(planted)
+        & ~zones["district"].isin(AWARENESS_GAP + FOLLOW_UP_GAP)
+    )
+    cand = zones.loc[ok, ["zone_id", "name"]].copy()
+    stats = young.reindex(cand["zone_id"].to_numpy())
+    cand["young"] = stats["mean"].to_numpy()
+    cand["owners"] = stats["size"].to_numpy()
+    cand = cand[cand["owners"] >= SPOT_MIN_OWNERS]
+    picks = cand.sort_values(["young", "zone_id"], ascending=[False, True]).head(SPOT_RESIDENTIAL)
+    commercial = zones[zones["zone_type"] == "commercial"].sort_values("dist_km").head(1)
+    rows = []
+    for zone_id in [*picks["zone_id"], *commercial["zone_id"]]:
+        z = zones.loc[zones["zone_id"] == zone_id].iloc[0]
+        if zone_id in anchors:
+            xy, w = anchors[zone_id]
+            lon, lat = xy[int(np.argmax(w))]
+        else:
+            lon, lat = z["lon"], z["lat"]
+        rows.append(
+            {
+                "name": f"{_stem(z['name'])}路口人流点（合成）",
+                "poi_type": "street_spot",
+                "lon": float(lon),
+                "lat": float(lat),
+                "synthetic": True,
+                "_zone": zone_id,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _season_zones(zones: gpd.GeoDataFrame, zone_type: str, planted: list[str]) -> np.ndarray:
+    ok = (
+        (zones["zone_type"] == zone_type)
+        & (zones["dist_km"] <= (25.0 if zone_type == "driving_school" else 12.0))
+        & ~zones["zone_id"].isin(planted)
+        & ~zones["district"].isin(AWARENESS_GAP + FOLLOW_UP_GAP)
+    )
+    return zones.index[ok].to_numpy()
+
+
+def make_season(
+    rng: np.random.Generator,
+    zones: gpd.GeoDataFrame,
+    spots: pd.DataFrame,
+    anchors: dict,
+    planted: list[str],
+    taken: set[str],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The season's events (ids from E021) and the A-cards and deposit cards of their leads."""
+    weekends = [
+        SEASON_START + dt.timedelta(days=k)
+        for k in range((AS_OF - SEASON_START).days - 6)
+        if (SEASON_START + dt.timedelta(days=k)).weekday() >= 5
+    ]
+    by_id = zones.set_index("zone_id")
+    spot_zones = spots["_zone"].tolist()
+    outings = []
+    for fmt, (count, (c0, c1), mean, p_close, staff) in SEASON_PLAN.items():
+        if fmt == "wave_down_test_drive":
+            where = [spot_zones[i % len(spot_zones)] for i in range(count)]
+        else:
+            zone_type = (
+                "driving_school"
+                if fmt == "test_ride"
+                else ("commercial" if fmt == "static_display" else "residential")
+            )
+            cand = _season_zones(zones, zone_type, planted)
+            where = [zones.at[i, "zone_id"] for i in rng.choice(cand, size=count, replace=False)]
+        for zone_id in where:
+            outings.append((fmt, zone_id, mean, p_close, staff, (c0, c1)))
+    days = sorted(rng.choice(len(weekends), size=len(outings), replace=False))
+    order = rng.permutation(len(outings))
+    events, cards = [], []
+    for k, j in enumerate(order):
+        fmt, zone_id, mean, p_close, staff, (c0, c1) = outings[j]
+        date = weekends[days[k]]
+        z = by_id.loc[zone_id]
+        cost = round(rng.uniform(c0, c1) / 100) * 100
+        leads = int(rng.poisson(rng.gamma(SEASON_LEADS_SHAPE, mean / SEASON_LEADS_SHAPE)))
+        spot = spots.loc[spots["_zone"] == zone_id, "name"]
+        if fmt == "wave_down_test_drive" and len(spot):
+            where = spot.iloc[0]
+        elif z["zone_type"] in ("driving_school", "market"):
+            where = z["name"]
+        else:
+            where = f"{z['name']}{VENUES[z['zone_type']]}"
+        events.append(
+            {
+                "date": date,
+                "zone_id": zone_id,
+                "location": where,
+                "format": fmt,
+                "cost": cost,
+                "leads": leads,
+                "status": "done",
+                "staff": staff,
+            }
+        )
+        if leads:
+            idx = int(np.flatnonzero(zones["zone_id"].to_numpy() == zone_id)[0])
+            a_xy, a_w = anchors.get(zone_id, (np.empty((0, 2)), np.empty(0)))
+            pts = points_in_zone(
+                rng, z.geometry, leads, seed_pt=(z["lon"], z["lat"]), anchors=a_xy, anchor_w=a_w
+            )
+            buys = rng.random(leads) < p_close
+            lag = np.ceil(DEPOSIT_LAG[0] + rng.gamma(DEPOSIT_LAG[1], DEPOSIT_LAG[2], leads))
+            dep = [date + dt.timedelta(days=int(d)) for d in lag]
+            won = buys & np.array([d <= AS_OF for d in dep])
+            age = (AS_OF - date).days
+            lost = ~won & (age > 45) & (rng.random(leads) < 0.5)
+            male = rng.random(leads) < 0.66
+            glon, glat = coords.wgs84_to_gcj02(pts[:, 0], pts[:, 1])
+            cards.append(
+                pd.DataFrame(
+                    {
+                        "card_type": "A",
+                        "date": date,
+                        "model": model_choice(rng, np.full(leads, zones.at[idx, "income"])),
+                        "grade": np.where(
+                            won,
+                            rng.choice(list("HABC"), size=leads, p=[0.45, 0.40, 0.12, 0.03]),
+                            rng.choice(list("HABC"), size=leads, p=[0.05, 0.15, 0.35, 0.45]),
+                        ),
+                        "status": np.where(won, "won", np.where(lost, "lost", "open")),
+                        "name": person_names(rng, male),
+                        "phone": phones(rng, leads, taken),
+                        "lon": glon,
+                        "lat": glat,
+                        "address": "",
+                        "_event": len(events) - 1,
+                        "_won": won,
+                        "_dep_date": dep,
+                    }
+                )
+            )
+    fmt, day = SEASON_CANCELLED
+    cand = _season_zones(zones, "residential", planted)
+    zone_id = zones.at[int(rng.choice(cand)), "zone_id"]
+    events.append(
+        {
+            "date": day,
+            "zone_id": zone_id,
+            "location": f"{by_id.loc[zone_id, 'name']}{VENUES['residential']}",
+            "format": fmt,
+            "cost": None,
+            "leads": None,
+            "status": "cancelled",
+            "staff": None,
+        }
+    )
+    for fmt, after, cost in SEASON_PLANNED:
+        if fmt == "wave_down_test_drive":
+            zone_id = spot_zones[int(rng.integers(len(spot_zones)))]
+            where = spots.loc[spots["_zone"] == zone_id, "name"].iloc[0]
+        else:
+            zone_type = "driving_school" if fmt == "test_ride" else "residential"
+            zone_id = zones.at[int(rng.choice(_season_zones(zones, zone_type, planted))), "zone_id"]
+            z = by_id.loc[zone_id]
+            where = (
+                z["name"] if zone_type == "driving_school" else f"{z['name']}{VENUES[zone_type]}"
+            )
+        events.append(
+            {
+                "date": AS_OF + dt.timedelta(days=after),
+                "zone_id": zone_id,
+                "location": where,
+                "format": fmt,
+                "cost": cost,
+                "leads": None,
+                "status": "planned",
+                "staff": SEASON_PLAN[fmt][4],
+            }
+        )
+    ev = pd.DataFrame(events)
+    ev["_row"] = np.arange(len(ev))
+    ev = ev.sort_values(["date", "zone_id"], kind="stable").reset_index(drop=True)
+    ids = {row: f"E{21 + i:03d}" for i, row in enumerate(ev["_row"])}
+    ev.insert(0, "event_id", [ids[r] for r in ev["_row"]])
+    a = pd.concat(cards, ignore_index=True)
+    a["event_id"] = [ids[r] for r in a["_event"]]
+    a["source"] = "outreach"
+    d = a[a["_won"]].copy()
+    d["card_type"] = "deposit"
+    d["date"] = d["_dep_date"]
+    d["grade"] = "H"
+    d["status"] = "won"
+    d["event_id"] = ""  # registered in the showroom: linked to the outing by phone
+    d["source"] = ""
+    out = pd.concat([a, d], ignore_index=True)
+    out = out.sort_values(["date", "card_type", "phone"], kind="stable").reset_index(drop=True)
+    prefix = np.where(out["card_type"] == "A", "OA", "OD")
+    seq = out.groupby("card_type").cumcount() + 1
+    out.insert(0, "card_id", [f"{p}{s:05d}" for p, s in zip(prefix, seq, strict=True)])
+    return ev.drop(columns="_row"), out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1610,10 +1916,17 @@ def build(source: Path, out: Path) -> dict:
     cards = make_cards(rng_cards, zones, anchors, taken)
     events = make_events(rng_events, zones, planted)
     pois = make_pois(zones, carved)
-    # Drawn last, from their own stream: every earlier draw (and the files above) is unchanged.
+    # The season of recorded outings: its own stream, drawn after everything above.
+    rng_season = np.random.default_rng([SEED, SEASON_STREAM])
+    spots = make_street_spots(zones, customers, anchors, planted)
+    season_events, season_cards = make_season(rng_season, zones, spots, anchors, planted, taken)
+    # The leads' follow-up (consultants, sources, contacts, lost reasons) and the showroom
+    # traffic: their own stream too. Traffic counts showroom visits, so not the season's
+    # leads, who registered at an outing.
     rng_leads = np.random.default_rng([SEED, LEADS_STREAM])
-    cards, lead_summary = add_lead_columns(rng_leads, cards, events, zones)
+    cards = add_lead_columns(rng_leads, cards, events, zones)
     traffic = make_traffic(rng_leads, cards)
+    season_cards = add_season_follow_up(rng_leads, season_cards)
 
     out.mkdir(parents=True, exist_ok=True)
     write_dealer(out / "dealer.toml", gcj)
@@ -1658,14 +1971,21 @@ def build(source: Path, out: Path) -> dict:
             "lost_reason",
         ]
     ].copy()
+    # The season's cards follow, with the outing that produced each lead.
+    cd = pd.concat([cd, season_cards[list(cd.columns)]], ignore_index=True)
     cd["date"] = [d.isoformat() for d in cd["date"]]
     cd["lon"], cd["lat"] = _deg(cd["lon"]), _deg(cd["lat"])
     write_csv(cd, out / "cards.csv")
     write_csv(traffic, out / "traffic.csv")
-    ev = events.copy()
+    ev = pd.concat([events, season_events], ignore_index=True)
     ev["date"] = [d.isoformat() for d in ev["date"]]
+    for column in ("cost", "leads", "sales", "staff"):
+        ev[column] = ev[column].astype("Int64")
     write_csv(ev, out / "events.csv")
-    po = pois.copy()
+    glon, glat = coords.wgs84_to_gcj02(spots["lon"], spots["lat"])
+    street = spots.drop(columns="_zone").assign(lon=glon, lat=glat)
+    street.insert(0, "poi_id", [f"S{i:02d}" for i in range(1, len(street) + 1)])
+    po = pd.concat([pois, street], ignore_index=True)
     po["lon"], po["lat"] = _deg(po["lon"]), _deg(po["lat"])
     po["synthetic"] = np.where(po["synthetic"].astype(bool), "true", "false")
     write_csv(po, out / "pois.csv")
@@ -1682,8 +2002,9 @@ def build(source: Path, out: Path) -> dict:
         "customers": len(customers),
         "a_cards": int((cards["card_type"] == "A").sum()),
         "deposit_cards": int((cards["card_type"] == "deposit").sum()),
-        "events": len(events),
-        "pois": len(pois),
+        "events": len(events) + len(season_events),
+        "pois": len(po),
+        "season": _season_summary(season_events, season_cards, spots),
         "planted_white_space": [
             {
                 "zone_id": zid,
@@ -1697,11 +2018,7 @@ def build(source: Path, out: Path) -> dict:
         "follow_up_gap_districts": list(FOLLOW_UP_GAP),
         # The dealer's market: districts with a zone within the 15 km influence radius.
         "market_districts": sorted(zones.loc[zones["dist_km"] <= 15.0, "district"].unique()),
-        "leads": {
-            **lead_summary,
-            "traffic_days": int(traffic["date"].nunique()),
-            "traffic_visitors": int(traffic["visitors"].sum()),
-        },
+        "leads": lead_summary(cd, traffic),
         "district_cards": {
             d: {"a_cards": int(a_cards.get(d, 0)), "deposit_cards": int(deposits.get(d, 0))}
             for d in sorted(zones["district"].unique())
@@ -1711,6 +2028,32 @@ def build(source: Path, out: Path) -> dict:
         json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
     return summary
+
+
+def _season_summary(events: pd.DataFrame, cards: pd.DataFrame, spots: pd.DataFrame) -> dict:
+    """What the season planted, for tests and docs: per format its outings, leads and sales."""
+    done = events[events["status"] == "done"]
+    a = cards[cards["card_type"] == "A"]
+    sold = set(cards.loc[cards["card_type"] == "deposit", "phone"])
+    per = {}
+    for fmt, g in done.groupby("format"):
+        leads = a[a["event_id"].isin(g["event_id"])]
+        per[fmt] = {
+            "outings": len(g),
+            "cost": int(g["cost"].sum()),
+            "leads": len(leads),
+            "sales": int(leads["phone"].isin(sold).sum()),
+            "true_close_rate": SEASON_PLAN[fmt][3],
+        }
+    return {
+        "synthetic": True,
+        "from": SEASON_START.isoformat(),
+        "street_spots": spots["_zone"].tolist(),
+        "done": len(done),
+        "planned": int((events["status"] == "planned").sum()),
+        "cancelled": int((events["status"] == "cancelled").sum()),
+        "by_format": per,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -396,6 +396,16 @@ def funnel(
     median = _median(rows, settings) if by is not None else {}
     _gains(rows, median, by)
     notes = _notes(rows, n_reason, traffic, period_start, period_end, by, lang)
+    if len(rows):
+        over = [r.label for r in rows.itertuples(index=False) if r.K is not None and r.K > 1.0]
+        if over:
+            notes.append(
+                t(
+                    "funnel.note.k_over_one",
+                    lang,
+                    rows="、".join(over) if lang == "zh" else ", ".join(over),
+                )
+            )
     return Funnel(
         by=by,
         start=period_start,
