@@ -300,23 +300,24 @@ def funnel(
         period_end = period_start
     if period_start is not None:
         inside = (lead_start >= period_start) & (lead_start < period_end + pd.Timedelta(days=1))
-        cohort = leads.loc[inside.to_numpy()]
+        cohort = leads if bool(inside.all()) else leads.loc[inside.to_numpy()]
     else:
         cohort = leads.iloc[0:0]
     followed = _followed(cohort, as_of, settings)
     keys = _keys(cohort, by)
     order = _row_order(keys, by, team, events) if by is not None else ["all"]
-    grade = cohort["grade"].astype(object)
-    status = cohort["status"].astype(object)
+    grade_code = pd.Categorical(cohort["grade"], categories=list(GRADES)).codes  # -1: no grade
+    status = cohort["status"].to_numpy(dtype=object)
+    won = status == "won"
     frame = pd.DataFrame(
         {
             "key": keys.to_numpy(),
             "cards": 1,
             "followed": followed.astype(int),
-            "deals": (status == "won").to_numpy().astype(int),
-            "lost": (status == "lost").to_numpy().astype(int),
-            "open": (status == "open").to_numpy().astype(int),
-            **{f"g_{g.lower()}": (grade == g).to_numpy().astype(int) for g in GRADES},
+            "deals": won.astype(int),
+            "lost": (status == "lost").astype(int),
+            "open": (status == "open").astype(int),
+            **{f"g_{g.lower()}": (grade_code == i).astype(int) for i, g in enumerate(GRADES)},
         }
     )
     sums = frame.groupby("key", sort=False).sum().reindex(order, fill_value=0)
@@ -328,11 +329,10 @@ def funnel(
     if n_reason is None and period_start is None:
         n_reason = "no_cards"
 
-    graded_all = cohort[grade.isin(GRADES).to_numpy()]
     close_by_grade: dict[str, float | None] = {}
-    for g in GRADES:
-        of_g = graded_all[graded_all["grade"].eq(g).to_numpy()]
-        close_by_grade[g] = float((of_g["status"] == "won").mean()) if len(of_g) else None
+    for i, g in enumerate(GRADES):
+        of_g = grade_code == i
+        close_by_grade[g] = float(won[of_g].mean()) if of_g.any() else None
 
     records = []
     for key in order:
