@@ -1175,8 +1175,6 @@ LEADS_STREAM = 10
 TEAM = ("张伟", "李娜", "王强", "刘洋", "陈静", "赵磊")
 #: Consultants planted as behind on their follow-up (long lapses, leads never called).
 BEHIND = ("王强", "刘洋")
-STAFF_PER_DAY = 8
-TEST_CARS = 2
 #: The demo's "Monday morning": the day after AS_OF.
 FOLLOWUP_DATE = AS_OF + dt.timedelta(days=1)
 #: Sources of showroom-registered leads other than the demo's outreach events.
@@ -1957,10 +1955,9 @@ language = "zh"
 {models}
 
 [team]
-# Sales consultants (fictional names) and what the dealer can send out on one day.
+# Sales consultants (fictional names). No staff_per_day / test_cars: the demo's sites are
+# not capped by people or test cars.
 consultants = [{", ".join(f'"{c}"' for c in TEAM)}]
-staff_per_day = {STAFF_PER_DAY}
-test_cars = {TEST_CARS}
 
 [settings.print]
 # Printed in the data line of every field map.

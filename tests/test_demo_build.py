@@ -328,7 +328,7 @@ def test_the_leads_follow_up_is_planted(cards, dealer, planted):
     """Consultants, sources, contacts, closings and lost reasons (synthetic, issue 10)."""
     leads = planted["leads"]
     assert dealer["team"]["consultants"] == leads["team"]
-    assert dealer["team"]["staff_per_day"] > 0 and dealer["team"]["test_cars"] >= 0
+    assert set(dealer["team"]) == {"consultants"}  # no capacity cap on the demo's sites
     assert set(cards["consultant"]) <= set(leads["team"])
     a = cards[cards["card_type"] == "A"]
     assert set(a["source"]) <= set(vocab.SOURCES)
