@@ -20,6 +20,7 @@ PAGES = [
     ("whitespace.py", "ui.nav.whitespace", ":material/travel_explore:", "whitespace"),
     ("sites.py", "ui.nav.sites", ":material/flag:", "sites"),
     ("coverage.py", "ui.nav.coverage", ":material/bar_chart:", "coverage"),
+    ("followup.py", "ui.nav.followup", ":material/phone_in_talk:", "followup"),
     ("exports.py", "ui.nav.print", ":material/print:", "print"),
 ]
 

@@ -1164,6 +1164,274 @@ def make_cards(
 
 
 # ---------------------------------------------------------------------------------------------
+# Leads after registration (issue 10): consultants, sources, follow-up, lost reasons, traffic.
+# SYNTHETIC. Drawn from a stream of their own, after every other draw, so the cards' existing
+# columns stay byte-identical.
+# ---------------------------------------------------------------------------------------------
+
+#: Stream of the leads' draws: np.random.default_rng([SEED, LEADS_STREAM]).
+LEADS_STREAM = 10
+#: The sales consultants (销售顾问) of dealer.toml's [team] (fictional names).
+TEAM = ("张伟", "李娜", "王强", "刘洋", "陈静", "赵磊")
+#: Consultants planted as behind on their follow-up (long lapses, leads never called).
+BEHIND = ("王强", "刘洋")
+#: The demo's "Monday morning": the day after AS_OF.
+FOLLOWUP_DATE = AS_OF + dt.timedelta(days=1)
+#: Sources of showroom-registered leads other than the demo's outreach events.
+SOURCE_WEIGHTS = {
+    "showroom": 0.44,
+    "phone": 0.10,
+    "online": 0.24,
+    "referral": 0.14,
+    "hq": 0.05,
+    "outreach": 0.03,  # outreach leads whose event was not recorded
+}
+#: Share of an event's leads (留资数) that came to the showroom within VISIT_DAYS.
+VISIT_SHARE = (0.22, 0.40)
+VISIT_DAYS = 21
+#: Follow-up interval by grade (seed 001) and how well each kind of consultant keeps it.
+INTERVAL = {"H": 2, "A": 3, "B": 7, "C": 15}
+ON_TIME = {"good": 0.88, "behind": 0.35}
+LAPSE_DAYS = {"good": (1, 4), "behind": (4, 45)}
+NEVER_CALLED = {"good": 0.0, "behind": 0.18}
+#: A disciplined consultant's uncalled leads are at most this many days old.
+GOOD_UNCALLED_DAYS = 3
+#: How much more (or less) likely a behind consultant holds a lead of each outcome.
+OUTCOME_WEIGHT = {"won": 0.6, "lost": 1.35, "open": 1.1}
+#: Lost reasons (战败原因) with base weights; online leads and behind consultants shift them.
+LOST_REASONS = {
+    "价格超出预算": 0.24,
+    "购买了竞品": 0.22,
+    "在其他经销商购买同款车": 0.12,
+    "贷款未获批": 0.08,
+    "家人不同意": 0.10,
+    "暂缓购车": 0.14,
+    "联系不上": 0.10,
+}
+NO_REASON_SHARE = 0.05
+#: Traffic: the share of first-visit batches that register (K) by source, before noise.
+RETENTION = {
+    "showroom": 0.36,
+    "phone": 0.85,
+    "online": 0.8,
+    "referral": 0.9,
+    "hq": 0.8,
+    "outreach": 0.85,
+}
+
+
+def _consultants(rng: np.random.Generator, status: np.ndarray) -> np.ndarray:
+    """Consultants who keep the cadence close more of their leads: a behind consultant is
+    less likely to hold a won lead and more likely to hold a lost one."""
+    behind = np.isin(np.array(TEAM), BEHIND)
+    consultant = np.empty(len(status), dtype=int)
+    for outcome, factor in OUTCOME_WEIGHT.items():
+        rows = np.flatnonzero(status == outcome)
+        w = np.where(behind, factor, 1.0)
+        consultant[rows] = rng.choice(len(TEAM), size=len(rows), p=w / w.sum())
+    return consultant
+
+
+def _follow_up(
+    rng: np.random.Generator,
+    a: pd.DataFrame,
+    consultant: np.ndarray,
+    source: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Last contact, closing date and lost reason of each lead (its A-card ``a``), as of AS_OF."""
+    n = len(a)
+    a_date = np.array(a["date"].tolist())
+    status = a["status"].to_numpy(dtype=object)
+    kind = np.where(np.isin(np.array(TEAM)[consultant], BEHIND), "behind", "good")
+    grade = a["grade"].to_numpy(dtype=object)
+    won_date = np.array(a["_dep_date"].tolist())
+    last_contact = np.full(n, None, dtype=object)
+    closed = np.full(n, None, dtype=object)
+    reason = np.full(n, "", dtype=object)
+    u = rng.random((n, 4))
+    for i in range(n):
+        start, k = a_date[i], kind[i]
+        age = (AS_OF - start).days
+        if status[i] == "won":
+            closed[i] = won_date[i]
+            last_contact[i] = won_date[i]
+        elif status[i] == "lost":
+            span = max(min(age, 90) - 14, 1)
+            closed[i] = min(start + dt.timedelta(days=14 + int(u[i, 0] * span)), AS_OF)
+            weights = dict(LOST_REASONS)
+            if source[i] == "online":
+                weights["购买了竞品"] *= 1.8
+                weights["联系不上"] *= 1.6
+            if k == "behind":
+                weights["联系不上"] *= 3.0
+                weights["在其他经销商购买同款车"] *= 2.0
+            names, p = list(weights), np.array(list(weights.values()))
+            reason[i] = (
+                ""
+                if u[i, 1] < NO_REASON_SHARE
+                else names[int(np.searchsorted(np.cumsum(p / p.sum()), u[i, 2]))]
+            )
+            never = reason[i] == "联系不上" and u[i, 3] < (0.7 if k == "behind" else 0.3)
+            if not never:
+                gap = max((closed[i] - start).days, 1)
+                last_contact[i] = start + dt.timedelta(
+                    days=1 + int(u[i, 3] * (gap - 1)) if gap > 1 else 1
+                )
+                last_contact[i] = min(last_contact[i], closed[i])
+        else:  # open: the consultant's discipline decides how long ago the last call was
+            if age < 1:
+                continue  # registered today: first call due tomorrow
+            if u[i, 0] < NEVER_CALLED[k] * (1 if age > 2 else 0):
+                continue
+            if k == "good" and age <= GOOD_UNCALLED_DAYS and u[i, 0] < 0.25:
+                continue  # a new lead not called yet
+            interval = INTERVAL.get(grade[i], 15)
+            if u[i, 1] < ON_TIME[k]:
+                back = int(u[i, 2] * max(interval - 1, 1))
+            else:
+                lo, hi = LAPSE_DAYS[k]
+                back = interval + lo + int(u[i, 2] * (hi - lo))
+            back = min(back, age - 1)
+            last_contact[i] = AS_OF - dt.timedelta(days=max(back, 0))
+    return last_contact, closed, reason
+
+
+def _by_phone(
+    cards: pd.DataFrame, is_a: np.ndarray, columns: dict[str, np.ndarray]
+) -> pd.DataFrame:
+    """``cards`` with each lead's values (keyed by its A-card's phone) on all its cards.
+
+    A deposit card repeats its lead's consultant and closing; its source, event,
+    last contact and lost reason stay on the A-card.
+    """
+    cards = cards.copy()
+    by_lead = pd.DataFrame({"phone": cards.loc[is_a, "phone"].to_numpy(), **columns}).set_index(
+        "phone"
+    )
+    for column in by_lead.columns:
+        cards[column] = cards["phone"].map(by_lead[column]).fillna("").to_numpy()
+    cards.loc[~is_a, ["source", "event_id", "lost_reason", "last_contact"]] = ""
+    return cards
+
+
+def _dates(values) -> list[str]:
+    return [d.isoformat() if d is not None else "" for d in values]
+
+
+def add_lead_columns(
+    rng: np.random.Generator, cards: pd.DataFrame, events: pd.DataFrame, zones: gpd.GeoDataFrame
+) -> pd.DataFrame:
+    """The cards with source, event_id, consultant, last_contact, closed_date and lost_reason."""
+    # A lead = an A-card and, when won, the deposit card with its phone.
+    is_a = (cards["card_type"] == "A").to_numpy()
+    a = cards.loc[is_a]
+    n = len(a)
+    a_date = np.array(a["date"].tolist())
+    consultant = _consultants(rng, a["status"].to_numpy(dtype=object))
+    source = rng.choice(list(SOURCE_WEIGHTS), size=n, p=np.array(list(SOURCE_WEIGHTS.values())))
+    source = source.astype(object)
+    event_id = np.full(n, "", dtype=object)
+
+    # Outreach leads of the demo's past events: A-cards soon after the event, near it.
+    zone_xy = zones.set_index("zone_id")[["lon", "lat"]]
+    card_xy = np.column_stack(
+        coords.gcj02_to_wgs84(
+            pd.to_numeric(a["lon"], errors="coerce").to_numpy(),
+            pd.to_numeric(a["lat"], errors="coerce").to_numpy(),
+        )
+    )
+    for e in events.itertuples(index=False):
+        window = np.flatnonzero(
+            (a_date >= e.date)
+            & (a_date <= e.date + dt.timedelta(days=VISIT_DAYS))
+            & (event_id == "")
+        )
+        if not len(window) or e.zone_id not in zone_xy.index:
+            continue
+        want = min(round(e.leads * rng.uniform(*VISIT_SHARE)), len(window))
+        ex, ey = zone_xy.loc[e.zone_id, ["lon", "lat"]]
+        d_km = np.hypot((card_xy[window, 0] - ex) * 96.0, (card_xy[window, 1] - ey) * 111.0)
+        d_km = np.where(np.isfinite(d_km), d_km, 50.0)
+        days = np.array([(a_date[i] - e.date).days for i in window])
+        w = np.exp(-d_km / 6.0) * np.exp(-days / 8.0) + 1e-9
+        pick = rng.choice(window, size=want, replace=False, p=w / w.sum())
+        event_id[pick] = e.event_id
+        source[pick] = "outreach"
+
+    last_contact, closed, reason = _follow_up(rng, a, consultant, source)
+    return _by_phone(
+        cards,
+        is_a,
+        {
+            "source": source,
+            "event_id": event_id,
+            "consultant": np.array(TEAM, dtype=object)[consultant],
+            "last_contact": _dates(last_contact),
+            "closed_date": _dates(closed),
+            "lost_reason": reason,
+        },
+    )
+
+
+def add_season_follow_up(rng: np.random.Generator, season: pd.DataFrame) -> pd.DataFrame:
+    """The season's leads (registered at an outing) get consultants, contacts, closings, reasons."""
+    is_a = (season["card_type"] == "A").to_numpy()
+    a = season.loc[is_a]
+    consultant = _consultants(rng, a["status"].to_numpy(dtype=object))
+    source = a["source"].to_numpy(dtype=object)
+    last_contact, closed, reason = _follow_up(rng, a, consultant, source)
+    return _by_phone(
+        season,
+        is_a,
+        {
+            "source": source,
+            "event_id": a["event_id"].to_numpy(dtype=object),
+            "consultant": np.array(TEAM, dtype=object)[consultant],
+            "last_contact": _dates(last_contact),
+            "closed_date": _dates(closed),
+            "lost_reason": reason,
+        },
+    )
+
+
+def lead_summary(cards: pd.DataFrame, traffic: pd.DataFrame) -> dict:
+    """What the demo's leads hold, from the written cards (for planted.json and the tests)."""
+    a = cards[cards["card_type"] == "A"]
+    events = a.loc[a["event_id"] != "", "event_id"].value_counts().sort_index()
+    lost = a.loc[a["status"] == "lost", "lost_reason"].value_counts().sort_index()
+    return {
+        "team": list(TEAM),
+        "behind_consultants": list(BEHIND),
+        "followup_date": FOLLOWUP_DATE.isoformat(),
+        "outreach_events": {k: int(v) for k, v in events.items()},
+        "sources": {k: int(v) for k, v in a["source"].value_counts().sort_index().items()},
+        "lost_reasons": {k: int(v) for k, v in lost.items()},
+        "traffic_days": int(traffic["date"].nunique()),
+        "traffic_visitors": int(traffic["visitors"].sum()),
+    }
+
+
+def make_traffic(rng: np.random.Generator, cards: pd.DataFrame) -> pd.DataFrame:
+    """First-visit batches per day and source: the registered (A-cards) plus those who did not register."""
+    a = cards[cards["card_type"] == "A"]
+    days = [AS_OF - dt.timedelta(days=d) for d in range(CARD_DAYS - 1, -1, -1)]
+    counts = a.groupby(["date", "source"]).size()
+    rows = []
+    for day in days:
+        weekend = day.weekday() >= 5
+        for source, keep in RETENTION.items():
+            registered = int(counts.get((day, source), 0))
+            k = float(np.clip(keep * np.exp(rng.normal(0.0, 0.12)), 0.05, 1.0))
+            extra = rng.poisson(
+                registered * (1 / k - 1) + (1.5 if source == "showroom" and weekend else 0.3)
+            )
+            visitors = registered + int(extra)
+            if visitors:
+                rows.append({"date": day.isoformat(), "visitors": visitors, "source": source})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------------
 # Past outreach events
 # ---------------------------------------------------------------------------------------------
 
@@ -1686,6 +1954,11 @@ target_r = {TARGET_R:.1f}
 language = "zh"
 {models}
 
+[team]
+# Sales consultants (fictional names). No staff_per_day / test_cars: the demo's sites are
+# not capped by people or test cars.
+consultants = [{", ".join(f'"{c}"' for c in TEAM)}]
+
 [settings.print]
 # Printed in the data line of every field map.
 zone_sources = "{ZONE_SOURCES}"
@@ -1729,6 +2002,13 @@ def build(source: Path, out: Path) -> dict:
     rng_season = np.random.default_rng([SEED, SEASON_STREAM])
     spots = make_street_spots(zones, customers, anchors, planted)
     season_events, season_cards = make_season(rng_season, zones, spots, anchors, planted, taken)
+    # The leads' follow-up (consultants, sources, contacts, lost reasons) and the showroom
+    # traffic: their own stream too. Traffic counts showroom visits, so not the season's
+    # leads, who registered at an outing.
+    rng_leads = np.random.default_rng([SEED, LEADS_STREAM])
+    cards = add_lead_columns(rng_leads, cards, events, zones)
+    traffic = make_traffic(rng_leads, cards)
+    season_cards = add_season_follow_up(rng_leads, season_cards)
     # Competitor showrooms and residential compounds: their own stream, drawn last.
     site_pois = make_site_pois(zones, dealer_wgs)
 
@@ -1767,16 +2047,20 @@ def build(source: Path, out: Path) -> dict:
             "lon",
             "lat",
             "address",
+            "source",
+            "event_id",
+            "consultant",
+            "last_contact",
+            "closed_date",
+            "lost_reason",
         ]
     ].copy()
     # The season's cards follow, with the outing that produced each lead.
-    cd = pd.concat(
-        [cd.assign(event_id="", source=""), season_cards[[*cd.columns, "event_id", "source"]]],
-        ignore_index=True,
-    )
+    cd = pd.concat([cd, season_cards[list(cd.columns)]], ignore_index=True)
     cd["date"] = [d.isoformat() for d in cd["date"]]
     cd["lon"], cd["lat"] = _deg(cd["lon"]), _deg(cd["lat"])
     write_csv(cd, out / "cards.csv")
+    write_csv(traffic, out / "traffic.csv")
     ev = pd.concat([events, season_events], ignore_index=True)
     ev["date"] = [d.isoformat() for d in ev["date"]]
     for column in ("cost", "leads", "sales", "staff"):
@@ -1822,6 +2106,7 @@ def build(source: Path, out: Path) -> dict:
         "follow_up_gap_districts": list(FOLLOW_UP_GAP),
         # The dealer's market: districts with a zone within the 15 km influence radius.
         "market_districts": sorted(zones.loc[zones["dist_km"] <= 15.0, "district"].unique()),
+        "leads": lead_summary(cd, traffic),
         "district_cards": {
             d: {"a_cards": int(a_cards.get(d, 0)), "deposit_cards": int(deposits.get(d, 0))}
             for d in sorted(zones["district"].unique())

@@ -398,12 +398,197 @@ def cmd_coverage(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _date(args: argparse.Namespace, *, default_next_saturday: bool = True):
+def cmd_followup(args: argparse.Namespace) -> int:
+    """Open leads due or overdue for follow-up on a date, per consultant (seed 001's cadence)."""
+    from territory.leads.followup import followup, followup_json, write_call_list
+
+    if args.out is not None and args.out.suffix.lower() != ".xlsx":
+        raise CliError(
+            "cli.file_access",
+            path=str(args.out),
+            detail=t("followup.xlsx_suffix", _lang(args), path=str(args.out)),
+        )
+    _out_file(args.out, _lang(args))
+    day = _date(args, default_today=True)
+    ws = _load(args)
+    lang = args.lang or ws.dealer.language
+    try:
+        result = followup(
+            ws, date=day, consultant=args.consultant, district=args.district, lang=lang
+        )
+    except ValueError as exc:
+        raise CliError("cli.bad_option", detail=str(exc)) from None
+    if args.out is not None:
+        write_call_list(
+            result, args.out, contacts=args.contacts, lang=lang, synthetic=ws.has_synthetic_data
+        )
+    for note in result.notes:
+        _say(note)
+    if args.json:
+        emit_json(followup_json(result, contacts=args.contacts))
+        return EXIT_OK
+    for r in result.by_consultant.itertuples(index=False):
+        _out(
+            t(
+                "cli.followup_consultant",
+                lang,
+                consultant=r.consultant or t("followup.unassigned", lang),
+                open=r.open,
+                due=r.due,
+                overdue=r.overdue,
+            )
+        )
+    doc = followup_json(result, contacts=args.contacts)
+    for lead in doc["leads"][: args.top]:
+        _out(
+            t(
+                "cli.followup_lead",
+                lang,
+                days=lead["days_overdue"],
+                lead=lead["lead_id"],
+                grade=lead["grade"] or "-",
+                consultant=lead["consultant"] or t("followup.unassigned", lang),
+                name=lead["name"] or "",
+                phone=lead["phone"] or "",
+                due=lead["due_date"],
+            )
+        )
+    if len(doc["leads"]) > args.top:
+        _say(t("cli.followup_more", lang, n=len(doc["leads"]) - args.top))
+    if args.out is not None:
+        _say(t("cli.exported", lang, n=1, path=str(args.out)))
+    return EXIT_OK
+
+
+def cmd_funnel(args: argparse.Namespace) -> int:
+    """Seed 002's funnel N × K × F × C with its levers and the pyramid."""
+    from territory.leads.funnel import funnel, funnel_json, funnel_pyramid, lever_text
+    from territory.leads.lifecycle import lead_table
+
+    ws = _load(args)
+    lang = args.lang or ws.dealer.language
+    if args.target is not None and not args.target >= 0:
+        raise CliError("cli.bad_option", detail="--target >= 0")
+    leads = lead_table(ws.cards, settings=ws.settings)
+    try:
+        result = funnel(ws, leads=leads, by=args.by, start=args.start, end=args.end, lang=lang)
+    except ValueError as exc:
+        raise CliError("cli.bad_option", detail=str(exc)) from None
+    table = funnel_pyramid(result, leads, target=args.target, settings=ws.settings)
+    for note in result.notes:
+        _say(note)
+    if args.json:
+        emit_json(funnel_json(result, pyramid_table=table))
+        return EXIT_OK
+
+    def pct(v) -> str:
+        return "—" if v is None or v != v else f"{v * 100:.0f}%"
+
+    for r in result.rows.itertuples(index=False):
+        _out(
+            t(
+                "cli.funnel_line",
+                lang,
+                label=r.label,
+                n="—" if r.N is None or r.N != r.N else f"{r.N:,.0f}",
+                k=pct(r.K),
+                f=pct(r.F),
+                c=pct(r.C),
+                cards=r.cards,
+                sales=r.sales,
+            )
+        )
+        if args.by:
+            _out("     · " + lever_text(r, result.median, lang))
+    _out(
+        t(
+            "cli.pyramid_line",
+            lang,
+            target=f"{table.attrs['target']:g}",
+            levels="  ".join(
+                f"{g} {n:,}/{h:,}"
+                for g, n, h in table[["grade", "needed", "have"]].itertuples(index=False)
+            ),
+        )
+    )
+    return EXIT_OK
+
+
+def cmd_lost(args: argparse.Namespace) -> int:
+    """Why leads were lost (战败分析), by source or consultant."""
+    from territory.leads.lost import lost_analysis, lost_json
+
+    ws = _load(args)
+    lang = args.lang or ws.dealer.language
+    try:
+        result = lost_analysis(ws, by=args.by, start=args.start, end=args.end, lang=lang)
+    except ValueError as exc:
+        raise CliError("cli.bad_option", detail=str(exc)) from None
+    if args.json:
+        emit_json(lost_json(result))
+        return EXIT_OK
+    for r in result.reasons.itertuples(index=False):
+        _out(t("cli.lost_line", lang, reason=r.label, n=r.count, share=f"{r.share * 100:.0f}%"))
+    for r in result.rows.itertuples(index=False):
+        _out(
+            t(
+                "cli.lost_row",
+                lang,
+                label=r.label,
+                lost=r.lost,
+                closed=r.closed,
+                top=r.top_reason or "—",
+            )
+        )
+    return EXIT_OK
+
+
+def cmd_lead(args: argparse.Namespace) -> int:
+    """Record a follow-up contact, a new grade, a won/lost lead or a hand-over (the journal)."""
+    from territory.inputs.journal import Journal
+    from territory.leads.lifecycle import LeadUpdate, UpdateError, record_updates
+
+    ws = _load(args)
+    lang = args.lang or ws.dealer.language
+    update = LeadUpdate(
+        args.lead,
+        contacted=args.contacted,
+        grade=args.grade,
+        status=args.status,
+        lost_reason=args.reason,
+        closed=args.closed,
+        consultant=args.consultant,
+        note=args.note,
+    )
+    try:
+        batch = record_updates(ws, [update], who=args.who, origin="cli")
+    except UpdateError as exc:
+        for message in exc.messages(lang):
+            _say(t("cli.error", lang, message=message))
+        return EXIT_INVALID
+    entries = [e for e in Journal(ws.root).entries("lead_update") if e.batch == batch]
+    if args.json:
+        emit_json(
+            {
+                "batch": batch,
+                "edits": [{"lead_id": e.key, **e.data, "at": e.at, "who": e.who} for e in entries],
+            }
+        )
+    else:
+        _say(t("cli.lead_recorded", lang, lead=args.lead, batch=batch))
+    return EXIT_OK
+
+
+def _date(
+    args: argparse.Namespace, *, default_next_saturday: bool = True, default_today: bool = False
+):
     import datetime as dt
 
     from territory.outreach.ranking import next_saturday
 
     if getattr(args, "date", None) is None:
+        if default_today:
+            return dt.date.today()
         if default_next_saturday:
             return next_saturday()
         raise CliError("cli.date_required")
@@ -787,6 +972,59 @@ def _args_print(p: argparse.ArgumentParser, lang: str) -> None:
     p.add_argument("--out", required=True, type=Path, help=t("cli.opt.print_out", lang))
     _model_option(p, lang)
     _ranking_options(p, lang)
+
+
+def _period_options(p: argparse.ArgumentParser, lang: str) -> None:
+    p.add_argument("--from", dest="start", default=None, help=t("cli.opt.start", lang))
+    p.add_argument("--to", dest="end", default=None, help=t("cli.opt.end", lang))
+
+
+@command("followup", "cli.help.followup")
+def _args_followup(p: argparse.ArgumentParser, lang: str) -> None:
+    p.add_argument("--date", default=None, help=t("cli.opt.followup_date", lang))
+    p.add_argument("--consultant", default=None, help=t("cli.opt.consultant", lang))
+    p.add_argument("--district", default=None, help=t("cli.opt.followup_district", lang))
+    p.add_argument("--out", type=Path, default=None, help=t("cli.opt.followup_out", lang))
+    p.add_argument(
+        "--contacts",
+        choices=("masked", "full"),
+        default="masked",
+        help=t("cli.opt.followup_contacts", lang),
+    )
+    p.add_argument("--top", type=int, default=30, help=t("cli.opt.followup_top", lang))
+
+
+@command("funnel", "cli.help.funnel")
+def _args_funnel(p: argparse.ArgumentParser, lang: str) -> None:
+    p.add_argument(
+        "--by",
+        choices=("district", "consultant", "source", "event"),
+        default=None,
+        help=t("cli.opt.funnel_by", lang),
+    )
+    _period_options(p, lang)
+    p.add_argument("--target", type=float, default=None, help=t("cli.opt.funnel_target", lang))
+
+
+@command("lost", "cli.help.lost")
+def _args_lost(p: argparse.ArgumentParser, lang: str) -> None:
+    p.add_argument(
+        "--by", choices=("source", "consultant"), default="source", help=t("cli.opt.lost_by", lang)
+    )
+    _period_options(p, lang)
+
+
+@command("lead", "cli.help.lead")
+def _args_lead(p: argparse.ArgumentParser, lang: str) -> None:
+    p.add_argument("--lead", required=True, help=t("cli.opt.lead_id", lang))
+    p.add_argument("--contacted", default=None, help=t("cli.opt.lead_contacted", lang))
+    p.add_argument("--grade", default=None, help=t("cli.opt.lead_grade", lang))
+    p.add_argument("--status", default=None, help=t("cli.opt.lead_status", lang))
+    p.add_argument("--reason", default=None, help=t("cli.opt.lead_reason", lang))
+    p.add_argument("--closed", default=None, help=t("cli.opt.lead_closed", lang))
+    p.add_argument("--consultant", default=None, help=t("cli.opt.lead_consultant", lang))
+    p.add_argument("--note", default=None, help=t("cli.opt.lead_note", lang))
+    p.add_argument("--who", default=None, help=t("cli.opt.lead_who", lang))
 
 
 @command("network", "cli.help.network")

@@ -27,9 +27,10 @@ FILES = (
     "cards.csv",
     "events.csv",
     "pois.csv",
+    "traffic.csv",
     "planted.json",
 )
-CSVS = ("customers.csv", "cards.csv", "events.csv", "pois.csv")
+CSVS = ("customers.csv", "cards.csv", "events.csv", "pois.csv", "traffic.csv")
 PHONE = re.compile(r"^1[3-9]\d{9}$")
 AS_OF = pd.Timestamp("2026-11-15")
 
@@ -323,6 +324,55 @@ def test_planted_district_gaps_show_in_the_cards(cards, zones, planted):
     assert all(d in readme for d in aware + follow)
 
 
+def test_the_leads_follow_up_is_planted(cards, dealer, planted):
+    """Consultants, sources, contacts, closings and lost reasons (synthetic, issue 10)."""
+    leads = planted["leads"]
+    assert dealer["team"]["consultants"] == leads["team"]
+    assert set(dealer["team"]) == {"consultants"}  # no capacity cap on the demo's sites
+    assert set(cards["consultant"]) <= set(leads["team"])
+    a = cards[cards["card_type"] == "A"]
+    assert set(a["source"]) <= set(vocab.SOURCES)
+    events = pd.read_csv(DEMO / "events.csv", dtype=str)
+    from_events = a[a["event_id"] != ""]
+    assert set(from_events["event_id"]) <= set(events["event_id"])
+    assert (from_events["source"] == "outreach").all()
+    assert from_events["event_id"].value_counts().to_dict() == leads["outreach_events"]
+    date = pd.to_datetime(cards["date"])
+    contact = pd.to_datetime(cards["last_contact"].replace("", None))
+    closed = pd.to_datetime(cards["closed_date"].replace("", None))
+    assert (contact.dropna() <= AS_OF).all() and (closed.dropna() <= AS_OF).all()
+    assert (contact[contact.notna()] > date[contact.notna()]).all()
+    assert (
+        (cards["status"] == "lost") == (cards["lost_reason"] != "") | (cards["status"] == "lost")
+    ).all()
+    assert (cards.loc[cards["status"] == "open", "closed_date"] == "").all()
+    # Behind consultants let their open leads' last call lapse far longer.
+    open_a = a[a["status"] == "open"].assign(
+        lapse=(AS_OF - pd.to_datetime(a["last_contact"].replace("", None))).dt.days
+    )
+    lapse = open_a.groupby("consultant")["lapse"].median()
+    behind = leads["behind_consultants"]
+    good = [c for c in leads["team"] if c not in behind]
+    assert lapse[behind].min() > 2 * lapse[good].max()
+    never = open_a["lapse"].isna().groupby(open_a["consultant"]).mean()
+    assert never[behind].min() > 4 * never[good].max()
+
+
+def test_traffic_covers_every_card_day_and_exceeds_the_cards(cards, planted):
+    traffic = pd.read_csv(DEMO / "traffic.csv", dtype={"date": str})
+    assert set(traffic["source"]) <= set(vocab.SOURCES)
+    assert (traffic["visitors"] >= 0).all()
+    # showroom A-cards (ids A…); the season's leads (OA…) registered at outings, not in the showroom
+    a = cards[(cards["card_type"] == "A") & cards["card_id"].str.startswith("A")]
+    per_day = traffic.groupby("date")["visitors"].sum()
+    cards_per_day = a.groupby("date").size()
+    assert set(cards_per_day.index) <= set(per_day.index)
+    assert (per_day.reindex(cards_per_day.index) >= cards_per_day).all()
+    assert per_day.sum() == planted["leads"]["traffic_visitors"]
+    k = len(a) / per_day.sum()
+    assert 0.35 < k < 0.65  # seed 002's K is 40 % in its example
+
+
 # --- events and POIs ---------------------------------------------------------------------
 
 
@@ -367,7 +417,8 @@ def test_the_season_of_outings_is_recorded_like_a_dealer_would(zones, cards, pla
             allowed |= set(vocab.FORMATS_BY_POI_TYPE["street_spot"])
         assert fmt in allowed, (zone_id, fmt)
     # Every done outing's leads are its A-cards, registered that day as outreach leads.
-    a = cards[(cards["card_type"] == "A") & (cards["event_id"] != "")]
+    # (Earlier events' leads are showroom A-cards in the weeks after them: see the leads test.)
+    a = cards[(cards["card_type"] == "A") & cards["event_id"].isin(season["event_id"])]
     assert (a["source"] == "outreach").all()
     per_event = a.groupby("event_id").size()
     assert (

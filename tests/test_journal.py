@@ -8,7 +8,6 @@ import multiprocessing
 import os
 import sqlite3
 import stat
-import time
 
 import pandas as pd
 import pytest
@@ -219,14 +218,16 @@ def test_kinds_are_registered_once():
         register_kind(Kind("lead_update", key="x", fields=()))
 
 
-def _record(root: str, who: str, n: int, start_flag: str) -> None:
-    """One writer process: wait for the start signal, then append ``n`` one-edit batches."""
+def _record(root: str, who: str, n: int, barrier: str) -> None:
+    """One writer process: say it is ready, wait for the other, then append ``n`` one-edit batches."""
     import time
+    from pathlib import Path
 
-    journal = Journal(root)  # imports done and the journal open before saying ready
-    open(f"{start_flag}.{who}.ready", "w").close()
-    while not os.path.exists(start_flag):
+    folder = Path(barrier)
+    (folder / who).touch()  # ready (modules imported)
+    while len(list(folder.iterdir())) < 2:
         time.sleep(0.001)
+    journal = Journal(root)
     for i in range(n):
         journal.append(
             [
@@ -239,22 +240,19 @@ def _record(root: str, who: str, n: int, start_flag: str) -> None:
             who=who,
             origin="api",
         )
+        time.sleep(0.002)  # a consultant's pace, compressed: the writers overlap
 
 
 def test_two_processes_recording_200_updates_each_lose_nothing(ws_root, tmp_path):
-    flag = str(tmp_path / "go")
+    barrier = tmp_path / "ready"
+    barrier.mkdir()
     ctx = multiprocessing.get_context("spawn")
     writers = [
-        ctx.Process(target=_record, args=(str(ws_root), who, 200, flag)) for who in ("甲", "乙")
+        ctx.Process(target=_record, args=(str(ws_root), who, 200, str(barrier)))
+        for who in ("甲", "乙")
     ]
     for p in writers:
         p.start()
-    # Start both at once only when both are ready (spawned processes import slowly under load).
-    deadline = time.monotonic() + 240
-    while not all(os.path.exists(f"{flag}.{who}.ready") for who in ("甲", "乙")):
-        assert time.monotonic() < deadline and all(p.is_alive() for p in writers)
-        time.sleep(0.01)
-    open(flag, "w").close()
     for p in writers:
         p.join(timeout=300)
         assert p.exitcode == 0

@@ -101,6 +101,27 @@ def _text(values: pd.Series | None, n: int) -> pd.Series:
     return out
 
 
+def _values(values: pd.Series | None, n: int) -> np.ndarray:
+    """An object array with None for missing or blank values (text as the loader cleaned it)."""
+    if values is None:
+        return np.full(n, None, dtype=object)
+    out = values.to_numpy(dtype=object, na_value=None).copy()
+    blank = pd.isna(out) | (out == "")
+    out[blank] = None
+    return out
+
+
+def _first_per_code(
+    codes: np.ndarray, values: np.ndarray, order: np.ndarray, size: int
+) -> np.ndarray:
+    """Per code 0..size-1, the value of its first row in ``order`` (None for codes not there)."""
+    k = codes[order]
+    _, first = np.unique(k, return_index=True)
+    lookup = np.full(size, None, dtype=object)
+    lookup[k[first]] = values[order][first]
+    return lookup
+
+
 def link_leads(
     cards: pd.DataFrame,
     *,
@@ -114,7 +135,7 @@ def link_leads(
     ----------
     cards
         Cards with ``card_id``, ``date`` and, when present, ``lead_id`` and
-        ``phone`` (normalised).
+        ``phone`` (normalised, as the loader gives them).
     rows
         The user's row number of each card (names cards without a card_id).
     file
@@ -130,71 +151,80 @@ def link_leads(
     """
     ls = (settings or Settings()).leads
     n = len(cards)
-    explicit = _text(cards.get("lead_id"), n)
-    phone = _text(cards.get("phone"), n)
-    card_id = _text(cards.get("card_id"), n)
+    explicit = _values(cards.get("lead_id"), n)
+    phone = _values(cards.get("phone"), n)
+    card_id = _values(cards.get("card_id"), n)
     row_numbers = (
         np.asarray(rows, dtype="int64") if rows is not None else np.arange(n, dtype="int64") + 2
     )
-    fallback = pd.Series([f"{file}:{r}" for r in row_numbers], dtype=object) if n else card_id
-    card_ref = card_id.where(card_id.notna(), fallback)
+    card_ref = card_id.copy()
+    no_id = pd.isna(card_ref)
+    if no_id.any():
+        card_ref[no_id] = [f"{file}:{r}" for r in row_numbers[no_id]]
 
-    phone_ok = phone.notna() & phone.astype(str).str.fullmatch(_PHONE_LIKE).fillna(False)
-    counts = phone[phone_ok].value_counts()
-    placeholders = counts.index[counts > ls.max_cards_per_phone]
-    phone_ok &= ~phone.isin(placeholders)
+    if "phone" in cards.columns:
+        text = cards["phone"].astype("str")
+        phone_ok = text.str.fullmatch(_PHONE_LIKE).fillna(False).to_numpy(dtype=bool).copy()
+    else:
+        phone_ok = np.zeros(n, dtype=bool)
+    codes, uniques = pd.factorize(np.where(phone_ok, phone, None), use_na_sentinel=True)
+    counts = np.bincount(codes[codes >= 0], minlength=len(uniques))
+    crowded = counts > ls.max_cards_per_phone
+    placeholders = [str(p) for p in uniques[crowded]]
+    if crowded.any():
+        phone_ok &= ~((codes >= 0) & crowded[np.maximum(codes, 0)])
+    codes = np.where(phone_ok, codes, -1)
 
     if "date" in cards.columns:
-        dates = pd.to_datetime(pd.Series(cards["date"].to_numpy()), errors="coerce")
+        stamp = pd.to_datetime(pd.Series(cards["date"].to_numpy())).to_numpy("datetime64[ns]")
     else:
-        dates = pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]")
-    order = np.lexsort((np.arange(n), dates.isna().to_numpy(), dates.to_numpy()))
+        stamp = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    day = stamp.view("int64")
+    day = np.where(np.isnat(stamp), np.iinfo("int64").max, day)  # unknown dates last
+    order = np.lexsort((np.arange(n), day))  # earliest first, then file order
 
+    has_explicit = ~pd.isna(explicit)
     lead = explicit.copy()
-    linked_by = pd.Series(np.where(explicit.notna(), "lead_id", None), dtype=object)
-    has_explicit = explicit.notna()
+    linked_by = np.where(has_explicit, "lead_id", None).astype(object)
 
     # 2. a phone that has a lead_id on another card (the earliest one)
-    both = (has_explicit & phone_ok).to_numpy()
-    if both.any():
-        first = pd.Series(explicit.to_numpy()[order], index=phone.to_numpy()[order])
-        first = first[both[order]]
-        first = first[~first.index.duplicated()]
-        want = (~has_explicit & phone_ok).to_numpy()
-        found = phone[want].map(first)
-        hit = found.notna()
-        lead[found.index[hit]] = found[hit]
-        linked_by[found.index[hit]] = "phone"
+    both = has_explicit & phone_ok
+    want = ~has_explicit & phone_ok
+    if both.any() and want.any():
+        first = _first_per_code(codes, explicit, order[both[order]], len(uniques))
+        found = first[codes[want]]
+        hit = ~pd.isna(found)
+        where = np.flatnonzero(want)[hit]
+        lead[where] = found[hit]
+        linked_by[where] = "phone"
 
     # 3. shared phones without any lead_id: named after the earliest card
-    rest = (lead.isna() & phone_ok).to_numpy()
+    rest = pd.isna(lead) & phone_ok
     derived = np.zeros(n, dtype=bool)
     if rest.any():
-        sorted_rest = order[rest[order]]
-        first_ref = pd.Series(card_ref.to_numpy()[sorted_rest], index=phone.to_numpy()[sorted_rest])
-        first_ref = first_ref[~first_ref.index.duplicated()]
-        lead[rest] = phone[rest].map(first_ref).to_numpy()
+        first_ref = _first_per_code(codes, card_ref, order[rest[order]], len(uniques))
+        lead[rest] = first_ref[codes[rest]]
         linked_by[rest] = "phone"
         derived |= rest
 
     # 4. a card on its own
-    alone = lead.isna().to_numpy()
-    lead[alone] = card_ref[alone].to_numpy()
+    alone = pd.isna(lead)
+    lead[alone] = card_ref[alone]
     linked_by[alone] = "card"
     derived |= alone
 
     # A derived name that is some other lead's lead_id gets a suffix.
     if derived.any() and has_explicit.any():
-        taken = set(explicit.dropna())
-        clash = derived & lead.isin(taken).to_numpy()
-        for i in np.flatnonzero(clash):
+        taken = set(explicit[has_explicit])
+        candidates = np.flatnonzero(derived)
+        clash = candidates[pd.Series(lead[candidates], dtype=object).isin(taken).to_numpy()]
+        for i in clash:
             base, k = str(lead[i]), 2
             while f"{base}~{k}" in taken:
                 k += 1
             lead[i] = f"{base}~{k}"  # every card of the group gets the same new name
-    out = pd.DataFrame({"lead_id": lead.to_numpy(), "lead_linked_by": linked_by.to_numpy()})
-    out.index = cards.index
-    out.attrs["placeholder_phones"] = [str(p) for p in placeholders]
+    out = pd.DataFrame({"lead_id": lead, "lead_linked_by": linked_by}, index=cards.index)
+    out.attrs["placeholder_phones"] = placeholders
     return out
 
 
@@ -512,7 +542,7 @@ def apply_lead_updates(ws, entries) -> tuple[Any, list[Problem]]:
     keys = {e.key for e in entries}
     card_ids = {c for e in entries for c in e.data.get("card_ids", ())}
     lead_col = cards["lead_id"].astype(object)
-    mask = lead_col.isin(keys).to_numpy()
+    mask = lead_col.isin(keys).to_numpy().copy()
     if card_ids and "card_id" in cards.columns:
         by_card = cards["card_id"].astype(object).isin(card_ids).to_numpy()
         mask |= lead_col.isin(set(lead_col[by_card])).to_numpy()

@@ -49,15 +49,23 @@ __all__ = [
     "basemap",
     "bind",
     "cached_map",
+    "call_list_xlsx",
     "chosen_sites",
     "coverage",
     "default_folder",
     "folder",
+    "followup_default_date",
+    "followup_list",
+    "followup_view",
     "guard",
     "hexes",
     "home",
     "init",
     "lang",
+    "lead_funnel",
+    "lead_pyramid",
+    "leads",
+    "lost_leads",
     "offline",
     "open_folder",
     "overrides",
@@ -69,6 +77,7 @@ __all__ = [
     "ready",
     "recommendation",
     "recommendation_weeks",
+    "record_lead_update",
     "save",
     "save_lang",
     "set_pref",
@@ -893,3 +902,160 @@ def guard() -> Iterator[None]:
     except Exception as exc:  # the user sees a message, never a traceback; the log keeps it
         _LOG.exception("internal error in a page")
         st.error(tr("ui.error.internal", kind=type(exc).__name__, detail=str(exc)[:300]))
+
+
+# ----------------------------------------------------------------------------- leads (follow-up, funnel)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _leads(root: str, stamp: str) -> pd.DataFrame:
+    from territory.leads.lifecycle import lead_table
+
+    ws = _workspace(root, stamp)
+    return lead_table(ws.cards, settings=ws.settings)
+
+
+def leads() -> pd.DataFrame:
+    """One row per lead, with the journal's edits (cached until the files or the journal change)."""
+    return _leads(*_key())
+
+
+def followup_default_date() -> tuple[dt.date, dt.date | None]:
+    """The follow-up page's first date, and the data's last date when the data is stale.
+
+    Today; but when the cards end more than ``settings.leads.stale_days``
+    before today (an old export, the demo), the day after the data's end,
+    so that the list shows what was due then rather than everything overdue.
+    """
+    from territory.leads.lifecycle import data_end
+
+    ws = workspace()
+    end = data_end(ws.cards)
+    today = dt.date.today()
+    if end is None or (today - end.date()).days <= ws.settings.leads.stale_days:
+        return today, None
+    return end.date() + dt.timedelta(days=1), end.date()
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _followup(root: str, stamp: str, date: str, consultant, district, lang: str):
+    from territory.leads.followup import followup
+
+    ws = _workspace(root, stamp)
+    return followup(
+        ws,
+        leads=_leads(root, stamp),
+        date=date,
+        consultant=consultant,
+        district=district,
+        lang=lang,
+    )
+
+
+def followup_list(date: dt.date, *, consultant: str | None = None, district: str | None = None):
+    """The follow-up list of ``date`` (cached per filters; renewed after every recorded edit)."""
+    return _followup(*_key(), date.isoformat(), consultant, district, lang())
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _followup_view(root, stamp, date, consultant, district, lang: str, contacts: str):
+    from territory.leads.followup import call_list_frame, lead_labels
+
+    result = _followup(root, stamp, date, consultant, district, lang)
+    pool = result.open_leads.sort_values(["days_overdue", "lead_id"], ascending=[False, True])
+    return (
+        result,
+        call_list_frame(result.leads, contacts=contacts, lang=lang),
+        lead_labels(pool, contacts=contacts, lang=lang),
+    )
+
+
+def followup_view(
+    date: dt.date, *, consultant: str | None, district: str | None, contacts: str
+) -> tuple:
+    """``(FollowUp, call list as shown, {lead_id: label} of the open leads)`` (cached)."""
+    return _followup_view(*_key(), date.isoformat(), consultant, district, lang(), contacts)
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _pyramid(root: str, stamp: str, start, end, target, lang: str):
+    from territory.leads.funnel import funnel_pyramid
+
+    ws = _workspace(root, stamp)
+    whole = _funnel(root, stamp, None, start, end, lang)
+    return funnel_pyramid(whole, _leads(root, stamp), target=target, settings=ws.settings)
+
+
+def lead_pyramid(start: dt.date | None, end: dt.date | None, target: float | None):
+    """Seed 002's pyramid for the period's pace (``target`` None) or a given monthly target (cached)."""
+    return _pyramid(
+        *_key(),
+        start.isoformat() if start else None,
+        end.isoformat() if end else None,
+        target,
+        lang(),
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _funnel(root: str, stamp: str, by, start, end, lang: str):
+    from territory.leads.funnel import funnel
+
+    ws = _workspace(root, stamp)
+    return funnel(ws, leads=_leads(root, stamp), by=by, start=start, end=end, lang=lang)
+
+
+def lead_funnel(by: str | None, start: dt.date | None = None, end: dt.date | None = None):
+    """Seed 002's funnel of the leads registered from ``start`` to ``end`` per ``by`` (cached)."""
+    return _funnel(
+        *_key(),
+        by,
+        start.isoformat() if start else None,
+        end.isoformat() if end else None,
+        lang(),
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _lost(root: str, stamp: str, by: str, start, end, lang: str):
+    from territory.leads.lost import lost_analysis
+
+    ws = _workspace(root, stamp)
+    return lost_analysis(ws, leads=_leads(root, stamp), by=by, start=start, end=end, lang=lang)
+
+
+def lost_leads(by: str, start: dt.date | None = None, end: dt.date | None = None):
+    """Lost reasons by source or consultant for the period (cached)."""
+    return _lost(
+        *_key(), by, start.isoformat() if start else None, end.isoformat() if end else None, lang()
+    )
+
+
+def record_lead_update(update, *, who: str | None) -> int:
+    """Record one lead update in the workspace's journal (the next rerun shows it everywhere).
+
+    Raises
+    ------
+    UpdateError
+        If the update is invalid (nothing is written).
+    JournalError
+        If the journal cannot be written.
+    """
+    from territory.leads.lifecycle import record_updates
+
+    return record_updates(workspace(), [update], who=who or None, origin="app", leads=leads())
+
+
+def call_list_xlsx(result, *, contacts: str, list_lang: str) -> bytes:
+    """The follow-up list as an XLSX call list (bytes), one sheet per consultant."""
+    from territory.leads.followup import write_call_list
+
+    with tempfile.TemporaryDirectory(prefix="territory-calls-") as tmp:
+        path = write_call_list(
+            result,
+            Path(tmp) / "calls.xlsx",
+            contacts=contacts,
+            lang=list_lang,
+            synthetic=workspace().has_synthetic_data,
+        )
+        return path.read_bytes()

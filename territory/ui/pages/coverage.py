@@ -23,6 +23,28 @@ def _save_range() -> None:
         state.set_pref("coverage_end", value[1])
 
 
+def _open_followup(district: str) -> None:
+    st.session_state["w_fu_district"] = district
+
+
+def _follow_up_links(rows) -> None:
+    """Each follow_up_gap district's overdue leads, one click away on the Follow-up page."""
+    day, _ = state.followup_default_date()
+    open_leads = state.followup_list(day).open_leads
+    late = open_leads[open_leads["days_overdue"] > 0]["district"].value_counts()
+    st.caption(tr("ui.coverage.overdue_caption", date=day.isoformat()))
+    columns = st.columns(min(len(rows), 4))
+    for i, r in enumerate(rows.itertuples(index=False)):
+        if columns[i % len(columns)].button(
+            tr("ui.coverage.overdue_link", district=r.label, n=int(late.get(r.district, 0))),
+            key=f"cov_followup_{i}",
+            icon=":material/phone_in_talk:",
+            on_click=_open_followup,
+            args=(r.district,),
+        ):
+            st.switch_page(str(PAGES_DIR / "followup.py"))
+
+
 def _use_sites(zone_ids: list[str]) -> None:
     chosen = list(dict.fromkeys([*state.chosen_sites(), *zone_ids]))
     state.set_pref("chosen_sites", chosen)
@@ -114,6 +136,8 @@ with state.guard():
                 box(f"**{tr(title_key, n=len(rows))}**\n\n{text}")
                 if title_key == "ui.coverage.awareness":
                     _best_sites(rows)
+        if not follow_up.empty:
+            _follow_up_links(follow_up)
 
     table = table.assign(deposit_pct=table["deposit_rate"] * 100)
     ui.table(
