@@ -504,6 +504,83 @@ def cmd_print(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_split(args: argparse.Namespace) -> int:
+    """Divide the influence area among the sales consultants."""
+    from territory.outreach import assignments as assign
+
+    ws = _load(args)
+    lang = args.lang or ws.dealer.language
+    locks: dict[str, str] = {}
+    for item in args.lock or ():
+        zone, sep, name = item.replace("＝", "=").partition("=")
+        if not sep or not zone.strip() or not name.strip():
+            raise CliError("split.lock_bad", value=item)
+        locks[zone.strip()] = name.strip()
+    stored = assign.load_assignment(ws.root)
+    keep = args.keep or args.assignment is not None
+    if args.assignment is not None:
+        stored = assign.read_assignment_file(
+            args.assignment, zone_ids=ws.zones["zone_id"].tolist(), lang=lang
+        )
+    try:
+        result = assign.split_workspace(
+            ws,
+            consultants=args.consultants,
+            balance=args.balance,
+            keep=keep,
+            stored=stored,
+            locks=locks,
+            min_balance=args.min_balance,
+            lang=lang,
+        )
+    except assign.SplitError as exc:
+        raise CliError(exc.key, **exc.fields) from None
+    document = assign.split_json(result, lang=lang)
+    has_stored = assign.load_assignment(ws.root) is not None
+    save = not args.dry_run and (keep or args.replace or not has_stored)
+    if save:
+        document["saved"] = str(assign.save_assignment(ws.root, result.assignment()))
+    else:
+        document["saved"] = None
+        if not args.dry_run:
+            document["notices"].append(t("split.notice.not_saved", lang))
+    if args.json:
+        emit_json(document)
+        return EXIT_OK
+    measure = t(f"split.measure.{result.balance}", lang)
+    for row in document["territories"]:
+        _out(
+            t(
+                "split.line",
+                lang,
+                consultant=row["consultant"],
+                zones=row["zones"],
+                measure=measure,
+                load=f"{row['load']:,.0f}",
+                share=f"{row['share']:.0%}" if row["share"] is not None else "-",
+                compactness=row["compactness"],
+            )
+        )
+    yes = t("split.yes" if result.contiguous else "split.no", lang)
+    _out(t("split.summary", lang, index=document["balance_index"], measure=measure, contiguous=yes))
+    if result.kept:
+        leads = document["open_leads_moved"]
+        _out(
+            t(
+                "split.moved",
+                lang,
+                zones=document["zones_moved"],
+                orphans=document["orphans_moved"],
+                leads="-" if leads is None else leads,
+            )
+        )
+    for notice in document["notices"]:
+        _say(notice)
+    if document["saved"]:
+        _say(t("split.saved", lang, path=document["saved"]))
+    return EXIT_OK
+
+
 def _os_error_message(exc: OSError, lang: str) -> str:
     """The file and the operating system's reason, without a traceback."""
     path = exc.filename if exc.filename is not None else "-"
@@ -640,6 +717,30 @@ def _args_print(p: argparse.ArgumentParser, lang: str) -> None:
     p.add_argument("--out", required=True, type=Path, help=t("cli.opt.print_out", lang))
     _model_option(p, lang)
     _ranking_options(p, lang)
+
+
+@command("split", "cli.help.split")
+def _args_split(p: argparse.ArgumentParser, lang: str) -> None:
+    p.add_argument("--consultants", required=True, help=t("cli.opt.consultants", lang))
+    p.add_argument(
+        "--balance",
+        choices=("population", "open_leads", "workload"),
+        default="population",
+        help=t("cli.opt.balance", lang),
+    )
+    p.add_argument("--keep", action="store_true", help=t("cli.opt.keep", lang))
+    p.add_argument("--assignment", type=Path, default=None, help=t("cli.opt.assignment", lang))
+    p.add_argument(
+        "--lock",
+        action="append",
+        default=None,
+        metavar="ZONE_ID=NAME",
+        help=t("cli.opt.lock", lang),
+    )
+    p.add_argument("--min-balance", type=float, default=None, help=t("cli.opt.min_balance", lang))
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--replace", action="store_true", help=t("cli.opt.replace", lang))
+    which.add_argument("--dry-run", action="store_true", help=t("cli.opt.dry_run", lang))
 
 
 def build_parser(lang: str = "zh") -> argparse.ArgumentParser:

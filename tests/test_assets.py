@@ -152,7 +152,10 @@ def test_every_link_a_rendered_map_makes_is_vendored():
 def test_vendored_path_accepts_cdn_and_local_urls():
     assert vendored_path(BRANCA_D3_URL) == "d3-3.5.5/d3.min.js"
     assert vendored_path("/app/static/vendor/d3-3.5.5/d3.min.js") == "d3-3.5.5/d3.min.js"
-    assert vendored_path("../territory.render.assets.vendor/d3-3.5.5/d3.min.js") == "d3-3.5.5/d3.min.js"
+    assert (
+        vendored_path("../territory.render.assets.vendor/d3-3.5.5/d3.min.js")
+        == "d3-3.5.5/d3.min.js"
+    )
     with pytest.raises(UnvendoredAssetError, match=r"unpkg\.com/leaflet@1\.9\.4"):
         vendored_path("https://unpkg.com/leaflet@1.9.4/dist/leaflet.js")
 
