@@ -758,7 +758,7 @@ def consultant_of(root_or_ws, zone_ids: Sequence[str] | None = None) -> dict[str
 
     Plans, site lists and follow-up lists use it to name the consultant.
     """
-    root = getattr(root_or_ws, "root", root_or_ws)
+    root = root_or_ws if isinstance(root_or_ws, str | Path) else root_or_ws.root
     stored = load_assignment(root)
     if stored is None:
         return {}

@@ -227,10 +227,12 @@ def _shared_borders(geoms: np.ndarray, tol: float) -> tuple[np.ndarray, np.ndarr
     left, right = shapely.STRtree(geoms).query(grown)
     keep = left < right
     left, right = left[keep], right[keep]
-    pair = left * n + right
-    where = np.searchsorted(keys, pair)
-    found = (where < len(keys)) & (keys[np.minimum(where, max(len(keys) - 1, 0))] == pair)
-    shared = np.where(found, exact[np.minimum(where, max(len(keys) - 1, 0))], 0.0)
+    shared = np.zeros(len(left))
+    if len(keys):
+        pair = left * n + right
+        where = np.minimum(np.searchsorted(keys, pair), len(keys) - 1)
+        found = keys[where] == pair
+        shared[found] = exact[where[found]]
     fuzzy = np.flatnonzero(shared < tol * 2.5 + 1.0)
     if len(fuzzy):
         # Either zone's border near (or inside) the other: a zone drawn on top of a larger
