@@ -21,6 +21,7 @@ from typing import Any
 
 from territory._errors import LayerError, render_problems
 from territory.i18n import t
+from territory.inputs.journal import JournalError
 
 __all__ = ["CliError", "main"]
 
@@ -77,16 +78,17 @@ def _load(args: argparse.Namespace, *, save_store: bool = True):
     were valid and only an option (``--model``, ``--site``) was not.
     """
     from territory.inputs import store
+    from territory.inputs.journal import apply_journal
     from territory.inputs.workspace import load_workspace
 
     root = _workspace_dir(args)
     cached = store.read_store_if_fresh(root)
     if cached is not None:
-        return cached
-    ws = load_workspace(root, lang=args.lang, use_store=False)
+        return apply_journal(cached)
+    ws = load_workspace(root, lang=args.lang, use_store=False, journal=False)
     if save_store:
-        args._store_pending = ws
-    return ws
+        args._store_pending = ws  # the store caches the files only, never the journal's edits
+    return apply_journal(ws)
 
 
 def _save_pending_store(args: argparse.Namespace, lang: str) -> None:
@@ -796,6 +798,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INVALID
     except KeyboardInterrupt:
         return 130
+    except JournalError as exc:
+        _say(t("cli.error", lang, message=exc.message(args.lang or lang)))
+        return EXIT_INVALID
     except OSError as exc:
         # A path the user named (or the workspace folder) cannot be written or
         # read: permissions, a missing folder, a full disk, a file open in Excel.

@@ -32,6 +32,7 @@ __all__ = [
     "CoverageSettings",
     "HistorySettings",
     "InfluenceSettings",
+    "LeadsSettings",
     "LoadSettings",
     "MapSettings",
     "PrintSettings",
@@ -226,6 +227,29 @@ class CoverageSettings:
 
 
 @dataclass(frozen=True)
+class LeadsSettings:
+    """Leads after registration: linking cards into leads, follow-up lists, the funnel.
+
+    The follow-up cadence itself (first contact, then every 2/3/7/15 days by
+    grade) is ``coverage.first_contact_days`` and ``coverage.follow_up_days``.
+    """
+
+    #: A phone number on more cards than this is a placeholder (e.g. 13800000000), not one
+    #: person: such cards are not linked into one lead by phone (a notice lists them).
+    max_cards_per_phone: int = 8
+    #: Grade whose cadence applies to a lead without a grade once it has been contacted.
+    ungraded_as: str = "C"
+    #: Dates (last contact, closed) up to this many days after today are accepted (time zones).
+    future_slack_days: int = 1
+    #: Cards ending more than this many days before the follow-up date: say the data may be stale.
+    stale_days: int = 7
+    #: Seed 002's pyramid: each grade needs this many times the leads of the grade above.
+    pyramid_multiple: float = 3.0
+    #: Rows with fewer leads than this do not set the median row the levers are compared with.
+    median_min_leads: int = 5
+
+
+@dataclass(frozen=True)
 class PrintSettings:
     """Printed field maps (``territory print``): tiles, map layers, page layout."""
 
@@ -342,6 +366,7 @@ class Settings:
     ranking: RankingSettings = field(default_factory=RankingSettings)
     history: HistorySettings = field(default_factory=HistorySettings)
     coverage: CoverageSettings = field(default_factory=CoverageSettings)
+    leads: LeadsSettings = field(default_factory=LeadsSettings)
     print: PrintSettings = field(default_factory=PrintSettings)
     maps: MapSettings = field(default_factory=MapSettings)
     territories: TerritorySettings = field(default_factory=TerritorySettings)

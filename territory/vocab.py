@@ -28,6 +28,7 @@ __all__ = [
     "GENDERS",
     "GRADES",
     "POI_TYPES",
+    "SOURCES",
     "TOOLS",
     "ZONE_TYPES",
     "Term",
@@ -94,6 +95,21 @@ CARD_STATUSES: dict[str, Term] = _terms(
     Term("open", "跟进中", "Open", ("跟进", "跟进中", "未成交", "进行中")),
     Term("won", "成交", "Won", ("成交", "已成交", "deal")),
     Term("lost", "战败", "Lost", ("战败", "失控", "流失", "已战败")),
+)
+
+#: Where a lead came from (contract "Additions": cards' ``source`` column).
+SOURCES: dict[str, Term] = _terms(
+    Term("showroom", "展厅", "Showroom", ("展厅", "自然到店", "到店", "walk-in", "walk in")),
+    Term("phone", "来电", "Phone", ("来电", "电话", "热线")),
+    Term("online", "网络", "Online", ("网络", "网销", "线上", "互联网", "web", "internet")),
+    Term("outreach", "外拓", "Outreach", ("外拓", "外展", "外拓活动", "车展")),
+    Term("referral", "转介绍", "Referral", ("转介绍", "老客户推荐", "推荐", "介绍")),
+    Term(
+        "hq",
+        "总部派发",
+        "From head office",
+        ("总部派发", "总部", "厂家下发", "厂家", "head office"),
+    ),
 )
 
 GENDERS: dict[str, Term] = _terms(
@@ -167,7 +183,14 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "age": ("年龄",),
     "gender": ("性别",),
     "occupation": ("职业",),
-    "card_id": ("卡号", "线索编号", "卡编号"),
+    "card_id": ("卡号", "卡编号", "卡片编号"),
+    "lead_id": ("线索编号", "线索id", "线索号", "leadid"),
+    "source": ("来源", "线索来源", "客户来源", "信息来源"),
+    "consultant": ("销售顾问", "顾问", "跟进人", "负责顾问"),
+    "last_contact": ("最近跟进日期", "最近跟进", "最后跟进日期", "上次跟进日期"),
+    "closed_date": ("结案日期", "成交/战败日期", "关闭日期"),
+    "lost_reason": ("战败原因", "流失原因", "失败原因"),
+    "visitors": ("来店批次", "来店数", "到店批次", "客流", "客流量"),
     "card_type": ("卡类型", "卡片类型", "线索类型"),
     "date": ("日期", "建卡日期", "活动日期", "登记日期"),
     "grade": ("级别", "客户级别", "意向级别"),

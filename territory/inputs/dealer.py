@@ -7,12 +7,15 @@ Examples
 ...                   "models": [{"name": "家轿 A", "price": 120000}]})
 >>> d.model().price, d.radius_km, d.target_r
 (120000.0, 15.0, 3.0)
+>>> d.team.consultants, d.team.staff_per_day
+((), None)
 """
 
 from __future__ import annotations
 
 import math
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +25,7 @@ from territory.inputs import coords
 from territory.settings import Settings, SettingsError
 from territory.vocab import COORD_SYSTEMS, normalise_code
 
-__all__ = ["DEALER_FILE", "Dealer", "Model", "parse_dealer", "read_dealer"]
+__all__ = ["DEALER_FILE", "TEAM_KEYS", "Dealer", "Model", "Team", "parse_dealer", "read_dealer"]
 
 DEALER_FILE = "dealer.toml"
 
@@ -33,6 +36,31 @@ class Model:
 
     name: str
     price: float
+
+
+#: The keys of dealer.toml's optional ``[team]`` table.
+TEAM_KEYS: tuple[str, ...] = ("consultants", "staff_per_day", "test_cars")
+
+
+@dataclass(frozen=True)
+class Team:
+    """The dealer's outreach team: ``[team]`` in dealer.toml (all optional).
+
+    ``consultants`` are the sales consultants (销售顾问) who follow leads up,
+    in the order written; ``staff_per_day`` the people the dealer can send
+    out on one day (≥ 1) and ``test_cars`` the test-drive cars available for
+    outreach on one day (≥ 0). None means "not said": a reader that needs
+    the number uses its own default and says so.
+
+    Examples
+    --------
+    >>> Team(("张伟", "李娜")).consultants
+    ('张伟', '李娜')
+    """
+
+    consultants: tuple[str, ...] = ()
+    staff_per_day: int | None = None
+    test_cars: int | None = None
 
 
 @dataclass(frozen=True)
@@ -50,6 +78,7 @@ class Dealer:
     zones_crs: str | None = None
     zones_coord_sys: str = "wgs84"
     settings: Settings = field(default_factory=Settings)
+    team: Team = field(default_factory=Team)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def model(self, name: str | None = None) -> Model:
@@ -148,6 +177,7 @@ def parse_dealer(data: dict[str, Any], *, file: str = DEALER_FILE, lang: str = "
         zones_crs = None
 
     models = _models(data.get("models"), problems, file)
+    team = _team(data.get("team"), problems, file)
 
     settings = Settings()
     overrides = data.get("settings", {})
@@ -182,6 +212,7 @@ def parse_dealer(data: dict[str, Any], *, file: str = DEALER_FILE, lang: str = "
         zones_crs=str(zones_crs) if zones_crs is not None else None,
         zones_coord_sys=zones_coord_sys,
         settings=settings,
+        team=team,
         raw=data,
     )
 
@@ -239,3 +270,56 @@ def _models(value: Any, problems: ProblemList, file: str) -> tuple[Model, ...]:
             continue
         models.append(Model(name=name.strip(), price=float(price)))
     return tuple(models)
+
+
+def _team(value: Any, problems: ProblemList, file: str) -> Team:
+    """``[team]``: consultants (unique names), staff_per_day (≥ 1), test_cars (≥ 0)."""
+    if value is None:
+        return Team()
+    if not isinstance(value, dict):
+        problems.add(file, "err.team_not_table", column="team", found=repr(value)[:80])
+        return Team()
+    for key in value:
+        if key not in TEAM_KEYS:
+            problems.add(
+                file,
+                "err.team_unknown_key",
+                column=f"team.{key}",
+                found=key,
+                expected=", ".join(TEAM_KEYS),
+            )
+    consultants: list[str] = []
+    names = value.get("consultants", [])
+    if not isinstance(names, list):
+        problems.add(
+            file, "err.team_consultants", column="team.consultants", found=repr(names)[:80]
+        )
+        names = []
+    seen: set[str] = set()
+    for i, name in enumerate(names, start=1):
+        where = f"team.consultants[{i}]"
+        if not isinstance(name, str) or not name.strip():
+            problems.add(file, "err.team_consultants", column=where, found=repr(name)[:80])
+            continue
+        clean = unicodedata.normalize("NFKC", name).strip()
+        if clean in seen:
+            problems.add(file, "err.team_duplicate_consultant", column=where, found=clean)
+            continue
+        seen.add(clean)
+        consultants.append(clean)
+    counts: dict[str, int | None] = {}
+    for key, least in (("staff_per_day", 1), ("test_cars", 0)):
+        number = value.get(key)
+        counts[key] = None
+        if number is None:
+            continue
+        whole = _finite_number(number) and float(number).is_integer()
+        if not whole:
+            problems.add(file, "err.team_not_count", column=f"team.{key}", found=repr(number))
+        elif number < least:
+            problems.add(
+                file, "err.team_too_small", column=f"team.{key}", found=repr(number), least=least
+            )
+        else:
+            counts[key] = int(number)
+    return Team(tuple(consultants), counts["staff_per_day"], counts["test_cars"])

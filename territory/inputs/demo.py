@@ -26,6 +26,7 @@ DEMO_FILES: tuple[str, ...] = (
     "cards.csv",
     "events.csv",
     "pois.csv",
+    "traffic.csv",
 )
 
 
@@ -72,8 +73,9 @@ def demo_copy(target: Path | str) -> Path:
     """The user's copy of the demo in ``target``: written if missing, renewed if outdated.
 
     A copy nobody has edited (its files still match the manifest written with
-    it) is replaced when this installation's demo differs, e.g. after an
-    upgrade; an edited copy, or one without a manifest, is left alone.
+    it, and no edit was recorded in its journal) is replaced when this
+    installation's demo differs, e.g. after an upgrade; an edited copy, or
+    one without a manifest, is left alone.
 
     Examples
     --------
@@ -90,6 +92,10 @@ def demo_copy(target: Path | str) -> Path:
         copied = json.loads(manifest.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return target  # no manifest: perhaps edited, keep it
+    from territory.inputs.journal import Journal
+
+    if Journal(target).exists:
+        return target  # follow-up contacts were recorded in it: the user's work
     if _hashes(target) == copied and _hashes(demo_path()) != copied:
         for name in (*DEMO_FILES, MANIFEST, "territory.gpkg"):
             (target / name).unlink(missing_ok=True)

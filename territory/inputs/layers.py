@@ -36,6 +36,7 @@ from territory.vocab import (
     GENDERS,
     GRADES,
     POI_TYPES,
+    SOURCES,
     ZONE_TYPES,
     Term,
     alias_map,
@@ -45,6 +46,7 @@ from territory.vocab import (
 __all__ = [
     "LAYERS",
     "POINT_LAYERS",
+    "TABLE_LAYERS",
     "ZONE_SUFFIXES",
     "ColumnSpec",
     "LayerSpec",
@@ -146,6 +148,14 @@ LAYERS: dict[str, LayerSpec] = {
             ColumnSpec("status", "code", vocab=CARD_STATUSES),
             ColumnSpec("name", "text"),
             ColumnSpec("phone", "phone"),
+            # Additions: the lead behind the card (see territory.inputs.leadlink).
+            ColumnSpec("lead_id", "text"),
+            ColumnSpec("source", "code", vocab=SOURCES),
+            ColumnSpec("event_id", "text"),
+            ColumnSpec("consultant", "text"),
+            ColumnSpec("last_contact", "date"),
+            ColumnSpec("closed_date", "date"),
+            ColumnSpec("lost_reason", "text"),
             *_POINT_COLUMNS,
         ),
         id_column="card_id",
@@ -174,9 +184,21 @@ LAYERS: dict[str, LayerSpec] = {
         ),
         id_column="poi_id",
     ),
+    # Additions: showroom traffic per day (展厅来店统计); a plain table, not points.
+    "traffic": LayerSpec(
+        "traffic",
+        (
+            ColumnSpec("date", "date", required=True),
+            ColumnSpec("visitors", "int", required=True, minimum=0),
+            ColumnSpec("source", "code", vocab=SOURCES),
+        ),
+        points=False,
+    ),
 }
 
 POINT_LAYERS: tuple[str, ...] = ("customers", "cards", "events", "pois")
+#: Optional layers that are plain tables (no location).
+TABLE_LAYERS: tuple[str, ...] = ("traffic",)
 
 
 def find_layer_file(root: Path, layer: str, problems: ProblemList) -> Path | None:

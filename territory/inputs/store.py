@@ -58,7 +58,7 @@ __all__ = [
 ]
 
 STORE_FILE = "territory.gpkg"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: typed lead columns, lead_id filled on load, traffic table
 _TMP_PREFIX = ".territory-tmp-"
 
 
@@ -112,6 +112,8 @@ def save_store(ws, *, path: Path | None = None) -> Path:
                 [_problem_data(p) for p in ws.notices], ensure_ascii=False, default=str
             ),
         }
+        if len(getattr(ws, "traffic", ())):
+            _write_traffic(tmp, ws.traffic)
         _write_table(tmp, "meta", meta)
         previous = read_ui_settings(root) if target.exists() else {}
         _write_table(
@@ -150,6 +152,27 @@ def _write_table(path: Path, name: str, values: dict[str, Any]) -> None:
             {"key": pd.Series([], dtype="str"), "value": pd.Series([], dtype="str")}
         )
     pyogrio.write_dataframe(frame, path, layer=name, driver="GPKG")
+
+
+def _write_traffic(path: Path, traffic: pd.DataFrame) -> None:
+    frame = traffic.copy()
+    frame["date"] = pd.to_datetime(frame["date"]).dt.strftime("%Y-%m-%d")
+    frame["visitors"] = frame["visitors"].astype("float64")
+    frame["source"] = frame["source"].astype("str")
+    pyogrio.write_dataframe(frame, path, layer="traffic", driver="GPKG")
+
+
+def _read_traffic(path: Path) -> pd.DataFrame:
+    from territory.inputs.traffic import empty_traffic
+
+    template = empty_traffic()
+    if "traffic" not in {str(name) for name, _ in pyogrio.list_layers(path)}:
+        return template
+    frame = pd.DataFrame(pyogrio.read_dataframe(path, layer="traffic", read_geometry=False))
+    frame["date"] = pd.to_datetime(frame["date"], errors="coerce").astype("datetime64[ns]")
+    frame["visitors"] = pd.to_numeric(frame["visitors"], errors="coerce").round().astype("Int64")
+    frame["source"] = frame["source"].astype("str")
+    return frame
 
 
 def _remove_stale_temps(folder: Path) -> None:
@@ -201,6 +224,7 @@ def read_store(root: Path | str, *, path: Path | None = None):
         dealer=dealer,
         notices=notices,
         sources=json.loads(meta.get("source_files", "{}")),
+        traffic=_read_traffic(path),
         **layers,
     )
 
@@ -358,13 +382,20 @@ def export_workspace(ws, out_dir: Path | str, *, mask_personal: bool = True) -> 
         frame.insert(0, "lat", layer.geometry.y.round(7))
         frame.insert(0, "lon", layer.geometry.x.round(7))
         frame["coord_sys"] = "wgs84"
-        frame = frame.drop(columns=["district", "located_by"], errors="ignore")
+        frame = frame.drop(columns=["district", "located_by", "lead_linked_by"], errors="ignore")
         if mask_personal:
             frame = mask_frame(frame)
         for column in frame.columns:
             if pd.api.types.is_datetime64_any_dtype(frame[column]):
                 frame[column] = frame[column].dt.strftime("%Y-%m-%d")
         path = out / f"{name}.csv"
+        frame.to_csv(path, index=False, encoding="utf-8-sig")
+        written.append(path)
+    traffic = getattr(ws, "traffic", None)
+    if traffic is not None and len(traffic):
+        frame = traffic.copy()
+        frame["date"] = pd.to_datetime(frame["date"]).dt.strftime("%Y-%m-%d")
+        path = out / "traffic.csv"
         frame.to_csv(path, index=False, encoding="utf-8-sig")
         written.append(path)
     return written
@@ -385,6 +416,16 @@ def _write_dealer(ws, path: Path) -> Path:
         lines.append(f"zones_crs = {_toml_str('EPSG:4326')}")
     for model in d.models:
         lines += ["", "[[models]]", f"name = {_toml_str(model.name)}", f"price = {model.price:g}"]
+    team = getattr(d, "team", None)
+    if team is not None and (
+        team.consultants or team.staff_per_day is not None or team.test_cars is not None
+    ):
+        lines += ["", "[team]"]
+        if team.consultants:
+            lines.append(f"consultants = {_toml_value(list(team.consultants))}")
+        for key in ("staff_per_day", "test_cars"):
+            if getattr(team, key) is not None:
+                lines.append(f"{key} = {getattr(team, key)}")
     settings = d.raw.get("settings")
     if isinstance(settings, dict):
         for section, values in settings.items():

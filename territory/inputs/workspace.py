@@ -27,7 +27,9 @@ from territory.inputs.layers import (
     read_point_table,
     read_zones,
 )
+from territory.inputs.leadlink import link_cards
 from territory.inputs.locate import locate_points, zone_positions
+from territory.inputs.traffic import empty_traffic, read_traffic
 from territory.settings import Settings
 
 __all__ = ["Workspace", "WorkspaceError", "load_workspace", "read_sources"]
@@ -54,6 +56,7 @@ class Workspace:
     pois: gpd.GeoDataFrame
     notices: list[Problem] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)
+    traffic: pd.DataFrame = field(default_factory=empty_traffic)
 
     @property
     def settings(self) -> Settings:
@@ -65,7 +68,7 @@ class Workspace:
         return self.dealer.model(name)
 
     def layer(self, name: str) -> gpd.GeoDataFrame:
-        """A layer by name: zones, customers, cards, events or pois."""
+        """A layer by name: zones, customers, cards, events, pois (or the traffic table)."""
         return getattr(self, name)
 
     @property
@@ -143,6 +146,7 @@ def read_sources(
             lookup = None
 
     layers: dict[str, gpd.GeoDataFrame] = {}
+    tables: dict = {}
     for name in POINT_LAYERS:
         path = find_layer_file(root, name, problems)
         if path is None:
@@ -154,6 +158,7 @@ def read_sources(
             layers[name] = empty_layer(name)
             continue
         typed, table = result
+        tables[name] = table
         if not zones_ok:
             layers[name] = empty_layer(name)
             continue
@@ -171,6 +176,21 @@ def read_sources(
             else (lambda x, y: zone_positions(zones, x, y)),
         )
 
+    if "cards" in tables and len(layers["cards"]) == len(tables["cards"].rows):
+        layers["cards"] = link_cards(
+            layers["cards"],
+            rows=tables["cards"].rows,
+            file=sources["cards"],
+            label=tables["cards"].label,
+            problems=problems,
+            team=dealer.team if dealer else None,
+            event_ids=layers["events"]["event_id"] if "events" in sources else None,
+            settings=settings,
+        )
+    traffic, traffic_file = read_traffic(root, problems, settings=settings)
+    if traffic_file:
+        sources["traffic"] = traffic_file
+
     if problems.errors or dealer is None or zones is None:
         raise LayerError(problems, lang)
     zones.attrs.pop("rows", None)
@@ -181,6 +201,7 @@ def read_sources(
         zones=zones,
         notices=problems.notices,
         sources=sources,
+        traffic=traffic,
         **layers,
     )
 
@@ -192,6 +213,7 @@ def load_workspace(
     use_store: bool = True,
     save_store: bool = False,
     geocoder: Geocoder | str | None = "offline",
+    journal: bool = True,
 ) -> Workspace:
     """Load a workspace: from its store when it is up to date, else from its files.
 
@@ -210,14 +232,19 @@ def load_workspace(
         notice, never an error.
     geocoder
         Name of a registered geocoder or a :class:`Geocoder` instance.
+    journal
+        Apply the edits of the workspace's journal (``territory-journal.sqlite``:
+        follow-up contacts and other changes made in the app or by the command
+        line; see :mod:`territory.inputs.journal`). The store never holds them.
     """
     from territory.inputs import store
+    from territory.inputs.journal import apply_journal
 
     root = Path(root)
     if use_store:
         cached = store.read_store_if_fresh(root)
         if cached is not None:
-            return cached
+            return apply_journal(cached) if journal else cached
     ws = read_sources(root, lang=lang, geocoder=geocoder)
     if save_store:
         try:
@@ -228,7 +255,7 @@ def load_workspace(
                 store.STORE_FILE, "notice.store_not_saved", severity="notice", detail=str(exc)
             )
             ws.notices.extend(problems)
-    return ws
+    return apply_journal(ws) if journal else ws
 
 
 def summary(ws: Workspace) -> pd.DataFrame:
@@ -243,6 +270,10 @@ def summary(ws: Workspace) -> pd.DataFrame:
                 record[how] = int(counts.get(how, 0))
             record["in_zone"] = int(layer["zone_id"].notna().sum())
         records.append(record)
+    if len(ws.traffic) or "traffic" in ws.sources:
+        records.append(
+            {"layer": "traffic", "rows": len(ws.traffic), "file": ws.sources.get("traffic")}
+        )
     return pd.DataFrame.from_records(records).astype(
         {k: "Int64" for k in ("coords", "zone_id", "address", "unlocated", "in_zone")}
     )

@@ -136,15 +136,27 @@ def folder() -> Path:
 
 
 def _stamp(root: Path) -> str:
-    """Changes whenever a plain file of the workspace changes (cache key)."""
-    return json.dumps(store.source_fingerprints(root), sort_keys=True)
+    """Changes whenever a plain file of the workspace changes or an edit is journalled (cache key)."""
+    from territory.inputs.journal import Journal
+
+    files = store.source_fingerprints(root)
+    return json.dumps({"files": files, "journal": Journal(root).version()}, sort_keys=True)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _files_workspace(root: str, files: str):
+    from territory.inputs.workspace import load_workspace
+
+    return load_workspace(root, save_store=True, journal=False)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _workspace(root: str, stamp: str):
-    from territory.inputs.workspace import load_workspace
+    """The workspace with the journal's edits: the files are read once, the edits replayed on them."""
+    from territory.inputs.journal import apply_journal
 
-    return load_workspace(root, save_store=True)
+    files = json.dumps(json.loads(stamp)["files"], sort_keys=True)
+    return apply_journal(_files_workspace(root, files))
 
 
 def workspace():
