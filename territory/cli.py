@@ -508,7 +508,8 @@ def cmd_print(args: argparse.Namespace) -> int:
 
 def cmd_split(args: argparse.Namespace) -> int:
     """Divide the influence area among the sales consultants."""
-    from territory.outreach import assignments as assign
+    from territory.inputs import assignment as stored_assignment
+    from territory.outreach import split as assign
 
     ws = _load(args)
     lang = args.lang or ws.dealer.language
@@ -518,10 +519,11 @@ def cmd_split(args: argparse.Namespace) -> int:
         if not sep or not zone.strip() or not name.strip():
             raise CliError("split.lock_bad", value=item)
         locks[zone.strip()] = name.strip()
-    stored = assign.load_assignment(ws.root)
+    stored = stored_assignment.load_assignment(ws.root)
+    has_stored = stored is not None
     keep = args.keep or args.assignment is not None
     if args.assignment is not None:
-        stored = assign.read_assignment_file(
+        stored = stored_assignment.read_assignment_file(
             args.assignment, zone_ids=ws.zones["zone_id"].tolist(), lang=lang
         )
     try:
@@ -538,10 +540,17 @@ def cmd_split(args: argparse.Namespace) -> int:
     except assign.SplitError as exc:
         raise CliError(exc.key, **exc.fields) from None
     document = assign.split_json(result, lang=lang)
-    has_stored = assign.load_assignment(ws.root) is not None
     save = not args.dry_run and (keep or args.replace or not has_stored)
     if save:
-        document["saved"] = str(assign.save_assignment(ws.root, result.assignment()))
+        path = stored_assignment.save_assignment(
+            ws.root,
+            result.assignment(),
+            consultants=result.consultants,
+            balance=result.balance,
+            balance_index=result.balance_index,
+            origin="cli",
+        )
+        document["saved"] = str(path)
     else:
         document["saved"] = None
         if not args.dry_run:

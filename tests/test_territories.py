@@ -15,14 +15,15 @@ from territory.cli import main
 from territory.inputs.demo import demo_path
 from territory.inputs.workspace import load_workspace
 from territory.outreach import territories as geo
-from territory.outreach.assignments import (
-    ASSIGNMENT_FILE,
-    SplitError,
+from territory.inputs.assignment import (
+    assignment_history,
     consultant_of,
     load_assignment,
-    split_json,
-    split_workspace,
+    move_zone,
+    save_assignment,
 )
+from territory.inputs.journal import JOURNAL_FILE
+from territory.outreach.split import SplitError, split_json, split_workspace
 from territory.settings import TerritorySettings
 
 X0, Y0, D = 104.00, 30.60, 0.02
@@ -183,7 +184,7 @@ def test_a_locked_zone_stays_with_its_consultant(tmp_path, capsys):
     pops = {f"r{j}c{i}": 1000 for j in range(4) for i in range(4)}
     pops["r0c0"] = 3000
     ws2 = grid_workspace(tmp_path / "ws2", population=pops)
-    (ws2 / ASSIGNMENT_FILE).write_bytes((ws / ASSIGNMENT_FILE).read_bytes())
+    save_assignment(ws2, load_assignment(ws), origin="api")
     status, doc, _ = split_cli(
         ws2, "--consultants", "张伟,李娜,王强,刘洋", "--keep", "--min-balance", "100", capsys=capsys
     )
@@ -240,7 +241,7 @@ def test_locks_that_make_balance_impossible_are_refused(tmp_path, capsys):
     assert status == 2
     assert "zones locked to 'A' already hold 12,000 of population against a mean of 4,000" in err
     assert "Fix: unlock some of 'A''s zones" in err
-    assert not (ws / ASSIGNMENT_FILE).exists()
+    assert not (ws / JOURNAL_FILE).exists()
 
 
 def test_locks_that_force_a_long_territory_are_refused_with_the_reason(tmp_path, capsys):
@@ -297,7 +298,7 @@ def test_an_imported_assignment_with_bad_rows_names_file_row_and_column(tmp_path
     assert "team.csv, row 4, column zone_id: zone id 'zz9' is not in the zones file" in err
     assert "column zone_id: zone 'r0c0' appears more than once" in err
     assert "row 5, column locked: cannot read 'maybe' as yes/no" in err
-    assert not (ws / ASSIGNMENT_FILE).exists()
+    assert not (ws / JOURNAL_FILE).exists()
 
 
 def test_an_imported_assignment_is_rebalanced_and_stored(tmp_path, capsys):
@@ -321,11 +322,11 @@ def test_an_imported_assignment_is_rebalanced_and_stored(tmp_path, capsys):
 def test_a_stored_assignment_is_not_overwritten_without_keep_or_replace(tmp_path, capsys):
     ws = grid_workspace(tmp_path / "ws")
     split_cli(ws, "--consultants", "A,B", capsys=capsys)
-    stored = (ws / ASSIGNMENT_FILE).read_bytes()
+    stored = load_assignment(ws)
     status, doc, _ = split_cli(ws, "--consultants", "C,D,E", "--lang", "en", capsys=capsys)
     assert status == 0 and doc["saved"] is None
     assert any("use --keep" in n for n in doc["notices"])
-    assert (ws / ASSIGNMENT_FILE).read_bytes() == stored
+    assert load_assignment(ws).equals(stored)
     status, doc, _ = split_cli(ws, "--consultants", "C,D,E", "--replace", capsys=capsys)
     assert doc["saved"] and set(load_assignment(ws)["consultant"]) == {"C", "D", "E"}
 
@@ -429,3 +430,27 @@ def test_split_errors_carry_messages_in_both_languages(demo_ws):
         split_workspace(demo_ws, consultants=500)
     assert "83" in caught.value.message("zh") and "83 zones" in caught.value.message("en")
     frame = gpd.GeoDataFrame  # noqa: F841 - the module imports geopandas for the fixture types
+
+
+def test_the_assignment_lives_in_the_journal_and_zone_moves_replay(tmp_path, capsys):
+    ws = grid_workspace(tmp_path / "ws")
+    status, doc, _ = split_cli(ws, "--consultants", "A,B,C,D", capsys=capsys)
+    assert status == 0 and doc["saved"] == str(ws / JOURNAL_FILE)
+    history = assignment_history(ws)
+    assert history[["kind", "origin"]].values.tolist() == [["territory_split", "cli"]]
+    owner = owners(doc)
+    other = next(c for c in "ABCD" if c != owner["r0c0"])
+    move_zone(ws, "r0c0", other, origin="api")
+    assert consultant_of(ws)["r0c0"] == other
+    (ws / "territory.gpkg").unlink()  # the cache may go at any time; the assignment does not
+    assert consultant_of(ws)["r0c0"] == other
+    # --keep starts from the assignment as edited: 3 + 5 + 4 + 4 (index 87.5) needs no move.
+    status, doc, _ = split_cli(ws, "--consultants", "A,B,C,D", "--keep", capsys=capsys)
+    assert status == 0 and doc["zones_moved"] == 0 and owners(doc)["r0c0"] == other
+    assert list(assignment_history(ws)["kind"]) == [
+        "territory_split",
+        "territory_zone",
+        "territory_split",
+    ]
+    with pytest.raises(KeyError):
+        move_zone(ws, "nowhere", "A")

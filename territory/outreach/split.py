@@ -1,24 +1,19 @@
-"""Who covers which zone: the consultants' territories of a workspace (顾问分区).
+"""The influence area divided among the sales consultants (顾问分区): ``territory split``.
 
 :func:`split_workspace` divides the zones of the dealer's influence area
 among the sales consultants (:mod:`territory.outreach.territories` draws the
 territories) and returns a :class:`Split`: every zone's consultant, each
 territory's totals, balance index, compactness, bridges and enclaves, and,
 when a stored assignment was re-balanced (``keep=True``), which zones moved.
-
-The assignment is stored in the workspace by :func:`save_assignment` and
-read back by :func:`load_assignment`: one table ``zone_id, consultant,
-locked``. It can also be imported from a CSV/XLSX file with those columns
-(:func:`read_assignment_file`; Chinese headers 区域编号, 销售顾问, 锁定 are
-accepted). :func:`consultant_of` answers "whose territory is this zone in?"
-for plans, site lists and follow-up lists.
+:func:`split_json` is the contract's JSON. Storing the result (in the
+workspace's journal) is :mod:`territory.inputs.assignment`'s job.
 
 Examples
 --------
 >>> from territory.inputs.demo import demo_path
 >>> from territory.inputs.workspace import load_workspace
 >>> ws = load_workspace(demo_path(), use_store=False)
->>> split = split_workspace(ws, consultants=["张伟", "李娜", "王强", "刘洋"])
+>>> split = split_workspace(ws, consultants=4)
 >>> len(split.territories), split.contiguous, split.balance_index > 90
 (4, True, True)
 """
@@ -26,19 +21,15 @@ Examples
 from __future__ import annotations
 
 import math
-import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from territory._errors import LayerError, ProblemList
 from territory.analysis.influence import in_influence_area, zone_distance_km
 from territory.i18n import Message, t
 from territory.inputs import coords
@@ -46,29 +37,16 @@ from territory.outreach import territories as geo
 from territory.settings import Settings
 
 __all__ = [
-    "ASSIGNMENT_FILE",
     "MEASURES",
     "Split",
     "SplitError",
-    "consultant_of",
-    "load_assignment",
-    "read_assignment_file",
-    "save_assignment",
+    "resolve_consultants",
     "split_json",
     "split_workspace",
 ]
 
-#: Where the assignment is kept in the workspace until the edit journal holds it.
-ASSIGNMENT_FILE = "territories.csv"
-
 #: What territories can be balanced on.
 MEASURES: tuple[str, ...] = ("population", "open_leads", "workload")
-
-_CONSULTANT_ALIASES = ("consultant", "销售顾问", "顾问", "负责顾问", "负责人")
-_LOCKED_ALIASES = ("locked", "锁定", "固定", "lock")
-_ZONE_ALIASES = ("zone_id", "区域编号", "区域id", "zone", "zoneid")
-_YES = {"1", "true", "yes", "y", "是", "锁定", "locked", "√", "✓"}
-_NO = {"", "0", "false", "no", "n", "否", "nan", "none"}
 
 
 class SplitError(ValueError):
@@ -122,11 +100,7 @@ class Split:
 
 def _team(ws) -> list[str]:
     """The consultants listed in dealer.toml's ``[team]`` table (may be empty)."""
-    team = ws.dealer.raw.get("team") if isinstance(ws.dealer.raw, dict) else None
-    names = team.get("consultants") if isinstance(team, dict) else None
-    if not isinstance(names, list):
-        return []
-    return [str(n).strip() for n in names if isinstance(n, str) and str(n).strip()]
+    return list(ws.dealer.team.consultants or ())
 
 
 def _names(value: str | int | Sequence[str]) -> list[str] | int:
@@ -637,132 +611,3 @@ def split_json(split: Split, *, lang: str | None = "zh") -> dict[str, Any]:
         document["moved"] = moved[["zone_id", "from", "to"]].to_dict(orient="records")
         document["dropped"] = split.dropped
     return document
-
-
-# ---------------------------------------------------------------- storage
-
-
-def load_assignment(root: Path | str) -> pd.DataFrame | None:
-    """The assignment stored in the workspace, or None.
-
-    Kept in ``territories.csv`` (``zone_id, consultant, locked``) until the
-    workspace's edit journal holds it; this function is the one place that
-    knows where.
-    """
-    path = Path(root) / ASSIGNMENT_FILE
-    if not path.is_file():
-        return None
-    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
-    frame["locked"] = frame.get("locked", "").map(lambda v: str(v).strip().lower() in _YES)
-    return frame[["zone_id", "consultant", "locked"]]
-
-
-def save_assignment(root: Path | str, assignment: pd.DataFrame) -> Path:
-    """Store the assignment in the workspace (atomically: the old one or the new one, never half)."""
-    folder = Path(root)
-    path = folder / ASSIGNMENT_FILE
-    table = assignment[["zone_id", "consultant", "locked"]].copy()
-    table["locked"] = np.where(table["locked"].astype(bool), "1", "0")
-    handle, temp = tempfile.mkstemp(prefix=".territory-tmp-", suffix=".csv", dir=folder)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8-sig", newline="") as out:
-            table.to_csv(out, index=False)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def read_assignment_file(
-    path: Path | str, *, zone_ids: Sequence[str], lang: str = "zh"
-) -> pd.DataFrame:
-    """Import an assignment from CSV/XLSX: ``zone_id, consultant`` and optionally ``locked``.
-
-    Raises
-    ------
-    LayerError
-        Listing every problem with file, row and column: missing columns,
-        unknown or repeated zones, rows without a consultant, unreadable
-        ``locked`` values.
-    """
-    from territory.inputs._tables import read_table
-
-    path = Path(path)
-    problems = ProblemList()
-    try:
-        table = read_table(path, problems)
-    except OSError as exc:
-        problems.add(path.name, "assign.file_unreadable", detail=exc.strerror or str(exc))
-        raise LayerError(problems, lang) from None
-    if table is None:
-        raise LayerError(problems, lang)
-    frame = table.frame.copy()
-    rename = {}
-    for column in frame.columns:
-        key = re.sub(r"[\s_\-]+", "", str(column)).lower()
-        for canonical, aliases in (
-            ("zone_id", _ZONE_ALIASES),
-            ("consultant", _CONSULTANT_ALIASES),
-            ("locked", _LOCKED_ALIASES),
-        ):
-            if key in {re.sub(r"[\s_\-]+", "", a).lower() for a in aliases}:
-                rename[column] = canonical
-    frame = frame.rename(columns=rename)
-    for column in ("zone_id", "consultant"):
-        if column not in frame:
-            problems.add(table.file, "assign.missing_column", column=column)
-    if problems.errors:
-        raise LayerError(problems, lang)
-    known = {str(z) for z in zone_ids}
-    rows = table.rows.to_numpy()
-    zone = frame["zone_id"].fillna("").astype(str).str.strip()
-    consultant = frame["consultant"].fillna("").astype(str).str.strip()
-    unknown = ~zone.isin(known)
-    for value, group in zone[unknown].groupby(zone[unknown]):
-        problems.add(
-            table.file, "assign.unknown_zone", column="zone_id", rows=rows[group.index], found=value
-        )
-    repeated = zone.duplicated(keep=False) & ~unknown
-    for value, group in zone[repeated].groupby(zone[repeated]):
-        problems.add(
-            table.file,
-            "assign.duplicate_zone",
-            column="zone_id",
-            rows=rows[group.index],
-            found=value,
-        )
-    empty = consultant == ""
-    if empty.any():
-        problems.add(table.file, "assign.empty_consultant", column="consultant", rows=rows[empty])
-    locked = pd.Series(False, index=frame.index)
-    if "locked" in frame:
-        text = frame["locked"].fillna("").astype(str).str.strip().str.lower()
-        yes, no = text.isin(_YES), text.isin(_NO)
-        for value, group in text[~(yes | no)].groupby(text[~(yes | no)]):
-            problems.add(
-                table.file,
-                "assign.bad_locked",
-                column="locked",
-                rows=rows[group.index],
-                found=value,
-            )
-        locked = yes
-    if problems.errors:
-        raise LayerError(problems, lang)
-    return pd.DataFrame({"zone_id": zone, "consultant": consultant, "locked": locked.astype(bool)})
-
-
-def consultant_of(root_or_ws, zone_ids: Sequence[str] | None = None) -> dict[str, str]:
-    """Whose territory each zone is in, from the stored assignment (empty when none).
-
-    Plans, site lists and follow-up lists use it to name the consultant.
-    """
-    root = root_or_ws if isinstance(root_or_ws, str | Path) else root_or_ws.root
-    stored = load_assignment(root)
-    if stored is None:
-        return {}
-    mapping = dict(zip(stored["zone_id"], stored["consultant"], strict=True))
-    if zone_ids is None:
-        return mapping
-    return {z: mapping[z] for z in zone_ids if z in mapping}
