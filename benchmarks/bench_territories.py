@@ -48,7 +48,6 @@ import numpy as np
 import shapely
 
 from territory.outreach import territories as geo
-from territory.settings import TerritorySettings
 
 HERE = Path(__file__).resolve().parent
 CITY = HERE / "out" / "city"
@@ -137,9 +136,7 @@ def _spopt_child(method: str, graph_neighbours, xy, w, k, queue) -> None:
 def run_spopt(method: str, graph: geo.ZoneGraph, w: np.ndarray, k: int, cap: float) -> dict:
     ctx = mp.get_context("fork")
     queue = ctx.Queue()
-    child = ctx.Process(
-        target=_spopt_child, args=(method, graph.neighbours, graph.xy, w, k, queue)
-    )
+    child = ctx.Process(target=_spopt_child, args=(method, graph.neighbours, graph.xy, w, k, queue))
     start = time.perf_counter()
     child.start()
     try:
@@ -194,7 +191,7 @@ def mip(graph: geo.ZoneGraph, w: np.ndarray, k: int, time_limit: float) -> dict:
                 i * r[i][t + 1] for i in range(n)
             )
     start = time.perf_counter()
-    status = prob.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit))
+    prob.solve(pulp.PULP_CBC_CMD(msg=False, timeLimit=time_limit))
     seconds = time.perf_counter() - start
     values = np.array([[x[i][t].varValue or 0.0 for t in range(k)] for i in range(n)])
     integral = np.allclose(values, np.round(values), atol=1e-4) and np.allclose(
@@ -253,19 +250,25 @@ def main() -> None:
         part = central(zones, n)
         w = part["population"].to_numpy(dtype="float64")
         ours, graph = run_ours(part, k, args.runs)
-        print(f"\n{len(part)} zones into {k} territories (adjacency: {graph.adjacency.nnz // 2} "
-              f"pairs, {len(graph.bridges)} bridges)")
+        print(
+            f"\n{len(part)} zones into {k} territories (adjacency: {graph.adjacency.nnz // 2} "
+            f"pairs, {len(graph.bridges)} bridges)"
+        )
         print(f"  ours             {fmt(ours)}")
-        print(f"                   graph {ours['graph_s']:.2f} s + partition "
-              f"{ours['partition_s']:.2f} s")
+        print(
+            f"                   graph {ours['graph_s']:.2f} s + partition "
+            f"{ours['partition_s']:.2f} s"
+        )
         if n == len(zones):
             ok = (
                 ours["seconds"] <= TARGET_SECONDS
                 and ours["balance"] >= TARGET_BALANCE
                 and ours["contiguous"]
             )
-            print(f"  target (<= {TARGET_SECONDS:g} s, balance >= {TARGET_BALANCE:g}, all "
-                  f"contiguous): {'met' if ok else 'MISSED'}")
+            print(
+                f"  target (<= {TARGET_SECONDS:g} s, balance >= {TARGET_BALANCE:g}, all "
+                f"contiguous): {'met' if ok else 'MISSED'}"
+            )
             if not ok:
                 failures.append("full-size target")
         if not spopt_too:
@@ -277,15 +280,24 @@ def main() -> None:
 
     print("\nsmall cases: exact MIP (pulp + CBC) against ours")
     grid = gpd.GeoSeries(
-        [shapely.box(x * 1000, y * 1000, x * 1000 + 1000, y * 1000 + 1000)
-         for y in range(4) for x in range(4)],
+        [
+            shapely.box(x * 1000, y * 1000, x * 1000 + 1000, y * 1000 + 1000)
+            for y in range(4)
+            for x in range(4)
+        ],
         crs="EPSG:32648",
     )
     cases = [("4 x 4 grid, equal zones", grid, np.ones(16), 4)]
     for n in (40, 80):
         part = central(zones, n)
-        cases.append((f"city's {n} central zones", part.geometry,
-                      part["population"].to_numpy(dtype="float64"), 4))
+        cases.append(
+            (
+                f"city's {n} central zones",
+                part.geometry,
+                part["population"].to_numpy(dtype="float64"),
+                4,
+            )
+        )
     for name, geoms, w, k in cases:
         graph = geo.zone_graph(geoms)
         start = time.perf_counter()

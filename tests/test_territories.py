@@ -12,9 +12,6 @@ from conftest import make_workspace
 from shapely.geometry import Polygon, box
 
 from territory.cli import main
-from territory.inputs.demo import demo_path
-from territory.inputs.workspace import load_workspace
-from territory.outreach import territories as geo
 from territory.inputs.assignment import (
     assignment_history,
     consultant_of,
@@ -22,7 +19,10 @@ from territory.inputs.assignment import (
     move_zone,
     save_assignment,
 )
+from territory.inputs.demo import demo_path
 from territory.inputs.journal import JOURNAL_FILE
+from territory.inputs.workspace import load_workspace
+from territory.outreach import territories as geo
 from territory.outreach.split import SplitError, split_json, split_workspace
 from territory.settings import TerritorySettings
 
@@ -53,7 +53,7 @@ def grid_workspace(
         for i in range(nx):
             x, y = X0 + i * D, Y0 + j * D
             ring = [[x, y], [x + D, y], [x + D, y + D], [x, y + D], [x, y]]
-            features.append(("r%dc%d" % (j, i), ring))
+            features.append((f"r{j}c{i}", ring))
     features += extra or []
     pops = population or {}
     doc = {
@@ -117,7 +117,9 @@ def test_four_consultants_on_a_4x4_grid_get_four_contiguous_territories_of_four(
     # Four 2 x 2 blocks: the most compact split (a square scores 88.6).
     assert all(t["compactness"] == pytest.approx(88.6, abs=0.2) for t in doc["territories"])
     stored = load_assignment(ws)
-    assert len(stored) == 16 and dict(zip(stored.zone_id, stored.consultant, strict=True)) == owners(doc)
+    assert len(stored) == 16 and dict(
+        zip(stored.zone_id, stored.consultant, strict=True)
+    ) == owners(doc)
 
 
 @pytest.mark.parametrize("leaver", ["张伟", "李娜", "王强", "刘洋"])
@@ -143,8 +145,11 @@ def test_keep_after_a_consultant_leaves_moves_only_that_consultants_zones(tmp_pa
 def test_keep_moves_more_zones_only_to_reach_the_minimum_balance(tmp_path, capsys):
     ws = grid_workspace(tmp_path / "ws")
     split_cli(ws, "--consultants", "A,B,C,D", capsys=capsys)
-    before = owners(json.loads(json.dumps(split_cli(ws, "--consultants", "A,B,C,D", "--keep",
-                                                    capsys=capsys)[1])))
+    before = owners(
+        json.loads(
+            json.dumps(split_cli(ws, "--consultants", "A,B,C,D", "--keep", capsys=capsys)[1])
+        )
+    )
     status, doc, _ = split_cli(
         ws, "--consultants", "A,B,C", "--keep", "--min-balance", "90", "--dry-run", capsys=capsys
     )
@@ -153,13 +158,18 @@ def test_keep_moves_more_zones_only_to_reach_the_minimum_balance(tmp_path, capsy
     assert doc["zones_moved"] == 5 and doc["orphans_moved"] == 4
     assert sorted(t["zones"] for t in doc["territories"]) == [5, 5, 6]
     assert doc["balance_index"] == pytest.approx(91.7, abs=0.05)
-    assert doc["saved"] is None and owners(split_cli(ws, "--consultants", "A,B,C,D", "--keep",
-                                                     "--dry-run", capsys=capsys)[1]) == before
+    assert (
+        doc["saved"] is None
+        and owners(
+            split_cli(ws, "--consultants", "A,B,C,D", "--keep", "--dry-run", capsys=capsys)[1]
+        )
+        == before
+    )
 
 
 def test_a_consultant_who_joins_takes_zones_and_nobody_else_swaps(tmp_path, capsys):
     ws = grid_workspace(tmp_path / "ws", 6, 6)
-    _, first, _ = split_cli(ws, "--consultants", "A,B,C", capsys=capsys)
+    split_cli(ws, "--consultants", "A,B,C", capsys=capsys)
     _, doc, _ = split_cli(ws, "--consultants", "A,B,C,D", "--keep", capsys=capsys)
     assert {m["to"] for m in doc["moved"]} == {"D"}
     assert doc["zones_moved"] == 9 and doc["balance_index"] == 100.0
@@ -196,8 +206,9 @@ def test_a_locked_zone_stays_with_its_consultant(tmp_path, capsys):
 def test_stored_locks_void_when_their_consultant_leaves(tmp_path, capsys):
     ws = grid_workspace(tmp_path / "ws")
     split_cli(ws, "--consultants", "张伟,李娜,王强,刘洋", "--lock", "r0c0=刘洋", capsys=capsys)
-    status, doc, _ = split_cli(ws, "--consultants", "张伟,李娜,王强", "--keep", "--lang", "en",
-                               capsys=capsys)
+    status, doc, _ = split_cli(
+        ws, "--consultants", "张伟,李娜,王强", "--keep", "--lang", "en", capsys=capsys
+    )
     assert status == 0 and owners(doc)["r0c0"] != "刘洋"
     assert any("'刘洋' is no longer a consultant" in n for n in doc["notices"])
 
@@ -210,9 +221,17 @@ def test_stored_locks_void_when_their_consultant_leaves(tmp_path, capsys):
     [
         (["--consultants", "0"], "0 名销售顾问", "names no consultant"),
         (["--consultants", " , "], "无法读取", "cannot read --consultants"),
-        (["--consultants", "17"], "17 名销售顾问多于影响范围内的 16 个区域", "17 consultants are more than the 16 zones"),
+        (
+            ["--consultants", "17"],
+            "17 名销售顾问多于影响范围内的 16 个区域",
+            "17 consultants are more than the 16 zones",
+        ),
         (["--consultants", "张伟,李娜,张伟"], "“张伟”出现了两次", "'张伟' is listed twice"),
-        (["--consultants", "2", "--lock", "nowhere=顾问1"], "不在区域文件中", "not in the zones file"),
+        (
+            ["--consultants", "2", "--lock", "nowhere=顾问1"],
+            "不在区域文件中",
+            "not in the zones file",
+        ),
         (["--consultants", "2", "--lock", "r0c0"], "区域编号=顾问姓名", "ZONE_ID=NAME"),
         (["--consultants", "2", "--lock", "r0c0=王五"], "没有此人", "is not among the consultants"),
         (["--consultants", "2", "--keep"], "还没有", "has none"),
@@ -247,25 +266,64 @@ def test_locks_that_make_balance_impossible_are_refused(tmp_path, capsys):
 def test_locks_that_force_a_long_territory_are_refused_with_the_reason(tmp_path, capsys):
     ws = grid_workspace(tmp_path / "ws")
     # Opposite corners locked to one consultant: any contiguous territory holding both has 7+ zones.
-    status = main(["split", str(ws), "--consultants", "A,B,C,D", "--lock", "r0c0=A",
-                   "--lock", "r3c3=A", "--lang", "en"])
+    status = main(
+        [
+            "split",
+            str(ws),
+            "--consultants",
+            "A,B,C,D",
+            "--lock",
+            "r0c0=A",
+            "--lock",
+            "r3c3=A",
+            "--lang",
+            "en",
+        ]
+    )
     err = capsys.readouterr().err
     assert status == 2
     assert "the locked zones make the required balance impossible" in err and "'A'" in err
     # The same locks pass when the user accepts less balance.
-    status = main(["split", str(ws), "--consultants", "A,B,C,D", "--lock", "r0c0=A",
-                   "--lock", "r3c3=A", "--min-balance", "50", "--json"])
+    status = main(
+        [
+            "split",
+            str(ws),
+            "--consultants",
+            "A,B,C,D",
+            "--lock",
+            "r0c0=A",
+            "--lock",
+            "r3c3=A",
+            "--min-balance",
+            "50",
+            "--json",
+        ]
+    )
     doc = json.loads(capsys.readouterr().out)
     assert status == 0 and doc["contiguous"] is True
-    assert {"r0c0", "r3c3"} <= set(next(t for t in doc["territories"]
-                                        if t["consultant"] == "A")["zone_ids"])
+    assert {"r0c0", "r3c3"} <= set(
+        next(t for t in doc["territories"] if t["consultant"] == "A")["zone_ids"]
+    )
 
 
 def test_locked_zones_walled_apart_by_other_locks_are_refused(tmp_path, capsys):
     ws = grid_workspace(tmp_path / "ws")
     wall = [f"--lock=r{j}c1=B" for j in range(4)]
-    status = main(["split", str(ws), "--consultants", "A,B,C", "--lock", "r0c0=A",
-                   "--lock", "r0c3=A", *wall, "--lang", "en"])
+    status = main(
+        [
+            "split",
+            str(ws),
+            "--consultants",
+            "A,B,C",
+            "--lock",
+            "r0c0=A",
+            "--lock",
+            "r0c3=A",
+            *wall,
+            "--lang",
+            "en",
+        ]
+    )
     err = capsys.readouterr().err
     assert status == 2
     assert "the zones locked to 'A' are apart" in err and "Traceback" not in err
@@ -277,8 +335,9 @@ def test_a_zone_with_no_neighbours_is_bridged_and_explained(tmp_path, capsys):
     ws = grid_workspace(tmp_path / "ws", extra=[("island", island)])
     status, doc, _ = split_cli(ws, "--consultants", "4", "--lang", "en", capsys=capsys)
     assert status == 0 and doc["contiguous"] is True
-    assert doc["bridges"] == [{"zone_id": "island", "to_zone_id": "r0c3",
-                               "km": pytest.approx(2 * 0.02 * 95.8, rel=0.02)}]
+    assert doc["bridges"] == [
+        {"zone_id": "island", "to_zone_id": "r0c3", "km": pytest.approx(2 * 0.02 * 95.8, rel=0.02)}
+    ]
     assert any("zone 'island'" in n and "shares no border" in n for n in doc["notices"])
     assert "island" in owners(doc)
     status, doc, _ = split_cli(ws, "--consultants", "4", "--dry-run", capsys=capsys)
@@ -288,10 +347,13 @@ def test_a_zone_with_no_neighbours_is_bridged_and_explained(tmp_path, capsys):
 def test_an_imported_assignment_with_bad_rows_names_file_row_and_column(tmp_path, capsys):
     ws = grid_workspace(tmp_path / "ws")
     csv = tmp_path / "team.csv"
-    csv.write_text("区域编号,销售顾问,锁定\nr0c0,张伟,是\nr0c1,,否\nzz9,李娜,\nr0c0,李娜,maybe\n",
-                   encoding="gbk")
-    status = main(["split", str(ws), "--consultants", "张伟,李娜", "--assignment", str(csv),
-                   "--lang", "en"])
+    csv.write_text(
+        "区域编号,销售顾问,锁定\nr0c0,张伟,是\nr0c1,,否\nzz9,李娜,\nr0c0,李娜,maybe\n",
+        encoding="gbk",
+    )
+    status = main(
+        ["split", str(ws), "--consultants", "张伟,李娜", "--assignment", str(csv), "--lang", "en"]
+    )
     err = capsys.readouterr().err
     assert status == 2 and "Traceback" not in err
     assert "team.csv, row 3, column consultant: no consultant given" in err
@@ -304,12 +366,16 @@ def test_an_imported_assignment_with_bad_rows_names_file_row_and_column(tmp_path
 def test_an_imported_assignment_is_rebalanced_and_stored(tmp_path, capsys):
     ws = grid_workspace(tmp_path / "ws")
     rows = ["zone_id,consultant,locked"]
-    rows += [f"r{j}c{i},{'张伟' if j < 3 else '李娜'},{'1' if (j, i) == (2, 0) else ''}"
-             for j in range(4) for i in range(4)]
+    rows += [
+        f"r{j}c{i},{'张伟' if j < 3 else '李娜'},{'1' if (j, i) == (2, 0) else ''}"
+        for j in range(4)
+        for i in range(4)
+    ]
     csv = tmp_path / "team.csv"
     csv.write_text("\n".join(rows) + "\n", encoding="utf-8")
-    status, doc, _ = split_cli(ws, "--consultants", "张伟,李娜", "--assignment", str(csv),
-                               capsys=capsys)
+    status, doc, _ = split_cli(
+        ws, "--consultants", "张伟,李娜", "--assignment", str(csv), capsys=capsys
+    )
     assert status == 0 and doc["kept"] is True
     # 12 + 4 (index 50): three zones of 张伟's next to 李娜 reach 9 + 7 (87.5 ≥ 80), no more.
     assert doc["zones_moved"] == 3 and doc["orphans_moved"] == 0
@@ -368,15 +434,18 @@ def test_balance_and_compactness_match_their_definitions():
     assert geo.balance_index([5, 15]) == 50.0  # mean 10, mean |deviation| 5
     assert np.isnan(geo.balance_index([0, 0]))
     squares = [box(x * 10, 0, x * 10 + 10, 10) for x in range(4)]
-    graph = geo.zone_graph(squares, settings=TerritorySettings(min_shared_border_m=1,
-                                                               adjacency_tolerance_m=0.1))
+    graph = geo.zone_graph(
+        squares, settings=TerritorySettings(min_shared_border_m=1, adjacency_tolerance_m=0.1)
+    )
     whole = geo.compactness(graph, np.zeros(4, dtype=int), 1)[0]
     assert whole == pytest.approx(100 * 2 * np.sqrt(np.pi * 400) / 100, abs=1e-6)  # 40 × 10 strip
 
 
 def test_partition_is_deterministic_and_balanced_on_uneven_weights():
     rng = np.random.default_rng(3)
-    cells = [box(x * 100, y * 100, x * 100 + 100, y * 100 + 100) for y in range(20) for x in range(20)]
+    cells = [
+        box(x * 100, y * 100, x * 100 + 100, y * 100 + 100) for y in range(20) for x in range(20)
+    ]
     weights = rng.lognormal(0, 1, len(cells))
     graph = geo.zone_graph(cells)
     a = geo.partition(graph, weights, 6)
@@ -439,15 +508,24 @@ def test_the_assignment_lives_in_the_journal_and_zone_moves_replay(tmp_path, cap
     history = assignment_history(ws)
     assert history[["kind", "origin"]].values.tolist() == [["territory_split", "cli"]]
     owner = owners(doc)
-    other = next(c for c in "ABCD" if c != owner["r0c0"])
+    other = owner["r0c2"]  # the block east of r0c0's
+    assert other != owner["r0c0"]
     move_zone(ws, "r0c0", other, origin="api")
     assert consultant_of(ws)["r0c0"] == other
     (ws / "territory.gpkg").unlink()  # the cache may go at any time; the assignment does not
     assert consultant_of(ws)["r0c0"] == other
-    # --keep starts from the assignment as edited: 3 + 5 + 4 + 4 (index 87.5) needs no move.
+    # r0c0 is now cut off from the rest of its territory: --keep hands it back to a
+    # neighbour (the only move), and the loads 4 + 4 + 4 + 4 need nothing else.
     status, doc, _ = split_cli(ws, "--consultants", "A,B,C,D", "--keep", capsys=capsys)
-    assert status == 0 and doc["zones_moved"] == 0 and owners(doc)["r0c0"] == other
+    assert status == 0 and doc["contiguous"] is True
+    assert doc["moved"] == [{"zone_id": "r0c0", "from": other, "to": owner["r0c0"]}]
+    # Handed to an adjacent territory, a zone stays where the user put it.
+    move_zone(ws, "r0c1", other, origin="api")
+    status, doc, _ = split_cli(ws, "--consultants", "A,B,C,D", "--keep", capsys=capsys)
+    assert status == 0 and doc["zones_moved"] == 0 and owners(doc)["r0c1"] == other
     assert list(assignment_history(ws)["kind"]) == [
+        "territory_split",
+        "territory_zone",
         "territory_split",
         "territory_zone",
         "territory_split",

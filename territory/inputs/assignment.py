@@ -149,9 +149,12 @@ def save_assignment(
     """
     table = assignment[list(_COLUMNS)]
     data: dict[str, Any] = {
-        "assignment": {str(z): str(c) for z, c in zip(table["zone_id"], table["consultant"], strict=True)},
+        "assignment": {
+            str(z): str(c) for z, c in zip(table["zone_id"], table["consultant"], strict=True)
+        },
         "locked": [str(z) for z in table.loc[table["locked"].astype(bool), "zone_id"]],
-        "consultants": list(consultants) if consultants is not None
+        "consultants": list(consultants)
+        if consultants is not None
         else list(dict.fromkeys(str(c) for c in table["consultant"])),
     }
     if balance is not None:
@@ -279,7 +282,11 @@ def read_assignment_file(
         yes, no = text.isin(_YES), text.isin(_NO)
         for value, group in text[~(yes | no)].groupby(text[~(yes | no)]):
             problems.add(
-                table.file, "assign.bad_locked", column="locked", rows=rows[group.index], found=value
+                table.file,
+                "assign.bad_locked",
+                column="locked",
+                rows=rows[group.index],
+                found=value,
             )
         locked = yes
     if problems.errors:
