@@ -467,6 +467,8 @@ def cmd_print(args: argparse.Namespace) -> int:
     """Printable field maps and plans (PDF) for sites or the top N recommended."""
     from territory.render.printing import PrintError, print_sites
 
+    if args.consultant:
+        return _print_territories(args)
     if args.top is not None and args.top < 1:
         raise CliError("cli.bad_option", detail="--top must be at least 1")
     if args.out.suffix.lower() != ".pdf":
@@ -592,6 +594,38 @@ def cmd_split(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _print_territories(args: argparse.Namespace) -> int:
+    """``print --consultant NAME|all``: the consultants' territory maps (PDF)."""
+    from territory.render.printing import PrintError
+    from territory.render.territory_maps import print_territories
+
+    if args.out.suffix.lower() != ".pdf" or args.out.is_dir():
+        raise CliError("cli.print_bad_out", path=str(args.out))
+    ws = _load(args)
+    lang = args.lang or ws.dealer.language
+    names = None if "all" in args.consultant else args.consultant
+    try:
+        result = print_territories(
+            ws,
+            out=args.out,
+            consultants=names,
+            paper=args.paper,
+            lang=lang,
+            basemap=args.basemap,
+            tile_cache=args.tile_cache,
+        )
+    except PrintError as exc:
+        _say(t("cli.error", lang, message=exc.message(lang)))
+        return EXIT_INTERNAL if exc.installation else EXIT_INVALID
+    for notice in result.notices:
+        _say(notice)
+    if args.json:
+        emit_json(result.to_dict())
+    else:
+        _say(t("cli.print_written", lang, path=str(result.path), pages=result.pages))
+    return EXIT_OK
+
+
 def _os_error_message(exc: OSError, lang: str) -> str:
     """The file and the operating system's reason, without a traceback."""
     path = exc.filename if exc.filename is not None else "-"
@@ -710,6 +744,9 @@ def _args_print(p: argparse.ArgumentParser, lang: str) -> None:
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--site", action="append", default=None, help=t("cli.opt.print_site", lang))
     which.add_argument("--top", type=int, default=None, help=t("cli.opt.print_top", lang))
+    which.add_argument(
+        "--consultant", action="append", default=None, help=t("cli.opt.print_consultant", lang)
+    )
     p.add_argument("--date", default=None, help=t("cli.opt.date_saturday", lang))
     p.add_argument(
         "--paper", type=str.upper, choices=("A4", "A3"), default="A4", help=t("cli.opt.paper", lang)

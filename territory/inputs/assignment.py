@@ -98,7 +98,8 @@ def load_assignment(root: Path | str) -> pd.DataFrame | None:
     """The stored assignment (``zone_id, consultant, locked``), or None when there is none.
 
     The latest ``territory_split`` edit, with the ``territory_zone`` edits
-    made after it applied in order.
+    made after it applied in order. ``frame.attrs["consultants"]`` lists the
+    consultants in the order the split named them.
     """
     journal = Journal(root)
     entries = journal.entries((SPLIT_KIND.name, ZONE_KIND.name))
@@ -118,15 +119,21 @@ def load_assignment(root: Path | str) -> pd.DataFrame | None:
                 locked.add(entry.key)
             else:
                 locked.discard(entry.key)
-    if not owner:
-        return _empty()
-    return pd.DataFrame(
-        {
-            "zone_id": list(owner),
-            "consultant": list(owner.values()),
-            "locked": [z in locked for z in owner],
-        }
+    frame = (
+        pd.DataFrame(
+            {
+                "zone_id": list(owner),
+                "consultant": list(owner.values()),
+                "locked": [z in locked for z in owner],
+            }
+        )
+        if owner
+        else _empty()
     )
+    # The consultants in the order they were given (a zone edit may name a newcomer).
+    order = [str(c) for c in split.get("consultants") or ()]
+    frame.attrs["consultants"] = list(dict.fromkeys([*order, *frame["consultant"]]))
+    return frame
 
 
 def save_assignment(

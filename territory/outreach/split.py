@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,6 +41,7 @@ __all__ = [
     "MEASURES",
     "Split",
     "SplitError",
+    "describe_assignment",
     "resolve_consultants",
     "split_json",
     "split_workspace",
@@ -88,6 +90,7 @@ class Split:
     kept: bool = False
     moved: pd.DataFrame | None = None
     dropped: list[str] = field(default_factory=list)
+    unassigned: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def assignment(self) -> pd.DataFrame:
@@ -184,6 +187,32 @@ def _measure_label(balance: str, lang: str | None) -> str:
 # ---------------------------------------------------------------- the split
 
 
+@dataclass
+class _Area:
+    """The zones of the influence area, projected, their graph and measures."""
+
+    zones: gpd.GeoDataFrame
+    projected: gpd.GeoSeries
+    graph: geo.ZoneGraph
+    measures: pd.DataFrame
+    index_of: dict[str, int]
+
+
+def _area(ws, balance: str, settings: Settings, lang: str | None) -> _Area:
+    if balance not in MEASURES:
+        raise SplitError("split.bad_measure", value=balance, known=", ".join(MEASURES))
+    dist = zone_distance_km(ws.zones, lon=ws.dealer.lon, lat=ws.dealer.lat)
+    inside = in_influence_area(dist, radius_km=settings.influence.radius_km)
+    area = ws.zones.loc[inside.to_numpy()].reset_index(drop=True)
+    if len(area) == 0:
+        raise SplitError("split.no_zones", radius=settings.influence.radius_km)
+    measures = _measures(ws, area, balance, lang)
+    projected = area.geometry.to_crs(coords.local_crs(ws.dealer.lon, ws.dealer.lat))
+    graph = geo.zone_graph(projected, settings=settings.territories)
+    index_of = {z: i for i, z in enumerate(area["zone_id"])}
+    return _Area(area, projected, graph, measures, index_of)
+
+
 def split_workspace(
     ws,
     *,
@@ -230,8 +259,6 @@ def split_workspace(
         duplicate names, an unknown measure, locks that are unknown,
         outside the area, disconnected or that make balance impossible.
     """
-    import time
-
     started = time.perf_counter()
     settings = settings or ws.settings
     s = settings.territories
@@ -239,36 +266,27 @@ def split_workspace(
     floor = s.min_balance if min_balance is None else float(min_balance)
     if not 0 <= floor <= 100 or math.isnan(floor):
         raise SplitError("split.min_balance_range", value=floor)
-    if balance not in MEASURES:
-        raise SplitError("split.bad_measure", value=balance, known=", ".join(MEASURES))
     stored = _clean_stored(stored)
     if keep and (stored is None or stored.empty):
         raise SplitError("split.keep_nothing")
-    stored_names = list(dict.fromkeys(stored["consultant"])) if keep and stored is not None else []
+    stored_names = (
+        list(dict.fromkeys([*stored.attrs.get("consultants", ()), *stored["consultant"]]))
+        if keep and stored is not None
+        else []
+    )
     names = resolve_consultants(ws, consultants, stored=stored_names)
-
-    dist = zone_distance_km(ws.zones, lon=ws.dealer.lon, lat=ws.dealer.lat)
-    inside = in_influence_area(dist, radius_km=settings.influence.radius_km)
-    area = ws.zones.loc[inside.to_numpy()].reset_index(drop=True)
-    n, k = len(area), len(names)
-    if n == 0:
-        raise SplitError("split.no_zones", radius=settings.influence.radius_km)
+    area = _area(ws, balance, settings, lang)
+    n, k = len(area.zones), len(names)
     if k > n:
         raise SplitError("split.too_many_consultants", k=k, n=n)
-    measures = _measures(ws, area, balance, lang)
-    weights = measures[balance].fillna(0.0).to_numpy(dtype="float64")
+    weights = area.measures[balance].fillna(0.0).to_numpy(dtype="float64")
     if not weights.sum() > 0:
         raise SplitError("split.zero_measure", measure=_measure_label(balance, lang))
-
-    index_of = {z: i for i, z in enumerate(area["zone_id"])}
     team = {name: i for i, name in enumerate(names)}
     notices: list[Message] = []
-    locked = _locks(ws, stored, locks, index_of, team, n, notices)
-
-    projected = area.geometry.to_crs(coords.local_crs(ws.dealer.lon, ws.dealer.lat))
-    graph = geo.zone_graph(projected, settings=s)
-    target = weights.sum() / k
-    _check_locked_loads(locked, weights, names, target, floor, balance, lang)
+    locked = _locks(ws, stored, locks, area.index_of, team, n, notices)
+    graph = area.graph
+    _check_locked_loads(locked, weights, names, weights.sum() / k, floor, balance, lang)
 
     previous = np.array([None] * n, dtype=object)
     dropped: list[str] = []
@@ -276,7 +294,7 @@ def split_workspace(
         if keep:
             start = np.full(n, -1, dtype="int64")
             for zone_id, consultant in zip(stored["zone_id"], stored["consultant"], strict=True):
-                i = index_of.get(zone_id)
+                i = area.index_of.get(zone_id)
                 if i is None:
                     dropped.append(zone_id)
                     continue
@@ -286,52 +304,138 @@ def split_workspace(
             labels = geo.rebalance(graph, weights, start, k, locked=locked, min_balance=floor)
         else:
             labels = geo.partition(graph, weights, k, locked=locked, settings=s)
-            labels = _name_by_bearing(labels, locked, graph, projected, ws, k)
+            labels = _name_by_bearing(labels, locked, graph, area.projected, ws, k)
     except geo.PartitionError as exc:
         raise SplitError(f"split.{exc.key}", consultant=names[exc.territory]) from None
 
-    loads = np.bincount(labels, weights, k)
-    index = geo.balance_index(loads)
+    index = geo.balance_index(np.bincount(labels, weights, k))
     if not keep and (locked >= 0).any() and index < floor:
         _refuse_impossible_locks(
             graph, weights, k, labels, locked, names, index, floor, balance, lang, s
         )
+    result = _describe(area, labels, names, locked, balance, notices)
+    if keep:
+        was = pd.Series(previous)
+        now = result.zones["consultant"].reset_index(drop=True)
+        changed = was.notna() & (was != now)
+        result.moved = pd.DataFrame(
+            {
+                "zone_id": area.zones["zone_id"].to_numpy()[changed.to_numpy()],
+                "from": was[changed].to_numpy(),
+                "to": now[changed].to_numpy(),
+                "orphan": ~was[changed].isin(names).to_numpy(),
+                "open_leads": area.measures["open_leads"].to_numpy()[changed.to_numpy()],
+            }
+        )
+        result.kept = True
+        result.dropped = dropped
+        if dropped:
+            notices.append(
+                Message("split.notice.dropped", n=len(dropped), zones=", ".join(dropped[:10]))
+            )
+        new = int(was.isna().sum())
+        if new:
+            notices.append(Message("split.notice.new_zones", n=new))
+        if index < floor:
+            notices.append(
+                Message("split.notice.below_target", index=f"{index:.1f}", target=f"{floor:g}")
+            )
+    elif index < s.target_balance:
+        notices.append(
+            Message(
+                "split.notice.below_target", index=f"{index:.1f}", target=f"{s.target_balance:g}"
+            )
+        )
+    result.seconds = time.perf_counter() - started
+    return result
 
-    zones = area[["zone_id", "name", "district", "population", "geometry"]].copy()
+
+def describe_assignment(
+    ws,
+    assignment: pd.DataFrame,
+    *,
+    balance: str = "population",
+    lang: str | None = None,
+    settings: Settings | None = None,
+) -> Split:
+    """The figures of an assignment as it stands (nothing moves): totals, balance, compactness.
+
+    Zones of the influence area the assignment does not cover are listed in
+    ``Split.unassigned`` and left out of the territories.
+    """
+    settings = settings or ws.settings
+    lang = lang or ws.dealer.language
+    table = _clean_stored(assignment)
+    area = _area(ws, balance, settings, lang)
+    owner = dict(zip(table["zone_id"], table["consultant"], strict=True))
+    given = [c for c in assignment.attrs.get("consultants", ()) if c in set(table["consultant"])]
+    names = list(dict.fromkeys([*given, *table["consultant"]]))
+    team = {name: i for i, name in enumerate(names)}
+    labels = np.array([team.get(owner.get(z), -1) for z in area.zones["zone_id"]], dtype="int64")
+    locked_ids = set(table.loc[table["locked"], "zone_id"])
+    locked = np.where(area.zones["zone_id"].isin(locked_ids).to_numpy(), labels, -1)
+    covered = labels >= 0
+    sub = _Area(
+        area.zones.loc[covered].reset_index(drop=True),
+        area.projected.loc[covered].reset_index(drop=True),
+        geo.zone_graph(area.projected.loc[covered], settings=settings.territories)
+        if not covered.all()
+        else area.graph,
+        area.measures.loc[covered].reset_index(drop=True),
+        {},
+    )
+    result = _describe(sub, labels[covered], names, locked[covered], balance, [])
+    result.unassigned = [str(z) for z in area.zones["zone_id"].to_numpy()[~covered]]
+    return result
+
+
+def _describe(
+    area: _Area,
+    labels: np.ndarray,
+    names: list[str],
+    locked: np.ndarray,
+    balance: str,
+    notices: list[Message],
+) -> Split:
+    """Totals, balance, compactness, contiguity, bridges and enclaves of labelled zones."""
+    k = len(names)
+    graph = area.graph
+    weights = area.measures[balance].fillna(0.0).to_numpy(dtype="float64")
+    loads = np.bincount(labels, weights, k)
+    target = weights.sum() / k if k else 0.0
+    index = geo.balance_index(loads)
+    zones = area.zones[["zone_id", "name", "district", "population", "geometry"]].copy()
     zones["consultant"] = [names[x] for x in labels]
     zones["locked"] = locked >= 0
-    zones["open_leads"] = measures["open_leads"].to_numpy()
-    zones["workload"] = measures["workload"].to_numpy()
-    zones["previous"] = previous
+    zones["open_leads"] = area.measures["open_leads"].to_numpy()
+    zones["workload"] = area.measures["workload"].to_numpy()
     compact = geo.compactness(graph, labels, k)
-    contiguous = geo.is_contiguous(graph, labels)
-    lonlat = _centres_lonlat(graph, labels, k, projected.crs)
+    contiguous = geo.is_contiguous(graph, labels) if k else []
+    contiguous = [*contiguous, *([False] * (k - len(contiguous)))]
+    lonlat = _centres_lonlat(graph, labels, k, area.projected.crs)
+    ids = area.zones["zone_id"].to_numpy()
     rows = []
     for i, name in enumerate(names):
         members = labels == i
         rows.append(
             {
                 "consultant": name,
-                "zone_ids": [str(z) for z in area["zone_id"].to_numpy()[members]],
+                "zone_ids": [str(z) for z in ids[members]],
                 "zones": int(members.sum()),
-                "population": int(area["population"].to_numpy()[members].sum()),
-                "open_leads": _sum_or_none(measures["open_leads"].to_numpy()[members]),
-                "workload": _sum_or_none(measures["workload"].to_numpy()[members]),
+                "population": int(area.zones["population"].to_numpy()[members].sum()),
+                "open_leads": _sum_or_none(area.measures["open_leads"].to_numpy()[members]),
+                "workload": _sum_or_none(area.measures["workload"].to_numpy()[members]),
                 "load": float(loads[i]),
                 "share": float(loads[i] / target) if target > 0 else None,
                 "compactness": float(round(compact[i], 1)) if np.isfinite(compact[i]) else None,
                 "contiguous": bool(contiguous[i]),
-                "locked_zone_ids": [
-                    str(z) for z in area["zone_id"].to_numpy()[members & (locked >= 0)]
-                ],
+                "locked_zone_ids": [str(z) for z in ids[members & (locked >= 0)]],
                 "lon": lonlat[i][0],
                 "lat": lonlat[i][1],
             }
         )
-    territories = pd.DataFrame(rows)
-
     bridges = []
-    ids, zone_names = area["zone_id"].to_numpy(), area["name"].to_numpy()
+    zone_names = area.zones["name"].to_numpy()
     for b in graph.bridges:
         bridges.append(
             {
@@ -365,53 +469,16 @@ def split_workspace(
                 measure=Message(f"split.measure.{balance}"),
             )
         )
-    if index < s.target_balance and not keep:
-        notices.append(
-            Message(
-                "split.notice.below_target", index=f"{index:.1f}", target=f"{s.target_balance:g}"
-            )
-        )
-
-    moved = None
-    if keep:
-        was = pd.Series(previous)
-        now = zones["consultant"].reset_index(drop=True)
-        changed = was.notna() & (was != now)
-        moved = pd.DataFrame(
-            {
-                "zone_id": area["zone_id"].to_numpy()[changed.to_numpy()],
-                "from": was[changed].to_numpy(),
-                "to": now[changed].to_numpy(),
-                "orphan": ~was[changed].isin(names).to_numpy(),
-                "open_leads": measures["open_leads"].to_numpy()[changed.to_numpy()],
-            }
-        )
-        if dropped:
-            notices.append(
-                Message("split.notice.dropped", n=len(dropped), zones=", ".join(dropped[:10]))
-            )
-        new = int(was.isna().sum())
-        if new:
-            notices.append(Message("split.notice.new_zones", n=new))
-        index = geo.balance_index(loads)
-        if index < floor:
-            notices.append(
-                Message("split.notice.below_target", index=f"{index:.1f}", target=f"{floor:g}")
-            )
     return Split(
         consultants=names,
         balance=balance,
         zones=zones,
-        territories=territories,
+        territories=pd.DataFrame(rows),
         balance_index=index,
         contiguous=bool(all(contiguous)),
         bridges=bridges,
         enclaves=enclaves,
         notices=notices,
-        kept=keep,
-        moved=moved,
-        dropped=dropped,
-        seconds=time.perf_counter() - started,
     )
 
 
@@ -429,7 +496,9 @@ def _clean_stored(stored: pd.DataFrame | None) -> pd.DataFrame | None:
     frame["zone_id"] = frame["zone_id"].astype(str)
     frame["consultant"] = frame["consultant"].astype(str)
     frame["locked"] = frame["locked"].fillna(False).astype(bool)
-    return frame[["zone_id", "consultant", "locked"]].reset_index(drop=True)
+    out = frame[["zone_id", "consultant", "locked"]].reset_index(drop=True)
+    out.attrs["consultants"] = list(stored.attrs.get("consultants", ()))
+    return out
 
 
 def _locks(
