@@ -28,37 +28,18 @@ if not state.ready():
     st.stop()
 
 tr = state.tr
+# One line per page: (script in territory/ui/pages/, title key, icon, URL path; "" = the home page).
+PAGES = [
+    ("data.py", "ui.nav.data", ":material/folder_open:", "data"),
+    ("environment.py", "ui.nav.map", ":material/map:", ""),
+    ("whitespace.py", "ui.nav.whitespace", ":material/travel_explore:", "whitespace"),
+    ("sites.py", "ui.nav.sites", ":material/flag:", "sites"),
+    ("coverage.py", "ui.nav.coverage", ":material/bar_chart:", "coverage"),
+    ("exports.py", "ui.nav.print", ":material/print:", "print"),
+]
 pages = [
-    st.Page(
-        PAGES_DIR / "data.py",
-        title=tr("ui.nav.data"),
-        icon=":material/folder_open:",
-        url_path="data",
-    ),
-    st.Page(
-        PAGES_DIR / "environment.py", title=tr("ui.nav.map"), icon=":material/map:", default=True
-    ),
-    st.Page(
-        PAGES_DIR / "whitespace.py",
-        title=tr("ui.nav.whitespace"),
-        icon=":material/travel_explore:",
-        url_path="whitespace",
-    ),
-    st.Page(
-        PAGES_DIR / "sites.py", title=tr("ui.nav.sites"), icon=":material/flag:", url_path="sites"
-    ),
-    st.Page(
-        PAGES_DIR / "coverage.py",
-        title=tr("ui.nav.coverage"),
-        icon=":material/bar_chart:",
-        url_path="coverage",
-    ),
-    st.Page(
-        PAGES_DIR / "exports.py",
-        title=tr("ui.nav.print"),
-        icon=":material/print:",
-        url_path="print",
-    ),
+    st.Page(PAGES_DIR / script, title=tr(title), icon=icon, url_path=path or None, default=not path)
+    for script, title, icon, path in PAGES
 ]
 page = st.navigation(pages)
 

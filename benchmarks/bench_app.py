@@ -15,11 +15,18 @@ For each workspace (the demo, and the synthetic city of
   page per load. Medians of several interleaved runs, and their ratios;
 * re-ranking: ``recommend`` with the cached analysis after a weight or date
   change (server time, median), against the 0.5 s budget; and the whole Sites
-  page rerun in ``streamlit.testing`` after moving a weight slider.
+  page rerun in ``streamlit.testing`` after moving a weight slider;
+* cold start: ``streamlit run app.py`` started afresh (a new server process
+  each run, the demo workspace already copied) and Chromium opening it as soon
+  as ``/_stcore/health`` answers; seconds until the first map has drawn
+  (``territoryMapReady`` in the map's iframe), against the 3 s budget; the same
+  for the direct URL ``/sites``, with every HTTP response >= 400 counted. Run
+  twice: "restart" (the app's precomputed analysis on disk from an earlier
+  run, the usual case) and "first start" (no precomputed files at all).
 
 Run::
 
-    uv run python benchmarks/bench_app.py [--runs 5] [--skip-city] [--skip-browser]
+    uv run python benchmarks/bench_app.py [--runs 5] [--skip-city] [--skip-browser] [--skip-cold]
 """
 
 from __future__ import annotations
@@ -50,6 +57,8 @@ CHROMIUM_ARGS = [
 BUDGET_HTML = 3_000_000
 BUDGET_RATIO = 1.5
 BUDGET_RERANK_S = 0.5
+BUDGET_COLD_S = 3.0
+MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
 DRAWN = "() => new Promise(r => requestAnimationFrame(() => requestAnimationFrame(() => r(true))))"
 
 
@@ -161,7 +170,7 @@ def bench_workspace(label: str, folder: Path, *, runs: int, browser: bool, out: 
         m, t_build = timed(
             maps.environment_map, ws, analysis, customers=hexes, colour_by="zone_type", **options
         )
-        page_html = localise(m, base_url="../territory.render.assets.vendor/").get_root().render()
+        page_html = localise(m, base_url="../territory.render.assets.static/").get_root().render()
         export = write_map_html(m, out / f"{label}-{variant.replace(' ', '-')}.html")
         size_page = len(page_html.encode())
         size_export = export.stat().st_size
@@ -243,12 +252,129 @@ def bench_sites_page(folder: Path, runs: int) -> None:
     )
 
 
+def _serve(env: dict[str, str], log: Path):
+    """Start ``streamlit run app.py`` on a free port; return (process, url)."""
+    import socket
+    import subprocess
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    command = [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        "app.py",
+        f"--server.port={port}",
+        "--server.headless=true",
+        "--server.fileWatcherType=none",
+    ]
+    out = log.open("wb")
+    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    return server, f"http://127.0.0.1:{port}"
+
+
+def _wait_health(server, url: str, timeout_s: float = 120.0) -> float:
+    """Poll /_stcore/health until it answers; return the moment it did (perf_counter)."""
+    import urllib.request
+
+    deadline = time.perf_counter() + timeout_s
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as response:
+                if response.read() == b"ok":
+                    return time.perf_counter()
+        except OSError:
+            if server.poll() is not None or time.perf_counter() > deadline:
+                raise RuntimeError(f"streamlit did not start on {url}") from None
+            time.sleep(0.02)
+
+
+def _first_map(browser, url: str) -> tuple[float, list[str]]:
+    """Open ``url``; seconds until its first map has drawn, and the HTTP errors seen."""
+    page = browser.new_page(viewport={"width": 1440, "height": 1000})
+    errors: list[str] = []
+    page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    start = time.perf_counter()
+    page.goto(url, wait_until="commit")
+    frame = page.wait_for_selector(MAP_IFRAME, state="attached", timeout=120_000).content_frame()
+    frame.wait_for_function("window.territoryMapReady === true", timeout=120_000)
+    seconds = time.perf_counter() - start
+    page.close()
+    return seconds, errors
+
+
+def bench_cold_start(runs: int) -> dict:
+    """Fresh server, first map page, in Chromium; "restart" and "first start" (see the docstring)."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    from territory.inputs.demo import demo_copy
+    from territory.inputs.workspace import load_workspace
+
+    home = Path(tempfile.mkdtemp(prefix="territory-bench-cold-"))
+    load_workspace(demo_copy(home / "demo"), save_store=True)
+    env = {k: v for k, v in os.environ.items() if k != "TERRITORY_WORKSPACE"}
+    env["TERRITORY_HOME"] = str(home)
+    logs = HERE / "out" / "cold"
+    logs.mkdir(parents=True, exist_ok=True)
+    results: dict[str, dict[str, list]] = {}
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        # One start to write the precomputed files (not timed).
+        server, url = _serve(env, logs / "prime.log")
+        try:
+            _wait_health(server, url)
+            _first_map(browser, url)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        for i in range(runs):
+            for case in ("restart", "first start"):
+                if case == "first start":
+                    shutil.rmtree(home / "cache", ignore_errors=True)
+                for path in ("/", "/sites"):
+                    server, url = _serve(env, logs / f"run{i}-{case.replace(' ', '-')}.log")
+                    try:
+                        _wait_health(server, url)
+                        seconds, errors = _first_map(browser, url + path)
+                    finally:
+                        server.terminate()
+                        server.wait(timeout=30)
+                    entry = results.setdefault(f"{case} {path}", {"s": [], "errors": []})
+                    entry["s"].append(seconds)
+                    entry["errors"] += errors
+        browser.close()
+    shutil.rmtree(home, ignore_errors=True)
+    print(
+        f"cold start (fresh `streamlit run app.py`, median of {runs}; server answering -> map drawn):"
+    )
+    out = {}
+    for name, entry in results.items():
+        median = statistics.median(entry["s"])
+        flag = "ok" if median <= BUDGET_COLD_S else "OVER BUDGET"
+        errors = sorted(set(entry["errors"]))
+        print(
+            f"  {name}: median {median:.2f} s (min {min(entry['s']):.2f}, max {max(entry['s']):.2f}; "
+            f"budget {BUDGET_COLD_S} s: {flag}); HTTP errors: {errors or 'none'}"
+        )
+        out[name] = median
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--skip-city", action="store_true")
     parser.add_argument("--skip-browser", action="store_true")
+    parser.add_argument("--skip-cold", action="store_true")
     args = parser.parse_args()
+    print(
+        f"machine load (uptime): {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} "
+        f"{os.getloadavg()[2]:.2f} on {os.cpu_count()} cores"
+    )
     import logging
 
     import streamlit  # noqa: F401  (its loggers exist from here on)
@@ -262,11 +388,17 @@ def main() -> None:
     browser = not args.skip_browser and Path(CHROMIUM).exists()
     if not browser and not args.skip_browser:
         print(f"no browser at {CHROMIUM}: draw times skipped")
+    if browser and not args.skip_cold:
+        bench_cold_start(args.runs)
     bench_workspace("demo", demo_folder(), runs=args.runs, browser=browser, out=out)
     if not args.skip_city:
         city = city_folder()
         bench_workspace("city", city, runs=args.runs, browser=browser, out=out)
         bench_sites_page(city, args.runs)
+    print(
+        f"machine load at the end: {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} "
+        f"{os.getloadavg()[2]:.2f}"
+    )
 
 
 if __name__ == "__main__":

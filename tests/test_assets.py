@@ -162,7 +162,7 @@ def test_vendored_path_accepts_cdn_and_local_urls():
 
 # --- localise ------------------------------------------------------------------------------------
 def test_localise_points_every_link_at_the_base_url():
-    m = localise(full_map(), base_url="/app/static/vendor")
+    m = localise(full_map(), base_url="/app/static")
     urls = linked_assets(m)
     assert urls and all(u.startswith("/app/static/vendor/") for u in urls)
     for url in urls:
@@ -171,6 +171,20 @@ def test_localise_points_every_link_at_the_base_url():
         if isinstance(el, JSCSSMixin):
             for _, url in [*el.default_js, *el.default_css]:
                 assert url.startswith("/app/static/vendor/"), url
+
+
+def test_localise_serves_the_map_runtime_beside_the_vendored_files():
+    from territory.render import maps
+    from territory.render.assets import STATIC_DIR, static_path
+
+    m = localise(maps.base_map(lon=104.06, lat=30.66), base_url="../static/")
+    urls = linked_assets(m)
+    assert "../static/map/territory-map.js" in urls and "../static/map/territory-map.css" in urls
+    assert urls.index("../static/vendor/leaflet-1.9.3/leaflet.js") < urls.index(
+        "../static/map/territory-map.js"
+    )  # the runtime extends Leaflet
+    for url in urls:
+        assert (STATIC_DIR / static_path(url)).is_file(), url
 
 
 def test_localise_leaves_folium_class_defaults_alone():
@@ -186,7 +200,10 @@ def test_localise_twice_rebases_without_duplicating():
     localise(m, base_url="../second/")
     assert len(m._children) == n_children
     assert all(u.startswith("../second/") for u in linked_assets(m))
-    assert 'L.Icon.Default.imagePath = "../second/leaflet-1.9.3/images/"' in m.get_root().render()
+    assert (
+        'L.Icon.Default.imagePath = "../second/vendor/leaflet-1.9.3/images/"'
+        in m.get_root().render()
+    )
 
 
 def test_localise_hides_colormaps_from_st_folium_but_keeps_the_legend():
@@ -201,13 +218,13 @@ def test_localise_hides_colormaps_from_st_folium_but_keeps_the_legend():
     assert not [c for c in walk(m) if isinstance(c, branca.colormap.ColorMap)]
     html = m.get_root().render()
     assert html.count("d3.scale.threshold()") == 2  # the Choropleth's legend and ours
-    assert '<script src="/v/d3-3.5.5/d3.min.js"></script>' in html
+    assert '<script src="/v/vendor/d3-3.5.5/d3.min.js"></script>' in html
     assert "cdnjs" not in html
 
 
 def test_localise_sets_the_default_icon_path_before_any_marker():
     html = localise(full_map(), base_url="/v/").get_root().render()
-    assert html.index('L.Icon.Default.imagePath = "/v/leaflet-1.9.3/images/"') < html.index(
+    assert html.index('L.Icon.Default.imagePath = "/v/vendor/leaflet-1.9.3/images/"') < html.index(
         "L.marker("
     )
 
@@ -256,8 +273,8 @@ def test_standalone_html_links_nothing():
 
 def test_standalone_html_inlines_icons_fonts_and_libraries():
     html = standalone_html(full_map(tiles=False))
-    assert "/* leaflet-1.9.3/leaflet.js */" in html
-    assert "/* d3-3.5.5/d3.min.js */" in html
+    assert "/* vendor/leaflet-1.9.3/leaflet.js */" in html
+    assert "/* vendor/d3-3.5.5/d3.min.js */" in html
     assert "data:font/woff2;base64," in html
     assert "data:image/png;base64," in html
     assert "L.Icon.Default.mergeOptions" in html
@@ -294,7 +311,7 @@ def test_write_standalone_html(tmp_path):
 # --- Streamlit -----------------------------------------------------------------------------------
 def test_streamlit_base_url_is_relative_to_the_st_folium_iframe():
     # Outside a running app nothing is registered; the URL is still well formed.
-    assert streamlit_base_url() == "../territory.render.assets.vendor/"
+    assert streamlit_base_url() == "../territory.render.assets.static/"
 
 
 def test_offline_map_app_runs_in_apptest():

@@ -48,9 +48,9 @@ def decode_polyline(text: str, precision: int = 5) -> list[tuple[float, float]]:
 
 
 def payloads(html: str, kind: str) -> list[dict]:
-    """The JSON payloads of every ``territory.<kind>(JSON.parse('...'))`` layer in a rendered map."""
+    """The JSON payloads of every ``territory.layer('<kind>', JSON.parse('...'))`` in a rendered map."""
     out = []
-    for match in re.finditer(rf"territory\.{kind}\(JSON\.parse\('(.*?)'\)\);", html):
+    for match in re.finditer(rf"territory\.layer\('{kind}', JSON\.parse\('(.*?)'\)\);", html):
         text = re.sub(r"\\(.)", r"\1", match.group(1))  # the JavaScript string's escapes
         out.append(json.loads(text))
     return out
@@ -104,7 +104,7 @@ def test_zone_layer_embeds_only_whitelisted_escaped_columns():
     assert "${alert" not in html and "`{{7" not in html
     assert "phone_column" not in html and "13812341234" not in html and "13900001111" not in html
     (payload,) = payloads(html, "shapes")
-    assert set(payload["p"]) == {
+    assert set(payload["properties"]) == {
         "name",
         "district",
         "type",
@@ -117,11 +117,11 @@ def test_zone_layer_embeds_only_whitelisted_escaped_columns():
         "ws",
         "formats",
     }
-    assert payload["p"]["name"][0] == maps.safe_text(EVIL + TEMPLATE)
-    assert payload["p"]["expected"] == [95, None]
+    assert payload["properties"]["name"][0] == maps.safe_text(EVIL + TEMPLATE)
+    assert payload["properties"]["expected"] == [95, None]
     # R = 3.0 is at the target: the middle of the five bands; R = 2.0 is below.
-    assert payload["k"] == [2, 0]
-    ring = decode_polyline(payload["g"][0][0][0])
+    assert payload["classes"] == [2, 0]
+    ring = decode_polyline(payload["geometry"][0][0][0])
     assert min(p[0] for p in ring) == pytest.approx(30.60) and max(
         p[1] for p in ring
     ) == pytest.approx(104.02)
@@ -155,7 +155,8 @@ def test_amap_tiles_shift_every_layer_to_gcj02():
     html_plain, html_amap = plain.get_root().render(), amap.get_root().render()
     assert "autonavi.com" in html_amap and "autonavi.com" not in html_plain
     first = [
-        decode_polyline(payloads(h, "shapes")[0]["g"][0][0][0])[0] for h in (html_plain, html_amap)
+        decode_polyline(payloads(h, "shapes")[0]["geometry"][0][0][0])[0]
+        for h in (html_plain, html_amap)
     ]
     gx, gy = from_wgs84(first[0][1], first[0][0], "gcj02")
     assert first[1] == pytest.approx((gy, gx), abs=1e-5)
@@ -164,7 +165,7 @@ def test_amap_tiles_shift_every_layer_to_gcj02():
     dx, dy = from_wgs84(104.03, 30.61, "gcj02")
     assert (dealers[0]["lng"], dealers[0]["lat"]) == (104.03, 30.61)
     assert (dealers[1]["lng"], dealers[1]["lat"]) == pytest.approx((dx, dy), abs=1e-6)
-    sites = [decode_polyline(payloads(h, "sites")[0]["xy"])[0] for h in (html_plain, html_amap)]
+    sites = [decode_polyline(payloads(h, "sites")[0]["points"])[0] for h in (html_plain, html_amap)]
     sx, sy = from_wgs84(104.01, 30.61, "gcj02")
     assert sites[1] == pytest.approx((sy, sx), abs=1e-5)
 
@@ -203,8 +204,10 @@ def test_maps_link_only_leaflet_and_localise_to_vendored_files(tiny_ws):
         "leaflet.js",
         "leaflet.css",
         "leaflet_heat.min.js",
+        "territory-map.js",
+        "territory-map.css",
     }
-    html = localise(m, base_url="/vendor/").get_root().render()
+    html = localise(m, base_url="/static/").get_root().render()
     assert not re.search(r"(src|href)=\"https?://", html)
     with pytest.raises(ValueError, match="unknown tiles"):
         maps.base_map(lon=104, lat=30.6, tiles="google")
@@ -218,7 +221,7 @@ def test_choropleth_map_of_coverage(tiny_ws):
     frame = choropleth_frames(ws.zones, table)
     html = maps.choropleth_map(frame, "deposit_rate", lon=104.03, lat=30.61).get_root().render()
     (payload,) = payloads(html, "polygons")
-    assert payload["p"]["name"] == [maps.safe_text(v) for v in frame["label"]]
+    assert payload["properties"]["name"] == [maps.safe_text(v) for v in frame["label"]]
     with pytest.raises(ValueError, match="unknown coverage column"):
         maps.choropleth_map(frame, "customers", lon=104.03, lat=30.61)
 
@@ -260,11 +263,11 @@ def test_export_refuses_phone_numbers():
 def test_demo_environment_map_stays_small(demo_ws):
     ws, analysis = demo_ws
     m = maps.environment_map(ws, analysis, colour_by="density_tier", cards=True, pois=True)
-    html = localise(m, base_url="../vendor/").get_root().render()
+    html = localise(m, base_url="../static/").get_root().render()
     assert len(html.encode()) < 3_000_000
     assert not PHONE_PATTERN.search(map_html(m))
     zones = payloads(html, "shapes")[0]
-    assert len(zones["g"]) == len(ws.zones)
+    assert len(zones["geometry"]) == len(ws.zones)
 
 
 @pytest.fixture(scope="module")

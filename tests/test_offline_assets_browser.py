@@ -113,8 +113,9 @@ def test_streamlit_app_loads_every_asset_from_the_app(app_url, browser):
             f"document.querySelector('{IFRAME}').getBoundingClientRect().height > 400"
         )
         font_errors = frame.evaluate(FONT_ERRORS)
-        assert "/component/territory.render.assets.vendor/leaflet-1.9.3/leaflet.js" in " ".join(
-            recorder.requests
+        assert (
+            "/component/territory.render.assets.static/vendor/leaflet-1.9.3/leaflet.js"
+            in " ".join(recorder.requests)
         )
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "offline_streamlit_map.png"))

@@ -10,6 +10,9 @@ file). This module
 * rewrites a map so that it links those copies (:func:`localise`), for the
   Streamlit app, where ``streamlit_folium.st_folium`` loads each element's
   ``default_js``/``default_css`` into its iframe;
+* serves Territory's own map runtime (``territory/static/map/territory-map.js``
+  and its style sheet, linked by every map of :mod:`territory.render.maps`) the
+  same way: from the app, or inlined in a standalone export;
 * renders a map as one self-contained HTML document, every script, style
   sheet, font and image inlined (:func:`standalone_html`), for exports that
   open from disk with no network;
@@ -30,9 +33,9 @@ Examples
 --------
 >>> import folium
 >>> from territory.render.assets import localise, standalone_html
->>> m = localise(folium.Map(tiles=None), base_url="/vendor/")
+>>> m = localise(folium.Map(tiles=None), base_url="/static/")
 >>> m.default_js[0]
-('leaflet', '/vendor/leaflet-1.9.3/leaflet.js')
+('leaflet', '/static/vendor/leaflet-1.9.3/leaflet.js')
 >>> "cdn.jsdelivr.net" in standalone_html(folium.Map(tiles=None))
 False
 """
@@ -48,23 +51,32 @@ from pathlib import Path, PurePosixPath
 
 import folium
 from branca.colormap import ColorMap
-from branca.element import CssLink, Element, JavascriptLink, MacroElement
+from branca.element import CssLink, Element, JavascriptLink
 from folium.elements import JSCSSMixin
 from folium.template import Template
 
+from territory.render import _folium
+
 __all__ = [
+    "OWN_ASSETS",
+    "STATIC_DIR",
     "VENDOR_DIR",
     "UnvendoredAssetError",
     "linked_assets",
     "localise",
     "standalone_html",
+    "static_path",
     "streamlit_base_url",
     "vendored_path",
     "write_standalone_html",
 ]
 
+#: What the app serves: ``vendor/`` (third-party files) and ``map/`` (Territory's map runtime).
+STATIC_DIR: Path = Path(__file__).resolve().parent.parent / "static"
 #: The vendored tree: ``<package>-<version>/<file>``, ``manifest.json``, ``README.md``.
-VENDOR_DIR: Path = Path(__file__).resolve().parent.parent / "static" / "vendor"
+VENDOR_DIR: Path = STATIC_DIR / "vendor"
+#: Territory's own files, relative to :data:`STATIC_DIR` (their links in a map are these paths).
+OWN_ASSETS: frozenset[str] = frozenset({_folium.RUNTIME_JS, _folium.RUNTIME_CSS})
 
 #: branca's ``ColorMap.render`` links d3 with this hard-coded URL (not a ``default_js``).
 BRANCA_D3_URL = "https://cdnjs.cloudflare.com/ajax/libs/d3/3.5.5/d3.min.js"
@@ -140,20 +152,47 @@ def vendored_path(url: str) -> str:
     raise UnvendoredAssetError([url])
 
 
+def static_path(url: str) -> str:
+    """Return the file (relative to :data:`STATIC_DIR`) that a map's link ``url`` stands for.
+
+    Territory's own files (:data:`OWN_ASSETS`) are linked by their path; a
+    CDN URL of folium, a plugin or branca maps to its vendored copy under
+    ``vendor/``.
+
+    Raises
+    ------
+    UnvendoredAssetError
+        If no served file replaces ``url``.
+
+    Examples
+    --------
+    >>> static_path("map/territory-map.js"), static_path("/x/map/territory-map.css")
+    ('map/territory-map.js', 'map/territory-map.css')
+    >>> static_path("https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js")
+    'vendor/leaflet-1.9.3/leaflet.js'
+    """
+    for own in OWN_ASSETS:
+        if url == own or url.endswith("/" + own):
+            return own
+    return "vendor/" + vendored_path(url)
+
+
+@cache
+def _served_files() -> frozenset[str]:
+    return frozenset({*(f"vendor/{p}" for p in _vendored_files()), *OWN_ASSETS})
+
+
 def _local_url(url: str, base_url: str) -> str:
-    return base_url + vendored_path(url)
+    return base_url + static_path(url)
 
 
 def _walk(root: Element) -> Iterator[tuple[Element, str, Element]]:
-    """Yield ``(parent, key, child)`` for every descendant of ``root``, depth first."""
-    for key, child in list(root._children.items()):
-        yield root, key, child
-        yield from _walk(child)
+    return _folium.walk(root)
 
 
 def _cdn_links(el: JSCSSMixin) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """The links ``el`` had before Territory localised it (its own links otherwise)."""
-    return getattr(el, _ORIGINAL, (list(el.default_js), list(el.default_css)))
+    return getattr(el, _ORIGINAL, None) or _folium.links(el)
 
 
 class _VendoredColorMap(JSCSSMixin):
@@ -174,14 +213,12 @@ class _VendoredColorMap(JSCSSMixin):
     def __init__(self, colormap: ColorMap):
         super().__init__()
         self.colormap = colormap
-        self._name = colormap._name
-        self._id = colormap._id
-        self.default_js = [("d3", BRANCA_D3_URL)]
-        self.default_css = []
+        _folium.copy_identity(self, colormap)
+        _folium.set_links(self, [("d3", BRANCA_D3_URL)], [])
 
     def colormap_script(self, kwargs: object) -> str:
         """Return the colour map's legend script."""
-        return self.colormap._template.module.script(self.colormap, kwargs)
+        return _folium.element_script(self.colormap, kwargs)
 
     def render(self, **kwargs) -> None:
         """Render the colour map, then link our d3 under the same name (``d3``)."""
@@ -189,40 +226,21 @@ class _VendoredColorMap(JSCSSMixin):
         super().render(**kwargs)
 
 
-class _LeafletIconPath(MacroElement):
-    """Tell Leaflet where its default marker images are (before any marker is made).
-
-    Leaflet finds them from the computed ``url()`` of ``leaflet.css``; when
-    the style sheet has not loaded yet (``st_folium`` adds style sheets
-    without waiting for them) its fallback drops a slash and asks for
-    ``.../leaflet-1.9.3marker-icon.png``. Every folium ``Marker`` starts with
-    the default icon, even one given a ``folium.Icon``.
-    """
-
-    _template = Template(
-        "{% macro script(this, kwargs) %}"
-        "L.Icon.Default.imagePath = {{ this.image_path|tojson }};"
-        "{% endmacro %}"
-    )
-
-    def __init__(self, image_path: str):
-        super().__init__()
-        self._name = "LeafletIconPath"
-        self.image_path = image_path
-
-
 _ICON_PATH_KEY = "territory_leaflet_icon_path"
 
 
 def localise(m: folium.Map, *, base_url: str) -> folium.Map:
-    """Make ``m`` and every element in it link vendored assets under ``base_url``.
+    """Make ``m`` and every element in it link the files served under ``base_url``.
 
     Every ``default_js``/``default_css`` link of the map and of each
-    descendant (plugins, icons, layers) is replaced by ``base_url`` + the
-    vendored path; each branca ``ColorMap`` (legends, ``Choropleth``) is
+    descendant (plugins, icons, layers, Territory's map runtime) is replaced
+    by ``base_url`` + the file's path in :data:`STATIC_DIR`
+    (:func:`static_path`); each branca ``ColorMap`` (legends, ``Choropleth``) is
     replaced by an equivalent element whose d3 is vendored; links already in
     the figure's header are rewritten too; and Leaflet is told where its
-    default marker images are. If any link has no vendored copy, nothing is
+    default marker images are (``st_folium`` adds style sheets without
+    waiting for them, and Leaflet's fallback then asks for
+    ``.../leaflet-1.9.3marker-icon.png``). If any link has no vendored copy, nothing is
     changed and :class:`UnvendoredAssetError` lists every such link.
 
     The map is changed in place (as folium's own ``add_to``) and returned.
@@ -233,10 +251,10 @@ def localise(m: folium.Map, *, base_url: str) -> folium.Map:
     m : folium.Map
         The map, with all its layers and plugins added.
     base_url : str
-        URL of :data:`VENDOR_DIR` as the page showing the map sees it
+        URL of :data:`STATIC_DIR` as the page showing the map sees it
         (relative URLs are relative to that page), e.g. the value of
-        :func:`streamlit_base_url` in the Streamlit app, ``"/app/static/vendor/"``
-        with Streamlit static serving, or a relative path for a saved file.
+        :func:`streamlit_base_url` in the Streamlit app, or a relative path
+        for a saved file.
 
     Returns
     -------
@@ -256,9 +274,9 @@ def localise(m: folium.Map, *, base_url: str) -> folium.Map:
     >>> from folium.plugins import HeatMap
     >>> m = folium.Map(tiles=None)
     >>> _ = HeatMap([[30.66, 104.06, 1.0]]).add_to(m)
-    >>> m = localise(m, base_url="../vendor/")
+    >>> m = localise(m, base_url="../static/")
     >>> [url for _, url in m.default_css][:1]
-    ['../vendor/leaflet-1.9.3/leaflet.css']
+    ['../static/vendor/leaflet-1.9.3/leaflet.css']
     """
     if not base_url:
         raise ValueError("base_url must not be empty; use './' for the current folder")
@@ -269,36 +287,37 @@ def localise(m: folium.Map, *, base_url: str) -> folium.Map:
     root = m.get_root()
     header_links = [
         c
-        for c in getattr(root, "header", Element())._children.values()
+        for c in _folium.children(getattr(root, "header", Element())).values()
         if isinstance(c, JavascriptLink | CssLink)
     ]
 
     unknown: list[str] = []
     for el in elements:
         js, css = _cdn_links(el)
-        unknown += [u for _, u in js + css if not _is_vendored(u)]
-    if colormaps and not _is_vendored(BRANCA_D3_URL):  # pragma: no cover - manifest guard
+        unknown += [u for _, u in js + css if not _is_served(u)]
+    if colormaps and not _is_served(BRANCA_D3_URL):  # pragma: no cover - manifest guard
         unknown.append(BRANCA_D3_URL)
-    unknown += [link.url for link in header_links if not _is_vendored(link.url)]
+    unknown += [link.url for link in header_links if not _is_served(link.url)]
     if unknown:
         raise UnvendoredAssetError(unknown)
 
     for parent, key, colormap in colormaps:
         stand_in = _VendoredColorMap(colormap)
-        stand_in._parent = parent
-        parent._children[key] = stand_in
+        _folium.replace_child(parent, key, stand_in)
         elements.append(stand_in)
     for el in elements:
         js, css = _cdn_links(el)
         setattr(el, _ORIGINAL, (js, css))
-        el.default_js = [(name, _local_url(url, base)) for name, url in js]
-        el.default_css = [(name, _local_url(url, base)) for name, url in css]
+        _folium.set_links(
+            el,
+            [(name, _local_url(url, base)) for name, url in js],
+            [(name, _local_url(url, base)) for name, url in css],
+        )
     for link in header_links:
         link.url = _local_url(link.url, base)
-    icon_path = _LeafletIconPath(f"{base}{_leaflet_dir()}/images/")
-    icon_path._parent = m
-    others = [(k, c) for k, c in m._children.items() if k != _ICON_PATH_KEY]
-    m._children = type(m._children)([(_ICON_PATH_KEY, icon_path), *others])
+    _folium.insert_first(
+        m, _ICON_PATH_KEY, _folium.leaflet_icon_path(f"{base}vendor/{_leaflet_dir()}/images/")
+    )
     return m
 
 
@@ -306,9 +325,9 @@ def _leaflet_dir() -> str:
     return next(p["dir"] for p in _manifest()["packages"] if p["name"] == "leaflet")
 
 
-def _is_vendored(url: str) -> bool:
+def _is_served(url: str) -> bool:
     try:
-        vendored_path(url)
+        static_path(url)
     except UnvendoredAssetError:
         return False
     return True
@@ -351,14 +370,14 @@ def _split_head(html: str) -> tuple[str, str]:
 
 
 def _data_uri(path: str) -> str:
-    data = (VENDOR_DIR / path).read_bytes()
+    data = (STATIC_DIR / path).read_bytes()
     mime = _MIME[PurePosixPath(path).suffix]
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 def _inline_css(path: str) -> str:
-    """The vendored style sheet ``path`` with every ``url()`` turned into a data URI."""
-    css = (VENDOR_DIR / path).read_text(encoding="utf-8")
+    """The served style sheet ``path`` with every ``url()`` turned into a data URI."""
+    css = (STATIC_DIR / path).read_text(encoding="utf-8")
     folder = PurePosixPath(path).parent
 
     def replace(match: re.Match[str]) -> str:
@@ -366,7 +385,7 @@ def _inline_css(path: str) -> str:
         if ref.startswith(("data:", "#")):
             return match.group(0)
         target = _normalise(f"{folder}/{ref.split('?')[0].split('#')[0]}")
-        if re.match(r"^[a-z]+:", ref, re.I) or target not in _vendored_files():
+        if re.match(r"^[a-z]+:", ref, re.I) or target not in _served_files():
             raise UnvendoredAssetError([f"{ref} (referenced by {path})"])
         return f'url("{_data_uri(target)}")'
 
@@ -392,9 +411,9 @@ def _default_icon_script(leaflet_dir: str) -> str:
     no path, so the prefixing is switched off.
     """
     icon = {
-        "iconUrl": _data_uri(f"{leaflet_dir}/images/marker-icon.png"),
-        "iconRetinaUrl": _data_uri(f"{leaflet_dir}/images/marker-icon-2x.png"),
-        "shadowUrl": _data_uri(f"{leaflet_dir}/images/marker-shadow.png"),
+        "iconUrl": _data_uri(f"vendor/{leaflet_dir}/images/marker-icon.png"),
+        "iconRetinaUrl": _data_uri(f"vendor/{leaflet_dir}/images/marker-icon-2x.png"),
+        "shadowUrl": _data_uri(f"vendor/{leaflet_dir}/images/marker-shadow.png"),
     }
     return (
         f"<script>L.Icon.Default.mergeOptions({json.dumps(icon)});"
@@ -452,9 +471,7 @@ def standalone_html(m: folium.Map) -> str:
     """
     head, rest = _split_head(m.get_root().render())
     unknown = [
-        u
-        for u in [*_SCRIPT_TAG.findall(head), *_STYLESHEET_TAG.findall(head)]
-        if not _is_vendored(u)
+        u for u in [*_SCRIPT_TAG.findall(head), *_STYLESHEET_TAG.findall(head)] if not _is_served(u)
     ]
     if unknown:
         raise UnvendoredAssetError(unknown)
@@ -464,17 +481,17 @@ def standalone_html(m: folium.Map) -> str:
     styles: list[str] = []
 
     def script(match: re.Match[str]) -> str:
-        path = vendored_path(match.group(1))
-        code = (VENDOR_DIR / path).read_text(encoding="utf-8")
+        path = static_path(match.group(1))
+        code = (STATIC_DIR / path).read_text(encoding="utf-8")
         code = re.sub(r"</(script)", r"<\\/\1", code, flags=re.I)
         tag = f"<script>/* {path} */\n{code}\n</script>"
-        if path == f"{leaflet_dir}/leaflet.js":
+        if path == f"vendor/{leaflet_dir}/leaflet.js":
             tag += _default_icon_script(leaflet_dir)
         scripts.append(tag)
         return f"\x00script{len(scripts) - 1}\x00"
 
     def style(match: re.Match[str]) -> str:
-        path = vendored_path(match.group(1))
+        path = static_path(match.group(1))
         styles.append(f"/* {path} */\n{_inline_css(path)}")
         return f"\x00style{len(styles) - 1}\x00"
 
@@ -508,10 +525,10 @@ def write_standalone_html(m: folium.Map, path: str | Path) -> Path:
 
 
 def streamlit_base_url() -> str:
-    """Serve :data:`VENDOR_DIR` from the running Streamlit server; return its base URL.
+    """Serve :data:`STATIC_DIR` from the running Streamlit server; return its base URL.
 
-    Registers the vendored tree as the files of a (never displayed) custom
-    component, which Streamlit serves at ``<app>/component/<name>/<file>``
+    Registers the static tree (vendored files and the map runtime) as the
+    files of a (never displayed) custom component, which Streamlit serves at ``<app>/component/<name>/<file>``
     with the right content types, no configuration needed. The returned
     URL is relative to the ``st_folium`` iframe
     (``<app>/component/streamlit_folium.st_folium/index.html``), so it also
@@ -521,9 +538,9 @@ def streamlit_base_url() -> str:
     Returns
     -------
     str
-        ``"../territory.render.assets.vendor/"``.
+        ``"../territory.render.assets.static/"``.
     """
     from streamlit.components.v1 import declare_component
 
-    component = declare_component("vendor", path=str(VENDOR_DIR))
+    component = declare_component("static", path=str(STATIC_DIR))
     return f"../{component.name}/"

@@ -4,7 +4,7 @@ One file that opens from disk with no network (every script and style sheet
 inlined by :func:`territory.render.assets.standalone_html`; with ``tiles="none"``
 it makes no request at all). The maps of :mod:`territory.render.maps` embed only
 whitelisted columns and pass every text through
-:func:`territory.render.maps.safe_text`; this module adds a title and refuses to
+:func:`territory.render._payloads.safe_text`; this module adds a title and refuses to
 write a document in which a mainland mobile number appears.
 
 Examples
@@ -29,8 +29,9 @@ from pathlib import Path
 import folium
 
 from territory.privacy import PHONE_PATTERN
+from territory.render._folium import stable_ids
+from territory.render._payloads import safe_text
 from territory.render.assets import standalone_html
-from territory.render.maps import safe_text, stable_ids
 
 __all__ = ["ExportError", "check_export_html", "map_html", "write_map_html"]
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 import pandas as pd
 import streamlit as st
@@ -17,6 +18,7 @@ from territory._errors import ERROR, Problem
 from territory.ui import state
 
 __all__ = [
+    "MapAction",
     "header",
     "md",
     "open_folder_form",
@@ -109,19 +111,41 @@ def _rows_text(rows: list[int]) -> str:
     return shown + (state.tr("ui.problems.more_rows", n=len(rows) - 5) if len(rows) > 5 else "")
 
 
-def show_map(m, *, height: int = 600, key: str | None = None) -> None:
-    """Draw a map of :mod:`territory.render.maps` with every asset served by the app itself."""
+@dataclass(frozen=True)
+class MapAction:
+    """What the user asked for on a map: a card button or a marker click (``action`` on ``id``)."""
+
+    action: str
+    id: str
+
+
+def show_map(m, *, height: int = 600, key: str | None = None) -> MapAction | None:
+    """Draw a map of :mod:`territory.render.maps` with every asset served by the app itself.
+
+    Returns the :class:`MapAction` the user has just asked for on this map (a
+    card button, e.g. ``CardAction("set_site", ...)`` on the zone card, or a
+    site marker with ``click_action``), once; None otherwise. Give the map a
+    ``key`` when it has actions, so a rerun does not repeat the last one.
+    """
     from streamlit_folium import st_folium
 
     from territory.render.assets import localise, streamlit_base_url
 
-    st_folium(
+    value = st_folium(
         localise(m, base_url=streamlit_base_url()),
         height=height,
         use_container_width=True,
         returned_objects=[],
         key=key,
     )
+    request = (value or {}).get("territory_action") if isinstance(value, dict) else None
+    if not isinstance(request, dict) or not request.get("action"):
+        return None
+    seen = f"_map_action_seen_{key}"
+    if st.session_state.get(seen) == request.get("n"):
+        return None
+    st.session_state[seen] = request.get("n")
+    return MapAction(action=str(request["action"]), id=str(request.get("id", "")))
 
 
 def open_folder_form(*, key: str = "open") -> None:
