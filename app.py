@@ -35,6 +35,7 @@ PAGES = [
     ("whitespace.py", "ui.nav.whitespace", ":material/travel_explore:", "whitespace"),
     ("sites.py", "ui.nav.sites", ":material/flag:", "sites"),
     ("coverage.py", "ui.nav.coverage", ":material/bar_chart:", "coverage"),
+    ("consultants.py", "ui.nav.consultants", ":material/groups:", "consultants"),
     ("exports.py", "ui.nav.print", ":material/print:", "print"),
 ]
 pages = [

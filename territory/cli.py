@@ -597,7 +597,7 @@ def cmd_split(args: argparse.Namespace) -> int:
 def _print_territories(args: argparse.Namespace) -> int:
     """``print --consultant NAME|all``: the consultants' territory maps (PDF)."""
     from territory.render.printing import PrintError
-    from territory.render.territory_maps import print_territories
+    from territory.render.territory_print import print_territories
 
     if args.out.suffix.lower() != ".pdf" or args.out.is_dir():
         raise CliError("cli.print_bad_out", path=str(args.out))

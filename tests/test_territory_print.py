@@ -12,7 +12,7 @@ from test_printing import pdf_pages, pdf_text
 from test_territories import grid_workspace
 
 from territory.cli import main
-from territory.render.territory_maps import TERRITORY_COLOURS
+from territory.render.maps import TERRITORY_COLOURS
 
 
 def render(path, page: int, dpi: int = 40) -> np.ndarray:

@@ -41,6 +41,7 @@ __all__ = [
     "MEASURES",
     "Split",
     "SplitError",
+    "check_move",
     "describe_assignment",
     "resolve_consultants",
     "split_json",
@@ -92,10 +93,31 @@ class Split:
     dropped: list[str] = field(default_factory=list)
     unassigned: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    graph: geo.ZoneGraph | None = field(default=None, repr=False)
 
     def assignment(self) -> pd.DataFrame:
         """The table to store: ``zone_id, consultant, locked``."""
-        return self.zones[["zone_id", "consultant", "locked"]].reset_index(drop=True).copy()
+        table = self.zones[["zone_id", "consultant", "locked"]].reset_index(drop=True).copy()
+        table.attrs["consultants"] = list(self.consultants)
+        return table
+
+    def outlines(self, *, close_gaps_m: float = 20.0) -> gpd.GeoSeries:
+        """One (multi)polygon per consultant (in ``consultants`` order), WGS-84.
+
+        The territory's zones dissolved in a local projection, gaps and
+        slivers narrower than ``close_gaps_m`` closed, so the outline is the
+        territory's border and not every zone's.
+        """
+        crs = coords.local_crs(self.zones)
+        projected = self.zones.geometry.to_crs(crs)
+        labels = self.zones["consultant"].map({c: i for i, c in enumerate(self.consultants)})
+        shapes = geo.territory_shapes(
+            projected,
+            labels.to_numpy(dtype="int64"),
+            len(self.consultants),
+            tolerance_m=close_gaps_m,
+        )
+        return gpd.GeoSeries(shapes, crs=crs).to_crs("EPSG:4326")
 
 
 # ---------------------------------------------------------------- consultants
@@ -479,7 +501,34 @@ def _describe(
         bridges=bridges,
         enclaves=enclaves,
         notices=notices,
+        graph=graph,
     )
+
+
+def check_move(split: Split, zone_id: str, consultant: str) -> str | None:
+    """Why handing ``zone_id`` to ``consultant`` would break the territories, or None if it is fine.
+
+    The reasons are catalogue keys: ``move.unknown`` (the zone or consultant
+    is not in the split), ``move.same`` (it is theirs already),
+    ``move.last_zone`` (its consultant would have no zone left),
+    ``move.not_adjacent`` (it does not touch ``consultant``'s territory) and
+    ``move.splits`` (its consultant's territory would fall apart).
+    """
+    ids = list(split.zones["zone_id"])
+    if zone_id not in ids or consultant not in split.consultants or split.graph is None:
+        return "move.unknown"
+    i = ids.index(zone_id)
+    index = {c: k for k, c in enumerate(split.consultants)}
+    labels = split.zones["consultant"].map(index).to_numpy(dtype="int64")
+    if labels[i] == index[consultant]:
+        return "move.same"
+    if (labels == labels[i]).sum() == 1:
+        return "move.last_zone"
+    if not any(labels[j] == index[consultant] for j in split.graph.neighbours[i]):
+        return "move.not_adjacent"
+    if not geo.stays_connected(split.graph, labels, i):
+        return "move.splits"
+    return None
 
 
 def _sum_or_none(values: np.ndarray) -> float | None:

@@ -84,6 +84,7 @@ __all__ = [
     "is_contiguous",
     "partition",
     "rebalance",
+    "stays_connected",
     "territory_shapes",
     "zone_graph",
 ]
@@ -683,13 +684,13 @@ def _fill_empty(
             if counts[donor] < 2:
                 break
             members = np.flatnonzero((labels == donor) & (fixed < 0))
-            movable = [int(z) for z in members if _stays_connected(graph, labels, int(z))]
+            movable = [int(z) for z in members if stays_connected(graph, labels, int(z))]
             if movable:
                 labels[max(movable, key=lambda z: (-w[z], z))] = t
                 break
 
 
-def _stays_connected(graph: ZoneGraph, labels: np.ndarray, z: int) -> bool:
+def stays_connected(graph: ZoneGraph, labels: np.ndarray, z: int) -> bool:
     """Whether zone ``z``'s territory stays one piece (and not empty) without it."""
     t = labels[z]
     same = [j for j in graph.neighbours[z] if labels[j] == t]
@@ -767,7 +768,7 @@ def _improve(
                     ta, tb, z = a[o], b[o], int(i[o])
                     if touched[ta] or touched[tb] or labels[z] != ta:
                         continue
-                    if not _stays_connected(graph, labels, z):
+                    if not stays_connected(graph, labels, z):
                         continue
                     labels[z] = tb
                     touched[ta] = touched[tb] = True
@@ -893,7 +894,7 @@ def _give_newcomer(
             donor = labels[z]
             if donor == t or fixed[z] >= 0:
                 continue
-            if donor >= 0 and not _stays_connected(graph, labels, z):
+            if donor >= 0 and not stays_connected(graph, labels, z):
                 continue
             # Nearest first; a territory that would fall below a fair share gives last.
             short = donor >= 0 and loads[donor] - w[z] < target
@@ -934,7 +935,7 @@ def _junction(
         key = (float(sum(over[x] for x in near)), len(near), -z)
         if best_key is not None and key <= best_key:
             continue
-        if (labels == labels[z]).sum() < 2 or not _stays_connected(graph, labels, z):
+        if (labels == labels[z]).sum() < 2 or not stays_connected(graph, labels, z):
             continue
         best, best_key = z, key
     return best
@@ -980,7 +981,7 @@ def _greedy_balance(
         heapq.heapify(heap)
         while heap:
             _, _, z, tb = heapq.heappop(heap)
-            if _stays_connected(graph, labels, z):
+            if stays_connected(graph, labels, z):
                 labels[z] = tb
                 break
         else:

@@ -71,27 +71,12 @@ from territory.render._printpages import (
     _table,
     _title,
 )
+from territory.render.maps import territory_colours
 from territory.render.printing import BASEMAPS, _context, _save
 from territory.settings import Settings
 from territory.vocab import ZONE_TYPES, label
 
-__all__ = ["TERRITORY_COLOURS", "TerritoryPrintResult", "print_territories"]
-
-#: Territory colours, in consultant order (colour-blind friendly, from Okabe–Ito and Tol).
-TERRITORY_COLOURS: tuple[str, ...] = (
-    "#0072B2",
-    "#E69F00",
-    "#009E73",
-    "#CC79A7",
-    "#56B4E9",
-    "#D55E00",
-    "#882255",
-    "#999933",
-    "#44AA99",
-    "#AA4499",
-    "#332288",
-    "#117733",
-)
+__all__ = ["TerritoryPrintResult", "print_territories"]
 
 
 @dataclass
@@ -121,11 +106,6 @@ class TerritoryPrintResult:
             "notices": list(self.notices),
             "consultants": self.consultants,
         }
-
-
-def colour_of(names: Sequence[str]) -> dict[str, str]:
-    """Each consultant's colour, by their place in ``names`` (the palette repeats after 12)."""
-    return {n: TERRITORY_COLOURS[i % len(TERRITORY_COLOURS)] for i, n in enumerate(names)}
 
 
 def print_territories(
@@ -206,11 +186,11 @@ def print_territories(
         "notices": notices,
     }
     ctx = _context(ws, **_context_extras(ws, settings, lang), **context_kw)
-    colours = colour_of(everyone)
+    colours = territory_colours(everyone)
     row_of = {z: i for i, z in enumerate(analysis.zones["zone_id"].astype(str))}
     owner = dict(zip(split.zones["zone_id"], split.zones["consultant"], strict=True))
     locked = set(split.zones.loc[split.zones["locked"], "zone_id"])
-    shapes = _shapes(ctx, split, row_of)
+    shapes = _shapes(ctx, split)
     rows = {r["consultant"]: r for r in split.territories.to_dict(orient="records")}
 
     rc = {
@@ -274,17 +254,12 @@ def _context_extras(ws, settings: Settings, lang: str) -> dict[str, Any]:
     return {"playbook": load_playbook(ws.root, lang=lang)}
 
 
-def _shapes(ctx, split, row_of: dict[str, int]) -> dict[str, Any]:
+def _shapes(ctx, split) -> dict[str, Any]:
     """Each consultant's territory as one shape in map coordinates (gaps closed)."""
-    out = {}
-    for name, ids in zip(
-        split.territories["consultant"], split.territories["zone_ids"], strict=True
-    ):
-        members = [row_of[z] for z in ids if z in row_of]
-        geoms = np.asarray(ctx.zones_m.iloc[members].values, dtype=object)
-        grown = shapely.buffer(geoms, 15.0, quad_segs=2, join_style="mitre")
-        out[name] = shapely.buffer(shapely.union_all(grown), -15.0, quad_segs=2, join_style="mitre")
-    return out
+    from territory.render._fieldmap import map_geometry
+
+    drawn = map_geometry(split.outlines(), coord_sys=ctx.coord_sys)
+    return dict(zip(split.consultants, drawn.values, strict=True))
 
 
 def _measure_text(split, lang: str) -> str:
