@@ -160,9 +160,18 @@ def save_assignment(
             str(z): str(c) for z, c in zip(table["zone_id"], table["consultant"], strict=True)
         },
         "locked": [str(z) for z in table.loc[table["locked"].astype(bool), "zone_id"]],
-        "consultants": list(consultants)
-        if consultants is not None
-        else list(dict.fromkeys(str(c) for c in table["consultant"])),
+        "consultants": list(
+            dict.fromkeys(
+                [
+                    *(
+                        consultants
+                        if consultants is not None
+                        else assignment.attrs.get("consultants", ())
+                    ),
+                    *(str(c) for c in table["consultant"]),
+                ]
+            )
+        ),
     }
     if balance is not None:
         data["balance"] = balance

@@ -178,7 +178,7 @@ with state.guard():
             tr("ui.consultants.print_who"),
             ["", *split.consultants],
             format_func=lambda c: tr("ui.consultants.print_all") if c == "" else c,
-            key="w_territory_print_who",
+            key=f"w_territory_print_who_{lang}",
         )
         print_lang = p2.radio(
             tr("ui.consultants.print_lang"),
