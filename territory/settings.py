@@ -352,6 +352,13 @@ class TerritorySettings:
     #: ``restart_max_zones`` zones; larger areas get one start (time).
     restarts: int = 4
     restart_max_zones: int = 1500
+    #: Workload: the customers a zone's white space is missing are to be won over this many months.
+    whitespace_months: float = 12.0
+    #: Workload: leads won ÷ leads closed when the workspace has too few closed leads (seed 004:
+    #: 13 %, the national showroom close rate).
+    default_close_rate: float = 0.13
+    #: Workload: closed leads needed before the workspace's own close rate is used.
+    min_closed_leads: int = 30
 
 
 @dataclass(frozen=True)
