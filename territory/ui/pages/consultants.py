@@ -22,18 +22,23 @@ def _split_form(current) -> None:
     """Consultants, measure and minimum balance; a new split, or a re-balance of the stored one."""
     ws = state.workspace()
     names = list(current.consultants) if current is not None else list(ws.dealer.team.consultants)
-    with st.form("w_split_form", border=True):
+    # A bordered container, not st.form: a form executed outside `streamlit run` (the doctest
+    # import of this script) marks Streamlit's shared root container as a form for good.
+    lang = state.lang()
+    with st.container(border=True):
         st.markdown(f"**{tr('ui.consultants.form_title')}**")
         c1, c2, c3 = st.columns([3, 1.3, 1])
         text = c1.text_input(
             tr("ui.consultants.names"),
             value="、".join(names) if names else "4",
             help=tr("ui.consultants.names_help"),
+            key=f"w_split_names_{lang}",
         )
         balance = c2.selectbox(
             tr("ui.consultants.balance"),
             MEASURES,
             format_func=lambda code: tr(f"split.measure.{code}"),
+            key=f"w_split_balance_{lang}",
         )
         floor = c3.number_input(
             tr("ui.consultants.min_balance"),
@@ -42,14 +47,16 @@ def _split_form(current) -> None:
             value=float(ws.settings.territories.min_balance),
             step=5.0,
             help=tr("ui.consultants.min_balance_help"),
+            key="w_split_min_balance",
         )
         b1, b2 = st.columns(2)
-        fresh = b1.form_submit_button(
+        fresh = b1.button(
             tr("ui.consultants.new_split" if current is not None else "ui.consultants.first_split"),
             type="primary" if current is None else "secondary",
+            key="w_split_fresh",
         )
         keep = (
-            b2.form_submit_button(tr("ui.consultants.keep"), type="primary")
+            b2.button(tr("ui.consultants.keep"), type="primary", key="w_split_keep")
             if current is not None
             else False
         )
