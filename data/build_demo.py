@@ -1217,9 +1217,10 @@ def make_events(
         )
         cand = zones.index[ok].to_numpy()
         for i in rng.choice(cand, size=min(count, len(cand)), replace=False):
-            fmt = FORMATS_BY_ZONE_TYPE[zone_type][
-                int(rng.integers(len(FORMATS_BY_ZONE_TYPE[zone_type])))
-            ]
+            # The formats with an event profile (the wave-down test drive, added later to
+            # commercial zones, has none: the season below holds its outings).
+            choices = [f for f in FORMATS_BY_ZONE_TYPE[zone_type] if f in EVENT_PROFILES]
+            fmt = choices[int(rng.integers(len(choices)))]
             rows.append((zones.at[i, "zone_id"], zones.at[i, "name"], zone_type, fmt))
     # weekends spread over the year before the rotation window; the last two inside it
     weekends = [
@@ -1291,6 +1292,256 @@ def make_pois(zones: gpd.GeoDataFrame, carved: pd.DataFrame) -> pd.DataFrame:
     pois["lon"], pois["lat"] = glon, glat
     pois.insert(0, "poi_id", [f"P{i:03d}" for i in range(1, len(pois) + 1)])
     return pois
+
+
+# ---------------------------------------------------------------------------------------------
+# A season of recorded outings (SYNTHETIC): street spots, planned/done/cancelled events, their
+# leads as A-cards with the event's id, deposits weeks later. Own RNG stream (SEASON_STREAM),
+# drawn after everything above, so the rows above stay as they were.
+# ---------------------------------------------------------------------------------------------
+
+#: Stable key of this topic's random stream: ``default_rng([SEED, SEASON_STREAM])``.
+SEASON_STREAM = 11
+#: Street spots (人流点) for wave-down test drives: residential zones within this distance whose
+#: owners are youngest (share aged 25-34, at least SPOT_MIN_OWNERS owners), plus one in the
+#: commercial zone nearest the dealer.
+SPOT_KM = 12.0
+SPOT_MIN_OWNERS = 60
+SPOT_RESIDENTIAL = 5
+#: format -> (outings, cost range CNY, mean leads per outing, true close rate within 90 days,
+#: staff on site); the "truth" the learned figures should find: wave-down test drives (a few
+#: hundred CNY for fuel and small gifts, as in seed 001's low-cost case) and evening displays
+#: sell, midday displays collect many leads that do not buy.
+SEASON_PLAN = {
+    "wave_down_test_drive": (6, (150, 400), 32, 0.08, 4),
+    "midday_display": (4, (2_500, 3_500), 42, 0.004, 6),
+    "evening_display": (3, (1_800, 2_600), 26, 0.08, 6),
+    "owner_free_service": (2, (4_000, 5_000), 30, 0.06, 8),
+    "test_ride": (2, (1_500, 2_500), 60, 0.07, 4),
+    "static_display": (1, (22_000, 28_000), 120, 0.02, 10),
+}
+#: Leads per outing vary around their mean: gamma-Poisson with this shape.
+SEASON_LEADS_SHAPE = 6.0
+#: The season's weekends: from this date to the week before AS_OF.
+SEASON_START = dt.date(2026, 7, 4)
+#: Outings planned after AS_OF (format, days after AS_OF, cost) and one called off for rain.
+SEASON_PLANNED = (
+    ("wave_down_test_drive", 6, 300),
+    ("evening_display", 6, 3_000),
+    ("test_ride", 13, 2_000),
+)
+SEASON_CANCELLED = ("midday_display", dt.date(2026, 9, 26))
+#: Days from the outing to a buyer's deposit: 5 + gamma(2, 12) (a month on average).
+DEPOSIT_LAG = (5.0, 2.0, 12.0)
+
+
+def make_street_spots(
+    zones: gpd.GeoDataFrame,
+    customers: pd.DataFrame,
+    anchors: dict,
+    planted: list[str],
+) -> pd.DataFrame:
+    """Street spots where young crowds pass (deterministic): poi rows in WGS-84 with their zone."""
+    owners = customers[customers["_zone"] != ""]
+    young = owners["age"].between(25, 34).groupby(owners["_zone"]).agg(["mean", "size"])
+    ok = (
+        (zones["zone_type"] == "residential")
+        & (zones["dist_km"] <= SPOT_KM)
+        & ~zones["zone_id"].isin(planted)
+        & ~zones["district"].isin(AWARENESS_GAP + FOLLOW_UP_GAP)
+    )
+    cand = zones.loc[ok, ["zone_id", "name"]].copy()
+    stats = young.reindex(cand["zone_id"].to_numpy())
+    cand["young"] = stats["mean"].to_numpy()
+    cand["owners"] = stats["size"].to_numpy()
+    cand = cand[cand["owners"] >= SPOT_MIN_OWNERS]
+    picks = cand.sort_values(["young", "zone_id"], ascending=[False, True]).head(SPOT_RESIDENTIAL)
+    commercial = zones[zones["zone_type"] == "commercial"].sort_values("dist_km").head(1)
+    rows = []
+    for zone_id in [*picks["zone_id"], *commercial["zone_id"]]:
+        z = zones.loc[zones["zone_id"] == zone_id].iloc[0]
+        if zone_id in anchors:
+            xy, w = anchors[zone_id]
+            lon, lat = xy[int(np.argmax(w))]
+        else:
+            lon, lat = z["lon"], z["lat"]
+        rows.append(
+            {
+                "name": f"{_stem(z['name'])}路口人流点（合成）",
+                "poi_type": "street_spot",
+                "lon": float(lon),
+                "lat": float(lat),
+                "synthetic": True,
+                "_zone": zone_id,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _season_zones(zones: gpd.GeoDataFrame, zone_type: str, planted: list[str]) -> np.ndarray:
+    ok = (
+        (zones["zone_type"] == zone_type)
+        & (zones["dist_km"] <= (25.0 if zone_type == "driving_school" else 12.0))
+        & ~zones["zone_id"].isin(planted)
+        & ~zones["district"].isin(AWARENESS_GAP + FOLLOW_UP_GAP)
+    )
+    return zones.index[ok].to_numpy()
+
+
+def make_season(
+    rng: np.random.Generator,
+    zones: gpd.GeoDataFrame,
+    spots: pd.DataFrame,
+    anchors: dict,
+    planted: list[str],
+    taken: set[str],
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The season's events (ids from E021) and the A-cards and deposit cards of their leads."""
+    weekends = [
+        SEASON_START + dt.timedelta(days=k)
+        for k in range((AS_OF - SEASON_START).days - 6)
+        if (SEASON_START + dt.timedelta(days=k)).weekday() >= 5
+    ]
+    by_id = zones.set_index("zone_id")
+    spot_zones = spots["_zone"].tolist()
+    outings = []
+    for fmt, (count, (c0, c1), mean, p_close, staff) in SEASON_PLAN.items():
+        if fmt == "wave_down_test_drive":
+            where = [spot_zones[i % len(spot_zones)] for i in range(count)]
+        else:
+            zone_type = (
+                "driving_school"
+                if fmt == "test_ride"
+                else ("commercial" if fmt == "static_display" else "residential")
+            )
+            cand = _season_zones(zones, zone_type, planted)
+            where = [zones.at[i, "zone_id"] for i in rng.choice(cand, size=count, replace=False)]
+        for zone_id in where:
+            outings.append((fmt, zone_id, mean, p_close, staff, (c0, c1)))
+    days = sorted(rng.choice(len(weekends), size=len(outings), replace=False))
+    order = rng.permutation(len(outings))
+    events, cards = [], []
+    for k, j in enumerate(order):
+        fmt, zone_id, mean, p_close, staff, (c0, c1) = outings[j]
+        date = weekends[days[k]]
+        z = by_id.loc[zone_id]
+        cost = round(rng.uniform(c0, c1) / 100) * 100
+        leads = int(rng.poisson(rng.gamma(SEASON_LEADS_SHAPE, mean / SEASON_LEADS_SHAPE)))
+        spot = spots.loc[spots["_zone"] == zone_id, "name"]
+        if fmt == "wave_down_test_drive" and len(spot):
+            where = spot.iloc[0]
+        elif z["zone_type"] in ("driving_school", "market"):
+            where = z["name"]
+        else:
+            where = f"{z['name']}{VENUES[z['zone_type']]}"
+        events.append(
+            {
+                "date": date,
+                "zone_id": zone_id,
+                "location": where,
+                "format": fmt,
+                "cost": cost,
+                "leads": leads,
+                "status": "done",
+                "staff": staff,
+            }
+        )
+        if leads:
+            idx = int(np.flatnonzero(zones["zone_id"].to_numpy() == zone_id)[0])
+            a_xy, a_w = anchors.get(zone_id, (np.empty((0, 2)), np.empty(0)))
+            pts = points_in_zone(
+                rng, z.geometry, leads, seed_pt=(z["lon"], z["lat"]), anchors=a_xy, anchor_w=a_w
+            )
+            buys = rng.random(leads) < p_close
+            lag = np.ceil(DEPOSIT_LAG[0] + rng.gamma(DEPOSIT_LAG[1], DEPOSIT_LAG[2], leads))
+            dep = [date + dt.timedelta(days=int(d)) for d in lag]
+            won = buys & np.array([d <= AS_OF for d in dep])
+            age = (AS_OF - date).days
+            lost = ~won & (age > 45) & (rng.random(leads) < 0.5)
+            male = rng.random(leads) < 0.66
+            glon, glat = coords.wgs84_to_gcj02(pts[:, 0], pts[:, 1])
+            cards.append(
+                pd.DataFrame(
+                    {
+                        "card_type": "A",
+                        "date": date,
+                        "model": model_choice(rng, np.full(leads, zones.at[idx, "income"])),
+                        "grade": np.where(
+                            won,
+                            rng.choice(list("HABC"), size=leads, p=[0.45, 0.40, 0.12, 0.03]),
+                            rng.choice(list("HABC"), size=leads, p=[0.05, 0.15, 0.35, 0.45]),
+                        ),
+                        "status": np.where(won, "won", np.where(lost, "lost", "open")),
+                        "name": person_names(rng, male),
+                        "phone": phones(rng, leads, taken),
+                        "lon": glon,
+                        "lat": glat,
+                        "address": "",
+                        "_event": len(events) - 1,
+                        "_won": won,
+                        "_dep_date": dep,
+                    }
+                )
+            )
+    fmt, day = SEASON_CANCELLED
+    cand = _season_zones(zones, "residential", planted)
+    zone_id = zones.at[int(rng.choice(cand)), "zone_id"]
+    events.append(
+        {
+            "date": day,
+            "zone_id": zone_id,
+            "location": f"{by_id.loc[zone_id, 'name']}{VENUES['residential']}",
+            "format": fmt,
+            "cost": None,
+            "leads": None,
+            "status": "cancelled",
+            "staff": None,
+        }
+    )
+    for fmt, after, cost in SEASON_PLANNED:
+        if fmt == "wave_down_test_drive":
+            zone_id = spot_zones[int(rng.integers(len(spot_zones)))]
+            where = spots.loc[spots["_zone"] == zone_id, "name"].iloc[0]
+        else:
+            zone_type = "driving_school" if fmt == "test_ride" else "residential"
+            zone_id = zones.at[int(rng.choice(_season_zones(zones, zone_type, planted))), "zone_id"]
+            z = by_id.loc[zone_id]
+            where = (
+                z["name"] if zone_type == "driving_school" else f"{z['name']}{VENUES[zone_type]}"
+            )
+        events.append(
+            {
+                "date": AS_OF + dt.timedelta(days=after),
+                "zone_id": zone_id,
+                "location": where,
+                "format": fmt,
+                "cost": cost,
+                "leads": None,
+                "status": "planned",
+                "staff": SEASON_PLAN[fmt][4],
+            }
+        )
+    ev = pd.DataFrame(events)
+    ev["_row"] = np.arange(len(ev))
+    ev = ev.sort_values(["date", "zone_id"], kind="stable").reset_index(drop=True)
+    ids = {row: f"E{21 + i:03d}" for i, row in enumerate(ev["_row"])}
+    ev.insert(0, "event_id", [ids[r] for r in ev["_row"]])
+    a = pd.concat(cards, ignore_index=True)
+    a["event_id"] = [ids[r] for r in a["_event"]]
+    a["source"] = "outreach"
+    d = a[a["_won"]].copy()
+    d["card_type"] = "deposit"
+    d["date"] = d["_dep_date"]
+    d["grade"] = "H"
+    d["status"] = "won"
+    d["event_id"] = ""  # registered in the showroom: linked to the outing by phone
+    d["source"] = ""
+    out = pd.concat([a, d], ignore_index=True)
+    out = out.sort_values(["date", "card_type", "phone"], kind="stable").reset_index(drop=True)
+    prefix = np.where(out["card_type"] == "A", "OA", "OD")
+    seq = out.groupby("card_type").cumcount() + 1
+    out.insert(0, "card_id", [f"{p}{s:05d}" for p, s in zip(prefix, seq, strict=True)])
+    return ev.drop(columns="_row"), out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1389,6 +1640,10 @@ def build(source: Path, out: Path) -> dict:
     cards = make_cards(rng_cards, zones, anchors, taken)
     events = make_events(rng_events, zones, planted)
     pois = make_pois(zones, carved)
+    # The season of recorded outings: its own stream, drawn after everything above.
+    rng_season = np.random.default_rng([SEED, SEASON_STREAM])
+    spots = make_street_spots(zones, customers, anchors, planted)
+    season_events, season_cards = make_season(rng_season, zones, spots, anchors, planted, taken)
 
     out.mkdir(parents=True, exist_ok=True)
     write_dealer(out / "dealer.toml", gcj)
@@ -1427,13 +1682,23 @@ def build(source: Path, out: Path) -> dict:
             "address",
         ]
     ].copy()
+    # The season's cards follow, with the outing that produced each lead.
+    cd = pd.concat(
+        [cd.assign(event_id="", source=""), season_cards[[*cd.columns, "event_id", "source"]]],
+        ignore_index=True,
+    )
     cd["date"] = [d.isoformat() for d in cd["date"]]
     cd["lon"], cd["lat"] = _deg(cd["lon"]), _deg(cd["lat"])
     write_csv(cd, out / "cards.csv")
-    ev = events.copy()
+    ev = pd.concat([events, season_events], ignore_index=True)
     ev["date"] = [d.isoformat() for d in ev["date"]]
+    for column in ("cost", "leads", "sales", "staff"):
+        ev[column] = ev[column].astype("Int64")
     write_csv(ev, out / "events.csv")
-    po = pois.copy()
+    glon, glat = coords.wgs84_to_gcj02(spots["lon"], spots["lat"])
+    street = spots.drop(columns="_zone").assign(lon=glon, lat=glat)
+    street.insert(0, "poi_id", [f"S{i:02d}" for i in range(1, len(street) + 1)])
+    po = pd.concat([pois, street], ignore_index=True)
     po["lon"], po["lat"] = _deg(po["lon"]), _deg(po["lat"])
     po["synthetic"] = np.where(po["synthetic"].astype(bool), "true", "false")
     write_csv(po, out / "pois.csv")
@@ -1450,8 +1715,9 @@ def build(source: Path, out: Path) -> dict:
         "customers": len(customers),
         "a_cards": int((cards["card_type"] == "A").sum()),
         "deposit_cards": int((cards["card_type"] == "deposit").sum()),
-        "events": len(events),
-        "pois": len(pois),
+        "events": len(events) + len(season_events),
+        "pois": len(po),
+        "season": _season_summary(season_events, season_cards, spots),
         "planted_white_space": [
             {
                 "zone_id": zid,
@@ -1474,6 +1740,32 @@ def build(source: Path, out: Path) -> dict:
         json.dumps(summary, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8"
     )
     return summary
+
+
+def _season_summary(events: pd.DataFrame, cards: pd.DataFrame, spots: pd.DataFrame) -> dict:
+    """What the season planted, for tests and docs: per format its outings, leads and sales."""
+    done = events[events["status"] == "done"]
+    a = cards[cards["card_type"] == "A"]
+    sold = set(cards.loc[cards["card_type"] == "deposit", "phone"])
+    per = {}
+    for fmt, g in done.groupby("format"):
+        leads = a[a["event_id"].isin(g["event_id"])]
+        per[fmt] = {
+            "outings": len(g),
+            "cost": int(g["cost"].sum()),
+            "leads": len(leads),
+            "sales": int(leads["phone"].isin(sold).sum()),
+            "true_close_rate": SEASON_PLAN[fmt][3],
+        }
+    return {
+        "synthetic": True,
+        "from": SEASON_START.isoformat(),
+        "street_spots": spots["_zone"].tolist(),
+        "done": len(done),
+        "planned": int((events["status"] == "planned").sum()),
+        "cancelled": int((events["status"] == "cancelled").sum()),
+        "by_format": per,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

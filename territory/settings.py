@@ -198,16 +198,46 @@ class RankingSettings:
     after_sales_owners: int = 60
     #: Radius (km) for counting owners around a site for the after-sales note.
     after_sales_km: float = 3.0
+    #: With owner_service_min owners in the zone, owner free service's expected sales per yuan
+    #: count this many times (it also serves existing customers and referrals, seed 003).
+    owner_service_boost: float = 1.5
 
 
 @dataclass(frozen=True)
 class HistorySettings:
-    """Past events: how much the playbook's priors weigh against the workspace's own events."""
+    """Past events: what recorded outings teach (docs/learning.md) and a zone's own track record.
 
-    #: The prior counts as this many events when shrinking observed figures towards it.
+    The learned figures per format × zone type come from an empirical-Bayes
+    model whose hyper-parameters are fitted to the workspace's events; the
+    values below are the centres of their hyper-priors (what holds while
+    there is little data) and the attribution rules.
+    """
+
+    #: A zone's track record counts against this many events of the format's average.
     prior_events: float = 2.0
     #: A zone's own track record can scale expected leads by at most this factor (or 1/factor).
     max_zone_factor: float = 2.0
+    #: Days after an event within which a deposit or deal of one of its leads counts as its sale
+    #: (seed 001's case table counts three months); younger events count their leads as
+    #: partly at risk (leads × days since / window).
+    sales_window_days: int = 90
+    #: Leads per event within one format × zone type: negative-binomial size (gamma shape) of the
+    #: event-to-event spread, hyper-prior centre (3: one event's leads vary by about ±60 %).
+    leads_dispersion: float = 3.0
+    #: How far a workspace's leads per event sit from the playbook's prior: sd of the log ratio,
+    #: hyper-prior centre (0.7: a factor of 2 either way is usual).
+    leads_spread: float = 0.7
+    #: Close rate: how many leads the playbook's prior close rate is worth (beta-binomial
+    #: concentration), hyper-prior centre (200 leads: about 7 sales at 3.5 %).
+    close_strength: float = 200.0
+    #: Sd (log scale) of the hyper-priors around the three centres above: 0.5 lets many cells that
+    #: agree move each by a factor of 2-3, while one or two cells barely move it.
+    hyper_sd: float = 0.5
+    #: The prior cost per event counts as this many events when averaging the workspace's costs.
+    cost_prior_events: float = 1.0
+    #: Learned sales per yuan this many times the prior's (or below 1/this) is reported as
+    #: up-weighted (升权) or down-weighted (降权).
+    verdict_ratio: float = 1.25
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,9 @@ __all__ = [
     "CARD_TYPES",
     "COLUMN_ALIASES",
     "COORD_SYSTEMS",
+    "EVENT_STATUSES",
     "FORMATS",
+    "FORMATS_BY_POI_TYPE",
     "FORMATS_BY_ZONE_TYPE",
     "GENDERS",
     "GRADES",
@@ -71,7 +73,11 @@ POI_TYPES: dict[str, Term] = _terms(
     *(
         ZONE_TYPES[c]
         for c in ("driving_school", "market", "enterprise", "commercial", "residential")
-    )
+    ),
+    # A street point where crowds pass: seed 001's wave-down test drives (招手试驾).
+    Term(
+        "street_spot", "人流点", "Street spot", ("街头人流点", "招手点", "街头点位", "street spot")
+    ),
 )
 
 CARD_TYPES: dict[str, Term] = _terms(
@@ -140,17 +146,35 @@ FORMATS: dict[str, Term] = _terms(
     Term("parade", "巡游", "Parade"),
     Term("fixed_display", "定展", "Fixed display"),
     Term("promo_handout", "宣传品派发", "Promo material hand-out"),
+    Term(
+        "wave_down_test_drive",
+        "招手试驾",
+        "Wave-down test drive",
+        ("街头试驾", "路边试驾", "wave-down test drive"),
+    ),
 )
 
 FORMATS_BY_ZONE_TYPE: dict[str, tuple[str, ...]] = {
     "driving_school": ("test_ride", "coach_talk"),
     "residential": ("midday_display", "evening_display", "owner_free_service"),
     "enterprise": ("product_tasting", "test_drive_event"),
-    "commercial": ("flyers", "static_display", "interactive_games"),
+    "commercial": ("flyers", "static_display", "interactive_games", "wave_down_test_drive"),
     "market": ("door_to_door",),
     "township": ("parade", "fixed_display", "promo_handout"),
     "other": (),
 }
+
+#: Formats a site offers because a point of interest of that type lies in its zone
+#: (on top of its zone type's): seed 001's wave-down test drives at street points.
+FORMATS_BY_POI_TYPE: dict[str, tuple[str, ...]] = {
+    "street_spot": ("wave_down_test_drive",),
+}
+
+EVENT_STATUSES: dict[str, Term] = _terms(
+    Term("planned", "计划", "Planned", ("计划中", "已计划", "待执行", "plan")),
+    Term("done", "已完成", "Done", ("完成", "已执行", "已办", "finished", "completed")),
+    Term("cancelled", "取消", "Cancelled", ("已取消", "canceled", "cancel")),
+)
 
 TOOLS: dict[str, Term] = _terms(
     Term("canopy", "静展折叠雨棚", "Folding canopy for static display"),
@@ -201,6 +225,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "cost": ("费用", "成本", "花费"),
     "leads": ("留资数", "集客数", "线索数"),
     "sales": ("成交数", "成交", "销量"),
+    "staff": ("人数", "外拓人数", "现场人数"),
     "poi_id": ("兴趣点编号", "poi编号"),
     "poi_type": ("兴趣点类型", "poi类型", "场所类型"),
 }

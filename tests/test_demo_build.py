@@ -327,9 +327,10 @@ def test_planted_district_gaps_show_in_the_cards(cards, zones, planted):
 
 
 def test_events_follow_the_playbook(zones):
-    events = pd.read_csv(DEMO / "events.csv", dtype={"zone_id": str})
+    every = pd.read_csv(DEMO / "events.csv", dtype={"zone_id": str})
+    assert every["event_id"].is_unique
+    events = every[every["status"].isna()]  # the year of totals; the season below has a status
     assert 15 <= len(events) <= 25
-    assert events["event_id"].is_unique
     types = zones.set_index("zone_id")["zone_type"]
     for zone_id, fmt in zip(events["zone_id"], events["format"], strict=True):
         assert fmt in vocab.FORMATS_BY_ZONE_TYPE[types[zone_id]], (zone_id, fmt)
@@ -341,6 +342,68 @@ def test_events_follow_the_playbook(zones):
     rides = events["format"].isin(["test_ride", "coach_talk"])
     malls = events["format"].isin(["static_display", "interactive_games"])
     assert per_lead[rides].max() < per_lead[malls].min()
+
+
+def test_the_season_of_outings_is_recorded_like_a_dealer_would(zones, cards, planted):
+    """Planned, done and cancelled outings; leads as A-cards with the event id; deposits later."""
+    every = pd.read_csv(DEMO / "events.csv", dtype={"zone_id": str})
+    season = every[every["status"].notna()]
+    assert set(season["status"]) == {"done", "planned", "cancelled"}
+    dates = pd.to_datetime(season["date"])
+    done = season[season["status"] == "done"]
+    assert (dates[season["status"] == "planned"] > AS_OF).all()
+    assert (dates[season["status"] != "planned"] < AS_OF).all()
+    assert season.loc[season["status"] != "done", "leads"].isna().all()
+    assert done["sales"].isna().all()  # sales are for the cards to tell
+    pois = pd.read_csv(DEMO / "pois.csv", dtype=str, keep_default_na=False)
+    spots = pois[pois["poi_type"] == "street_spot"]
+    assert len(spots) >= 4 and (spots["synthetic"] == "true").all()
+    assert spots["name"].str.endswith("（合成）").all()
+    spot_zones = set(_in_zones(_points(spots), zones)["zone_id"])
+    types = zones.set_index("zone_id")["zone_type"]
+    for zone_id, fmt in zip(season["zone_id"], season["format"], strict=True):
+        allowed = set(vocab.FORMATS_BY_ZONE_TYPE[types[zone_id]])
+        if zone_id in spot_zones:
+            allowed |= set(vocab.FORMATS_BY_POI_TYPE["street_spot"])
+        assert fmt in allowed, (zone_id, fmt)
+    # Every done outing's leads are its A-cards, registered that day as outreach leads.
+    a = cards[(cards["card_type"] == "A") & (cards["event_id"] != "")]
+    assert (a["source"] == "outreach").all()
+    per_event = a.groupby("event_id").size()
+    assert (
+        per_event.reindex(done["event_id"]).fillna(0).astype(int).tolist()
+        == done["leads"].astype(int).tolist()
+    )
+    day = done.set_index("event_id")["date"]
+    assert (a["date"] == a["event_id"].map(day)).all()
+    # Buyers paid a deposit weeks later, in the showroom: a deposit card with the same phone.
+    deposits = cards[cards["card_type"] == "deposit"]
+    bought = a[a["phone"].isin(deposits["phone"])]
+    later = bought.merge(deposits[["phone", "date", "event_id"]], on="phone", suffixes=("", "_d"))
+    assert (later["event_id_d"] == "").all()
+    lag = pd.to_datetime(later["date_d"]) - pd.to_datetime(later["date"])
+    assert (lag >= pd.Timedelta(days=5)).all() and (pd.to_datetime(later["date_d"]) <= AS_OF).all()
+    assert (
+        cards.loc[cards["phone"].isin(bought["phone"]) & (cards["card_type"] == "A"), "status"]
+        == "won"
+    ).all()
+    # planted.json tells the same story, recounted here from the files.
+    summary = planted["season"]
+    assert summary["synthetic"] is True
+    assert (
+        summary["done"] == len(done) and summary["planned"] == (season["status"] == "planned").sum()
+    )
+    for fmt, row in summary["by_format"].items():
+        ids = done.loc[done["format"] == fmt, "event_id"]
+        assert row["outings"] == len(ids)
+        assert row["leads"] == a["event_id"].isin(ids).sum()
+        assert row["sales"] == bought["event_id"].isin(ids).sum()
+    # The story the learned figures should find: midday displays bring leads that do not buy.
+    close = {f: r["sales"] / r["leads"] for f, r in summary["by_format"].items()}
+    assert close["midday_display"] < 0.5 * close["evening_display"]
+    assert close["wave_down_test_drive"] > close["midday_display"]
+    readme = (REPO / "data" / "README.md").read_text(encoding="utf-8")
+    assert "season" in readme and "street_spot" in readme
 
 
 def test_pois_are_typed_located_and_labelled(zones):

@@ -112,7 +112,7 @@ def test_a_zone_visited_last_week_drops():
     assert row["weeks_since_visit"] == pytest.approx(1.0)
 
 
-def test_much_cheaper_format_per_lead_moves_that_format_up():
+def test_much_cheaper_format_per_sale_moves_that_format_up():
     ws = grid_workspace(4, customers_per_zone=_decay)
     pb = load_playbook()
     default = recommend(ws, date=SATURDAY, top=1).sites.iloc[0]["formats"]
@@ -141,12 +141,15 @@ def test_much_cheaper_format_per_lead_moves_that_format_up():
         }
         for i in range(6)
     ]
-    history = EventHistory(events_frame(cheap + dear), pb)
-    # 6 events at 5 CNY per lead, shrunk towards the prior of 105 (worth 2 events): 30.
-    assert history.format_stats("evening_display", "residential").cost_per_lead == pytest.approx(
-        30.0
-    )
-    assert history.format_stats("midday_display", "residential").cost_per_lead > 300
+    history = EventHistory(events_frame(cheap + dear), pb, as_of=SATURDAY)
+    # 6 events at 100 CNY per sale against the residential prior of 3,000: most of the way there.
+    prior = history.prior_stats("evening_display", "residential").cost_per_sale
+    assert prior == pytest.approx(105 / 0.035)
+    cheap_stats = history.format_stats("evening_display", "residential")
+    assert cheap_stats.events == 6 and cheap_stats.sales_observed == 30
+    assert 100 < cheap_stats.cost_per_sale < 0.2 * prior
+    # 6 events at 20,000 CNY per sale: far above the prior.
+    assert history.format_stats("midday_display", "residential").cost_per_sale > 3 * prior
     # With few owners (no owner-service priority) the cheap format leads.
     ws2 = grid_workspace(4, customers_per_zone=lambda z: 3)
     ws2.events = events_frame(cheap + dear)

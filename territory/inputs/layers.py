@@ -32,6 +32,7 @@ from territory.inputs.dealer import Dealer
 from territory.vocab import (
     CARD_STATUSES,
     CARD_TYPES,
+    EVENT_STATUSES,
     FORMATS,
     GENDERS,
     GRADES,
@@ -170,6 +171,8 @@ LAYERS: dict[str, LayerSpec] = {
             ColumnSpec("cost", "float", minimum=0),
             ColumnSpec("leads", "float", minimum=0),
             ColumnSpec("sales", "float", minimum=0),
+            ColumnSpec("status", "code", vocab=EVENT_STATUSES),
+            ColumnSpec("staff", "int", minimum=0),
             *_POINT_COLUMNS,
         ),
         id_column="event_id",
@@ -422,7 +425,7 @@ def type_columns(
 
 def _empty(col: ColumnSpec) -> pd.Series:
     dtype = {"int": "Int64", "float": "float64", "date": "datetime64[ns]"}.get(col.kind, "str")
-    return pd.Series(pd.NA if dtype == "Int64" else None, dtype=dtype)
+    return pd.Series([], dtype=dtype)
 
 
 def _vocab_list(vocab: dict[str, Term]) -> str:

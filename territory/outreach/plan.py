@@ -32,11 +32,14 @@ from territory.i18n import t
 from territory.outreach.history import EventHistory
 from territory.outreach.playbook import Playbook, load_playbook
 from territory.outreach.ranking import (
+    _money,
     _owner_lonlat,
     _owners_near,
+    learned_reasons,
     ordered_formats,
     site_slots,
     site_talking_points,
+    zone_poi_types,
 )
 from territory.settings import Settings
 from territory.vocab import FORMATS, TOOLS, ZONE_TYPES, label
@@ -125,21 +128,31 @@ def build_plan(
         raise KeyError(t("plan.unknown_zone", lang, zone=zone_id))
     z = zones.loc[match[0]]
     pb = playbook or load_playbook(ws.root, lang=lang)
-    history = EventHistory(ws.events, pb, settings=settings.history)
+    # The learned figures (docs/learning.md) as they stand on the outing's date.
+    history = EventHistory.for_workspace(ws, pb, settings=settings.history, as_of=date)
     s = settings.ranking
     zone_type = z["zone_type"]
     owners = int(z["customers"])
+    spots = zone_poi_types(ws, pb).get(str(zone_id), frozenset())
     formats = ordered_formats(
-        pb, history, zone_type, date, owners=owners, owner_min=s.owner_service_min
+        pb,
+        history,
+        zone_type,
+        date,
+        owners=owners,
+        owner_min=s.owner_service_min,
+        poi_types=spots,
+        owner_boost=s.owner_service_boost,
     )
-    slots = site_slots(pb, zone_type, date, analysis.profile)
-    tools = list(pb.tools(zone_type))
+    slots = site_slots(pb, zone_type, date, analysis.profile, poi_types=spots)
+    tools = list(pb.tools(zone_type, poi_types=spots))
     main_format = formats[0] if formats else None
     stats = history.format_stats(main_format, zone_type) if main_format else None
     factor = history.zone_factor(str(zone_id))
     expected_leads = stats.leads_per_event * factor if stats else 0.0
     cost = stats.cost_per_event if stats else 0.0
     close_rate = stats.close_rate if stats else 0.0
+    expected_sales = expected_leads * close_rate
 
     # Owners around the site (for invitations and the after-sales note).
     from territory.inputs import coords
@@ -162,7 +175,7 @@ def build_plan(
         "new_cards": cards,
         "invited_owners": invited,
         "referral_leads": round(invited * k["referral_per_invited"]),
-        "target_orders": math.ceil(expected_leads * close_rate) if expected_leads else 0,
+        "target_orders": math.ceil(expected_sales) if expected_leads else 0,
         "target_deposits": round(cards * deposit_rate) if deposit_rate is not None else 0,
     }
     budget = {line: cost * share for line, share in pb.budget_shares.items()}
@@ -250,7 +263,7 @@ def build_plan(
             [(t("plan.content.format", lang), f) for f in format_labels]
             + [
                 (t("plan.content.point", lang), p)
-                for p in site_talking_points(pb, zone_type, analysis.profile, lang)
+                for p in site_talking_points(pb, zone_type, analysis.profile, lang, poi_types=spots)
             ]
             + [
                 (t("plan.content.test_ride", lang), t("plan.content.test_ride_text", lang)),
@@ -280,6 +293,7 @@ def build_plan(
         part(
             "kpi",
             [(t(f"plan.kpi.{key}", lang), str(value)) for key, value in kpi.items()]
+            + _kpi_basis(stats, history, formats, zone_type, expected_leads, expected_sales, lang)
             + [(t("plan.kpi.follow_up", lang), t("plan.kpi.follow_up_text", lang))],
         ),
         part(
@@ -316,6 +330,30 @@ def build_plan(
         sections=sections,
         title=title,
     )
+
+
+def _kpi_basis(stats, history, formats, zone_type, leads, sales, lang) -> list[tuple[str, str]]:
+    """Where part 8's targets come from: the learned figures (or the prior) and what was learned."""
+    if stats is None:
+        return []
+    cost = stats.cost_per_event
+    basis = t(
+        "reason.economics" if stats.events or stats.sales_events else "reason.economics_prior",
+        lang,
+        format=label(stats.format, FORMATS, lang),
+        leads=leads,
+        sales=sales,
+        cost=cost,
+        cps=_money(cost / sales if sales > 0 else math.inf),
+        cpl=_money(cost / leads if leads > 0 else math.inf),
+        n=stats.events,
+    )
+    rows = [(t("plan.kpi.basis", lang), basis)]
+    rows += [
+        (t("plan.kpi.learned", lang), line)
+        for line in learned_reasons(history, formats, zone_type, lang)
+    ]
+    return rows
 
 
 def _background(z, owners, nearby, analysis, settings, lang) -> list[tuple[str, str]]:

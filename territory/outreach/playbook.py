@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -27,7 +28,14 @@ from typing import Any
 
 from territory._errors import LayerError, ProblemList
 from territory.i18n import t
-from territory.vocab import FORMATS, FORMATS_BY_ZONE_TYPE, TOOLS, ZONE_TYPES
+from territory.vocab import (
+    FORMATS,
+    FORMATS_BY_POI_TYPE,
+    FORMATS_BY_ZONE_TYPE,
+    POI_TYPES,
+    TOOLS,
+    ZONE_TYPES,
+)
 
 __all__ = ["PLAYBOOK_FILE", "Playbook", "Slot", "load_playbook", "weekday_label"]
 
@@ -71,17 +79,39 @@ class Playbook:
         types = self.data["zone_types"]
         return types.get(zone_type) or types["other"]
 
-    def formats(self, zone_type: str) -> tuple[str, ...]:
-        """All formats of a zone type, in playbook order."""
-        return tuple(self._type(zone_type).get("formats", ()))
+    def _poi(self, poi_type: str) -> dict[str, Any]:
+        return self.data.get("poi_types", {}).get(poi_type, {})
 
-    def tools(self, zone_type: str) -> tuple[str, ...]:
-        """Tool codes to pack for a zone type."""
-        return tuple(self._type(zone_type).get("tools", ()))
+    def poi_types_with_formats(self) -> frozenset[str]:
+        """POI types whose presence in a zone adds formats to its sites (``street_spot``)."""
+        return frozenset(k for k, v in self.data.get("poi_types", {}).items() if v.get("formats"))
 
-    def talking_points(self, zone_type: str, lang: str = "zh") -> tuple[str, ...]:
-        """Talking points for a zone type."""
-        return tuple(self._type(zone_type).get("talking_points", {}).get(lang, ()))
+    def formats(self, zone_type: str, *, poi_types: Iterable[str] = ()) -> tuple[str, ...]:
+        """All formats of a zone type, in playbook order, then those its POIs add.
+
+        >>> load_playbook().formats("residential", poi_types=["street_spot"])[-1]
+        'wave_down_test_drive'
+        """
+        out = list(self._type(zone_type).get("formats", ()))
+        for poi_type in sorted(poi_types):
+            out += [f for f in self._poi(poi_type).get("formats", ()) if f not in out]
+        return tuple(out)
+
+    def tools(self, zone_type: str, *, poi_types: Iterable[str] = ()) -> tuple[str, ...]:
+        """Tool codes to pack for a zone type (and the formats its POIs add)."""
+        out = list(self._type(zone_type).get("tools", ()))
+        for poi_type in sorted(poi_types):
+            out += [x for x in self._poi(poi_type).get("tools", ()) if x not in out]
+        return tuple(out)
+
+    def talking_points(
+        self, zone_type: str, lang: str = "zh", *, poi_types: Iterable[str] = ()
+    ) -> tuple[str, ...]:
+        """Talking points for a zone type (and the formats its POIs add)."""
+        out = list(self._type(zone_type).get("talking_points", {}).get(lang, ()))
+        for poi_type in sorted(poi_types):
+            out += self._poi(poi_type).get("talking_points", {}).get(lang, [])
+        return tuple(out)
 
     def audience(self, zone_type: str) -> str:
         """The audience code of a zone type (residents, shoppers, ...)."""
@@ -92,16 +122,42 @@ class Playbook:
         days = set(self.data.get("market_days", ()))
         return bool(days) and (date.day % 10 in days or date.day in days)
 
-    def slots(self, zone_type: str, date: dt.date) -> list[Slot]:
+    def slots(self, zone_type: str, date: dt.date, *, poi_types: Iterable[str] = ()) -> list[Slot]:
         """The time slots of a zone type on ``date`` (weekday or weekend).
 
         A slot lists only formats the zone type uses; a slot whose formats
-        were all dropped (by a workspace override) is left out.
+        were all dropped (by a workspace override) is left out. ``poi_types``
+        adds the slots of the formats those POIs bring (a street spot's
+        wave-down test drive), merged into a zone-type slot with the same
+        name and times.
         """
         key = "weekend" if date.weekday() >= 5 else "weekday"
         used = set(self.formats(zone_type))
+        out = self._slots(self._type(zone_type).get(key, ()), used, date)
+        for poi_type in sorted(poi_types):
+            spec = self._poi(poi_type)
+            extra = self._slots(spec.get(key, ()), set(spec.get("formats", ())), date)
+            for slot in extra:
+                same = next(
+                    (
+                        i
+                        for i, s in enumerate(out)
+                        if (s.slot, s.start, s.end) == (slot.slot, slot.start, slot.end)
+                    ),
+                    None,
+                )
+                if same is None:
+                    out.append(slot)
+                else:
+                    merged = out[same].formats + tuple(
+                        f for f in slot.formats if f not in out[same].formats
+                    )
+                    out[same] = Slot(date, slot.slot, slot.start, slot.end, merged)
+        return out
+
+    def _slots(self, entries, used: set[str], date: dt.date) -> list[Slot]:
         out = []
-        for entry in self._type(zone_type).get(key, ()):
+        for entry in entries:
             if entry.get("market_day_only") and not self.is_market_day(date):
                 continue
             formats = tuple(f for f in entry.get("formats", ()) if f in used)
@@ -118,8 +174,19 @@ class Playbook:
             )
         return out
 
-    def prior(self, zone_type: str) -> dict[str, float]:
-        """Prior per-event figures (cost per lead, close rate, leads per event)."""
+    def prior(self, zone_type: str, fmt: str | None = None) -> dict[str, float]:
+        """Prior per-event figures (cost per lead, close rate, leads per event).
+
+        A format with its own prior (``[format_priors]``, e.g. the wave-down
+        test drive) uses it wherever it is held; other formats use their
+        zone type's.
+
+        >>> load_playbook().prior("commercial", "wave_down_test_drive")["close_rate"]
+        0.0765
+        """
+        own = self.data.get("format_priors", {}).get(fmt) if fmt else None
+        if own:
+            return dict(own)
         priors = self.data["priors"]
         return dict(priors.get(zone_type) or priors["other"])
 
@@ -200,6 +267,75 @@ def _check(data: dict[str, Any], file: str) -> ProblemList:
                             found=code,
                             expected=", ".join(sorted(allowed)),
                         )
+    for poi_type, spec in data.get("poi_types", {}).items():
+        where = f"poi_types.{poi_type}"
+        if poi_type not in POI_TYPES:
+            problems.add(
+                file,
+                "err.playbook_unknown",
+                column=where,
+                found=poi_type,
+                expected=", ".join(POI_TYPES),
+            )
+            continue
+        allowed = set(FORMATS_BY_POI_TYPE.get(poi_type, ()))
+        for code in spec.get("formats", ()):
+            if code not in allowed:
+                problems.add(
+                    file,
+                    "err.playbook_format_poi",
+                    column=f"{where}.formats",
+                    found=code,
+                    expected=", ".join(sorted(allowed)) or "—",
+                )
+        for code in spec.get("tools", ()):
+            if code not in TOOLS:
+                problems.add(
+                    file,
+                    "err.playbook_unknown",
+                    column=f"{where}.tools",
+                    found=code,
+                    expected=", ".join(TOOLS),
+                )
+    for table in ("priors", "format_priors"):
+        known = ZONE_TYPES if table == "priors" else FORMATS
+        for key, prior in data.get(table, {}).items():
+            if key not in known:
+                problems.add(
+                    file,
+                    "err.playbook_unknown",
+                    column=table,
+                    found=key,
+                    expected=", ".join(known),
+                )
+                continue
+            problems.extend(_check_prior(prior, f"{table}.{key}", file))
+    return problems
+
+
+#: The figures of a prior and the range each must lie in.
+_PRIOR_FIELDS = {
+    "cost_per_lead": (0.0, None),
+    "close_rate": (0.0, 1.0),
+    "leads_per_event": (0.0, None),
+}
+
+
+def _check_prior(prior: Any, where: str, file: str) -> ProblemList:
+    problems = ProblemList()
+    if not isinstance(prior, dict):
+        problems.add(file, "err.playbook_prior", column=where, found=repr(prior))
+        return problems
+    for name, (lo, hi) in _PRIOR_FIELDS.items():
+        value = prior.get(name)
+        ok = (
+            isinstance(value, int | float)
+            and not isinstance(value, bool)
+            and value > lo
+            and (hi is None or value < hi)
+        )
+        if not ok:
+            problems.add(file, "err.playbook_prior", column=f"{where}.{name}", found=repr(value))
     return problems
 
 

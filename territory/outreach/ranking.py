@@ -1,8 +1,10 @@
 """Where to go next weekend: ranked outreach sites with reasons.
 
 Every zone in the influence area gets a **site score** (0–1) from its
-white-space potential, r_score, density, distance to the dealer and what
-past events say about its formats (weights in ``settings.ranking``), times
+white-space potential, r_score, density, distance to the dealer and the
+expected sales per yuan of its best format, learned from the workspace's
+recorded outings (:class:`territory.outreach.history.EventHistory`,
+docs/learning.md; weights in ``settings.ranking``), times
 two multipliers: the **date** (a zone type with no time slot that day, such
 as enterprises at weekends, is pushed down) and **rotation** (a zone
 visited within ``rotation_weeks`` is pushed down, recovering linearly).
@@ -11,8 +13,9 @@ The N sites are then chosen **together** (:mod:`territory.outreach.covering`): t
 best-scoring zones are candidates, and the N are those that jointly reach
 the most white-space population within ``catchment_km`` plus their own
 quality, so they do not all sit in one cluster. Each site carries its
-formats (best first for the date and history), time slots, tools, expected
-leads and cost, and reasons built from its own numbers.
+formats (best first for the date and expected sales per yuan), time slots,
+tools, expected leads, sales and cost, and reasons built from its own numbers
+(including what the outings taught about each format).
 
 Examples
 --------
@@ -43,11 +46,12 @@ from territory.inputs import coords
 from territory.outreach.covering import CoverResult, coverage_matrix, max_cover
 from territory.outreach.history import EventHistory
 from territory.outreach.playbook import Playbook, load_playbook
-from territory.settings import Settings
+from territory.settings import RankingSettings, Settings
 from territory.vocab import FORMATS, ZONE_TYPES, label
 
 __all__ = [
     "Recommendation",
+    "learned_reasons",
     "next_saturday",
     "ordered_formats",
     "recommend",
@@ -55,6 +59,7 @@ __all__ = [
     "site_scores",
     "site_slots",
     "site_talking_points",
+    "zone_poi_types",
 ]
 
 
@@ -75,6 +80,8 @@ class Recommendation:
     cover: CoverResult | None
     analysis: Analysis
     notes: list[str] = field(default_factory=list)
+    #: The track record behind the economic term (learned figures per format × zone type).
+    history: EventHistory | None = None
 
 
 def _normalise(weights: dict[str, float]) -> dict[str, float]:
@@ -86,9 +93,9 @@ def _normalise(weights: dict[str, float]) -> dict[str, float]:
     return {k: max(v, 0.0) / total for k, v in weights.items()}
 
 
-def _date_formats(pb: Playbook, zone_type: str, date: dt.date) -> tuple[str, ...]:
+def _date_formats(pb: Playbook, zone_type: str, date: dt.date, poi_types=()) -> tuple[str, ...]:
     seen: list[str] = []
-    for slot in pb.slots(zone_type, date):
+    for slot in pb.slots(zone_type, date, poi_types=poi_types):
         for f in slot.formats:
             if f not in seen:
                 seen.append(f)
@@ -99,13 +106,35 @@ _AFTER_WORK_SLOTS = frozenset({"evening", "after_work"})
 _DAYTIME_SLOTS = frozenset({"midday", "daytime", "lunch", "morning", "market_morning", "training"})
 
 
-def site_slots(pb: Playbook, zone_type: str, date: dt.date, profile: CustomerProfile | None):
+def zone_poi_types(ws, playbook: Playbook) -> dict[str, frozenset[str]]:
+    """Per zone, the POI types in it that add formats to its sites (``street_spot``).
+
+    Zones without such a POI are left out.
+    """
+    kinds = playbook.poi_types_with_formats()
+    pois = getattr(ws, "pois", None)
+    if not kinds or pois is None or not len(pois) or "poi_type" not in pois:
+        return {}
+    hit = pois[pois["poi_type"].isin(kinds) & pois["zone_id"].notna()]
+    return {str(z): frozenset(g.astype(str)) for z, g in hit.groupby("zone_id")["poi_type"]}
+
+
+def site_slots(
+    pb: Playbook,
+    zone_type: str,
+    date: dt.date,
+    profile: CustomerProfile | None,
+    *,
+    poi_types: frozenset[str] | tuple[str, ...] = (),
+):
     """The zone type's slots on ``date``, ordered by what today's customers suggest.
 
     Seed 000, example 2: when most buyers are working-age, after-work slots
-    come first; when most are older, daytime slots come first.
+    come first; when most are older, daytime slots come first. ``poi_types``
+    adds the slots of formats the zone's POIs bring (a street spot's
+    wave-down test drive).
     """
-    slots = pb.slots(zone_type, date)
+    slots = pb.slots(zone_type, date, poi_types=poi_types)
     codes = {h.code for h in profile.hints()} if profile is not None else set()
     if "after_work" in codes:
         return sorted(slots, key=lambda sl: sl.slot not in _AFTER_WORK_SLOTS)
@@ -115,7 +144,12 @@ def site_slots(pb: Playbook, zone_type: str, date: dt.date, profile: CustomerPro
 
 
 def site_talking_points(
-    pb: Playbook, zone_type: str, profile: CustomerProfile | None, lang: str
+    pb: Playbook,
+    zone_type: str,
+    profile: CustomerProfile | None,
+    lang: str,
+    *,
+    poi_types: frozenset[str] | tuple[str, ...] = (),
 ) -> list[str]:
     """The playbook's talking points, led by the pitch today's customers suggest."""
     pitches = []
@@ -124,7 +158,7 @@ def site_talking_points(
             key = f"profile.pitch.{hint.code}"
             if key in catalogue():
                 pitches.append(t(key, lang))
-    return pitches + list(pb.talking_points(zone_type, lang))
+    return pitches + list(pb.talking_points(zone_type, lang, poi_types=poi_types))
 
 
 def ordered_formats(
@@ -135,18 +169,27 @@ def ordered_formats(
     *,
     owners: int,
     owner_min: int,
+    poi_types: frozenset[str] | tuple[str, ...] = (),
+    owner_boost: float = RankingSettings.owner_service_boost,
 ) -> list[str]:
-    """The playbook's formats for the zone type, best first for this date and history."""
-    formats = list(pb.formats(zone_type))
-    fits = set(_date_formats(pb, zone_type, date))
+    """The site's formats, best first for this date and what the workspace has learned.
+
+    Formats with a time slot on ``date`` come first; among them, the highest
+    expected **sales per yuan** (:meth:`EventHistory.format_stats`: learned
+    from recorded outings, the seed's priors until then). With at least
+    ``owner_min`` owners in the zone, owner free service counts
+    ``owner_boost`` times (it also serves owners and brings referrals).
+    ``poi_types`` adds the formats of the zone's POIs (a street spot's
+    wave-down test drive).
+    """
+    formats = list(pb.formats(zone_type, poi_types=poi_types))
+    fits = set(_date_formats(pb, zone_type, date, poi_types))
 
     def key(code: str) -> tuple:
-        owner_first = code == "owner_free_service" and owners >= owner_min
-        return (
-            not owner_first,
-            code not in fits,
-            history.format_stats(code, zone_type).cost_per_lead,
-        )
+        value = history.format_stats(code, zone_type).sales_per_yuan
+        if code == "owner_free_service" and owners >= owner_min:
+            value *= owner_boost
+        return (code not in fits, -value)
 
     return sorted(formats, key=key)
 
@@ -158,8 +201,15 @@ def site_scores(
     history: EventHistory,
     playbook: Playbook,
     settings: Settings,
+    poi_types: dict[str, frozenset[str]] | None = None,
 ) -> gpd.GeoDataFrame:
-    """Site score and its terms for every zone in the influence area."""
+    """Site score and its terms for every zone in the influence area.
+
+    The ``history`` term is the economic one: expected sales per yuan of
+    the zone's leading format (learned, :class:`EventHistory`), times the
+    zone's own track record. ``poi_types`` (:func:`zone_poi_types`) adds the
+    formats of the zones' POIs.
+    """
     s = settings.ranking
     weights = _normalise(s.weights)
     unknown = set(weights) - {"whitespace", "r_score", "density", "distance", "history"}
@@ -177,12 +227,15 @@ def site_scores(
     pool["term_density"] = pool["density"].rank(pct=True).fillna(0)
     pool["term_distance"] = (1 - pool["distance_km"] / radius).clip(0, 1)
 
-    best_format, cpl, leads, cost, n_events = [], [], [], [], []
-    orders: dict[tuple[str, bool], list[str]] = {}  # depends only on the type and owners >= min
+    poi_types = poi_types or {}
+    best_format, leads, sales, cost, n_events = [], [], [], [], []
+    # The order depends only on the type, owners >= min and the zone's POI types.
+    orders: dict[tuple[str, bool, frozenset[str]], list[str]] = {}
     for zone_type, owners, zone_id in zip(
         pool["zone_type"], pool["customers"], pool["zone_id"], strict=True
     ):
-        key = (zone_type, int(owners) >= s.owner_service_min)
+        extra = poi_types.get(str(zone_id), frozenset())
+        key = (zone_type, int(owners) >= s.owner_service_min, extra)
         if key not in orders:
             orders[key] = ordered_formats(
                 playbook,
@@ -191,30 +244,45 @@ def site_scores(
                 date,
                 owners=int(owners),
                 owner_min=s.owner_service_min,
+                poi_types=extra,
+                owner_boost=s.owner_service_boost,
             )
         order = orders[key]
         if order:
             stats = history.format_stats(order[0], zone_type)
             factor = history.zone_factor(zone_id)
             best_format.append(order[0])
-            cpl.append(stats.cost_per_lead / factor)
             leads.append(stats.leads_per_event * factor)
+            sales.append(stats.sales_per_event * factor)
             cost.append(stats.cost_per_event)
             n_events.append(stats.events)
         else:
             best_format.append(None)
-            cpl.append(np.nan)
             leads.append(0.0)
+            sales.append(0.0)
             cost.append(0.0)
             n_events.append(0)
-    pool["best_format"] = best_format
-    pool["cost_per_lead"] = cpl
-    pool["expected_leads"] = leads
-    pool["estimated_cost"] = cost
-    pool["history_events"] = n_events
-    log_cpl = np.log(pool["cost_per_lead"].astype("float64"))
-    lo, hi = np.nanmin(log_cpl), np.nanmax(log_cpl)
-    pool["term_history"] = ((hi - log_cpl) / (hi - lo)).fillna(0) if hi > lo else 1.0
+    leads_a, sales_a, cost_a = (np.asarray(x, dtype="float64") for x in (leads, sales, cost))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pool["best_format"] = best_format
+        pool["expected_leads"] = leads_a
+        pool["expected_sales"] = sales_a
+        pool["estimated_cost"] = cost_a
+        pool["cost_per_lead"] = np.where(leads_a > 0, cost_a / leads_a, np.nan)
+        pool["cost_per_sale"] = np.where(sales_a > 0, cost_a / sales_a, np.nan)
+        pool["sales_per_yuan"] = np.where(cost_a > 0, sales_a / cost_a, np.nan)
+        pool["history_events"] = n_events
+        # The economic term: expected sales per yuan of the site's leading format, on a log
+        # scale across the pool (a format ten times cheaper per sale is a fixed step ahead).
+        log_spy = np.log(pool["sales_per_yuan"].to_numpy(dtype="float64"))
+    finite = np.isfinite(log_spy)
+    if finite.any():
+        lo, hi = float(log_spy[finite].min()), float(log_spy[finite].max())
+        term = (log_spy - lo) / (hi - lo) if hi > lo else np.where(finite, 1.0, 0.0)
+        term = np.where(np.isnan(log_spy), 0.0, np.where(np.isposinf(log_spy), 1.0, term))
+    else:
+        term = np.zeros(len(pool))
+    pool["term_history"] = np.clip(term, 0.0, 1.0)
 
     base = sum(
         weights.get(k, 0.0) * pool[f"term_{k}"]
@@ -274,11 +342,21 @@ def recommend(
     settings = (settings or ws.settings).merged(overrides)
     analysis = analysis or analyse(ws, model=model, settings=settings, lang=lang)
     playbook = playbook or load_playbook(ws.root, lang=lang)
-    history = EventHistory(ws.events, playbook, settings=settings.history)
-    scores = site_scores(analysis, date=date, history=history, playbook=playbook, settings=settings)
+    history = EventHistory.for_workspace(ws, playbook, settings=settings.history, as_of=date)
+    spots = zone_poi_types(ws, playbook)
+    scores = site_scores(
+        analysis,
+        date=date,
+        history=history,
+        playbook=playbook,
+        settings=settings,
+        poi_types=spots,
+    )
     if scores.empty:
         empty = pd.DataFrame(columns=["rank", "zone_id"])
-        return Recommendation(date, analysis.model, empty, scores, None, analysis, ["no_zones"])
+        return Recommendation(
+            date, analysis.model, empty, scores, None, analysis, ["no_zones"], history
+        )
 
     s = settings.ranking
     crs = coords.local_crs(ws.dealer.lon, ws.dealer.lat)
@@ -332,13 +410,14 @@ def recommend(
                 settings,
                 date,
                 lang,
+                spots.get(str(z["zone_id"]), frozenset()),
             )
         )
     sites = pd.DataFrame(rows)
     notes = list(analysis.whitespace.notes)
     if len(chosen) < top:
         notes.append("fewer_sites")
-    return Recommendation(date, analysis.model, sites, scores, result, analysis, notes)
+    return Recommendation(date, analysis.model, sites, scores, result, analysis, notes, history)
 
 
 def _owner_xy(ws, crs) -> np.ndarray:
@@ -404,14 +483,21 @@ def _owners_near(
     return counts
 
 
-def _site_row(rank, z, xy, nearby, analysis, history, pb, settings, date, lang) -> dict:
+def _site_row(rank, z, xy, nearby, analysis, history, pb, settings, date, lang, poi_types) -> dict:
     s = settings.ranking
     zone_type = z["zone_type"]
     owners = int(z["customers"])
     formats = ordered_formats(
-        pb, history, zone_type, date, owners=owners, owner_min=s.owner_service_min
+        pb,
+        history,
+        zone_type,
+        date,
+        owners=owners,
+        owner_min=s.owner_service_min,
+        poi_types=poi_types,
+        owner_boost=s.owner_service_boost,
     )
-    slots = site_slots(pb, zone_type, date, analysis.profile)
+    slots = site_slots(pb, zone_type, date, analysis.profile, poi_types=poi_types)
     point = z.geometry.representative_point()
     reasons = _reasons(z, formats, slots, nearby, analysis, history, settings, date, lang)
     return {
@@ -436,12 +522,19 @@ def _site_row(rank, z, xy, nearby, analysis, history, pb, settings, date, lang) 
         "whitespace_score": float(z["whitespace_score"]),
         "formats": formats,
         "time_slots": [slot.label(lang) for slot in slots],
-        "tools": list(pb.tools(zone_type)),
-        "talking_points": site_talking_points(pb, zone_type, analysis.profile, lang),
+        "tools": list(pb.tools(zone_type, poi_types=poi_types)),
+        "talking_points": site_talking_points(
+            pb, zone_type, analysis.profile, lang, poi_types=poi_types
+        ),
         "expected_leads": float(z["expected_leads"]),
+        "expected_sales": float(z["expected_sales"]),
+        "cost": float(z["estimated_cost"]),
         "estimated_cost": float(z["estimated_cost"]),
-        "cost_per_lead": None if pd.isna(z["cost_per_lead"]) else float(z["cost_per_lead"]),
+        "cost_per_lead": _finite(z["cost_per_lead"]),
+        "cost_per_sale": _finite(z["cost_per_sale"]),
+        "sales_per_yuan": _finite(z["sales_per_yuan"]),
         "history_events": int(z["history_events"]),
+        "learned": [_learned_entry(history.format_stats(f, zone_type)) for f in formats],
         "last_visit": None if pd.isna(z["last_visit"]) else z["last_visit"].date().isoformat(),
         "after_sales": "owner_free_service" in formats and nearby >= s.after_sales_owners,
         "terms": {
@@ -451,6 +544,27 @@ def _site_row(rank, z, xy, nearby, analysis, history, pb, settings, date, lang) 
         "date_fit": float(z["date_fit"]),
         "rotation_factor": float(z["rotation_factor"]),
         "reasons": reasons,
+    }
+
+
+def _finite(value) -> float | None:
+    return float(value) if pd.notna(value) and np.isfinite(value) else None
+
+
+def _learned_entry(stats) -> dict:
+    """What the ranking knows of one format at this site (JSON-safe)."""
+    return {
+        "format": stats.format,
+        "events": stats.events,
+        "leads_observed": stats.leads_observed,
+        "sales_observed": stats.sales_observed,
+        "leads_per_event": stats.leads_per_event,
+        "close_rate": stats.close_rate,
+        "cost_per_event": stats.cost_per_event,
+        "cost_per_lead": _finite(stats.cost_per_lead),
+        "cost_per_sale": _finite(stats.cost_per_sale),
+        "sales_per_yuan": _finite(stats.sales_per_yuan),
+        "verdict": stats.verdict,
     }
 
 
@@ -507,19 +621,8 @@ def _reasons(z, formats, slots, nearby, analysis, history, settings, date, lang)
         )
     )
     if formats:
-        stats = history.format_stats(formats[0], z["zone_type"])
-        key = "reason.history" if stats.events else "reason.prior"
-        out.append(
-            t(
-                key,
-                lang,
-                format=label(formats[0], FORMATS, lang),
-                cpl=z["cost_per_lead"],
-                leads=z["expected_leads"],
-                cost=z["estimated_cost"],
-                n=stats.events,
-            )
-        )
+        out.append(_economics_reason(z, formats[0], history, lang))
+        out.extend(learned_reasons(history, formats, z["zone_type"], lang))
     if slots:
         out.append(
             t(
@@ -548,6 +651,75 @@ def _reasons(z, formats, slots, nearby, analysis, history, settings, date, lang)
     return out
 
 
+def _money(value: float) -> str:
+    return f"{value:,.0f}" if np.isfinite(value) else "∞"
+
+
+def _economics_reason(z, fmt: str, history: EventHistory, lang: str) -> str:
+    """What the leading format is expected to bring at this site, and at what cost per sale."""
+    stats = history.format_stats(fmt, z["zone_type"])
+    cps = z["cost_per_sale"]
+    cpl = z["cost_per_lead"]
+    return t(
+        "reason.economics" if stats.events or stats.sales_events else "reason.economics_prior",
+        lang,
+        format=label(fmt, FORMATS, lang),
+        leads=z["expected_leads"],
+        sales=z["expected_sales"],
+        cost=z["estimated_cost"],
+        cps=_money(cps if pd.notna(cps) else np.inf),
+        cpl=_money(cpl if pd.notna(cpl) else np.inf),
+        n=stats.events,
+    )
+
+
+def learned_reasons(
+    history: EventHistory, formats: list[str], zone_type: str, lang: str, *, limit: int = 3
+) -> list[str]:
+    """One line per format of the site with recorded events: what was learned.
+
+    ``上 4 次居住区午间展示：留资 160，成交 0 → 降权（每单成本约 7,600 元，先验 3,000 元）``.
+    """
+    out = []
+    type_label = label(zone_type, ZONE_TYPES, lang)
+    for fmt in formats:
+        stats = history.format_stats(fmt, zone_type)
+        if not stats.events and not stats.sales_events:
+            continue
+        prior = history.prior_stats(fmt, zone_type)
+        verdict = t(
+            f"reason.learned.{stats.verdict}",
+            lang,
+            cps=_money(stats.cost_per_sale),
+            prior=_money(prior.cost_per_sale),
+        )
+        spent = (
+            t("reason.learned.spent", lang, cost=stats.cost_observed) if stats.cost_events else ""
+        )
+        text = t(
+            "reason.learned",
+            lang,
+            n=max(stats.events, stats.sales_events),
+            type=type_label,
+            format=label(fmt, FORMATS, lang),
+            spent=spent,
+            leads=stats.leads_observed,
+            sales=stats.sales_observed,
+            verdict=verdict,
+        )
+        if stats.maturing:
+            text += t(
+                "reason.learned.maturing",
+                lang,
+                m=stats.maturing,
+                days=history.settings.sales_window_days,
+            )
+        out.append(text)
+        if len(out) >= limit:
+            break
+    return out
+
+
 def recommend_json(rec: Recommendation, *, lang: str = "zh") -> dict:
     """The ``territory recommend --json`` document (contract shape plus extras)."""
     sites = rec.sites.to_dict(orient="records")
@@ -570,4 +742,18 @@ def recommend_json(rec: Recommendation, *, lang: str = "zh") -> dict:
             "upper_bound": cover.upper_bound,
         },
         "sites": sites,
+        "learned": []
+        if rec.history is None
+        else [
+            {k: _json_number(v) for k, v in row.items()}
+            for row in rec.history.learned_table().to_dict(orient="records")
+        ],
     }
+
+
+def _json_number(value):
+    if isinstance(value, float | np.floating):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value

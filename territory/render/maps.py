@@ -161,6 +161,7 @@ _POI_COLOURS = {
     "enterprise": "#3a8c86",
     "commercial": "#e15759",
     "residential": "#4e79a7",
+    "street_spot": "#f28e2b",
 }
 
 

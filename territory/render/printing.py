@@ -414,7 +414,7 @@ def _context(
         analysis=analysis,
         settings=settings,
         playbook=playbook,
-        history=EventHistory(ws.events, playbook, settings=settings.history),
+        history=EventHistory.for_workspace(ws, playbook, settings=settings.history, as_of=date),
         fonts=fonts,
         measure=_Measure(fonts),
         lang=lang,

@@ -132,16 +132,22 @@ with state.guard():
     site = sites[sites["zone_id"] == chosen].iloc[0]
 
     st.subheader(titles[chosen])
-    m1, m2, m3, m4 = st.columns(4)
-    m1.metric(tr("ui.col.leads"), f"{site['expected_leads']:,.0f}")
-    m2.metric(tr("ui.col.cost"), tr("ui.money", value=f"{site['estimated_cost']:,.0f}"))
-    m3.metric(
-        tr("ui.sites.cost_per_lead"),
-        "—"
-        if pd.isna(site["cost_per_lead"])
-        else tr("ui.money", value=f"{site['cost_per_lead']:,.0f}"),
+    m1, m2, m3, m4, m5 = st.columns(5)
+    m1.metric(
+        tr("ui.col.leads"),
+        f"{site['expected_leads']:,.0f}",
+        tr("ui.sites.sales_delta", sales=f"{site['expected_sales']:,.1f}"),
+        delta_color="off",
+        delta_arrow="off",
     )
-    m4.metric(tr("ui.sites.owners_nearby"), f"{int(site['owners_nearby']):,}")
+    m2.metric(tr("ui.col.cost"), tr("ui.money", value=f"{site['estimated_cost']:,.0f}"))
+    for col, key in ((m3, "cost_per_sale"), (m4, "cost_per_lead")):
+        value = site[key]
+        col.metric(
+            tr(f"ui.sites.{key}"),
+            "—" if value is None or pd.isna(value) else tr("ui.money", value=f"{value:,.0f}"),
+        )
+    m5.metric(tr("ui.sites.owners_nearby"), f"{int(site['owners_nearby']):,}")
 
     d1, d2 = st.columns([3, 2])
     with d1:
@@ -161,6 +167,38 @@ with state.guard():
         )
         st.markdown(f"**{tr('ui.sites.tools')}**")
         st.markdown(sep.join(ui.md(label(x, TOOLS, lang)) for x in site["tools"]))
+
+    learned = rec.history.learned_table() if rec.history is not None else pd.DataFrame()
+    if not learned.empty:
+        with st.expander(tr("ui.sites.learned"), expanded=False):
+            st.caption(tr("ui.sites.learned_help"))
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        tr("ui.learned.format"): [
+                            label(f, FORMATS, lang) for f in learned["format"]
+                        ],
+                        tr("ui.learned.zone_type"): [
+                            label(z, ZONE_TYPES, lang) for z in learned["zone_type"]
+                        ],
+                        tr("ui.learned.events"): learned["events"],
+                        tr("ui.learned.leads"): learned["leads_observed"].round(0),
+                        tr("ui.learned.sales"): learned["sales_observed"].round(0),
+                        tr("ui.learned.leads_per_event"): learned["leads_per_event"].round(1),
+                        tr("ui.learned.close_rate"): (100 * learned["close_rate"]).round(1),
+                        tr("ui.learned.cost_per_sale"): learned["cost_per_sale"].round(0),
+                        tr("ui.learned.prior_cost_per_sale"): learned["prior_cost_per_sale"].round(
+                            0
+                        ),
+                        tr("ui.learned.verdict"): [
+                            tr(f"ui.learned.verdict.{v}") for v in learned["verdict"]
+                        ],
+                    }
+                ),
+                hide_index=True,
+                width="stretch",
+                key="learned_table",
+            )
 
     st.subheader(tr("ui.sites.plan"))
     with st.spinner(tr("ui.spinner.plan")):
