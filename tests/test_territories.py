@@ -532,3 +532,19 @@ def test_the_assignment_lives_in_the_journal_and_zone_moves_replay(tmp_path, cap
     ]
     with pytest.raises(KeyError):
         move_zone(ws, "nowhere", "A")
+
+
+def test_a_territory_inside_another_is_reported_as_an_enclave(tmp_path, capsys):
+    # A dense centre as populous as the eight zones around it: the balanced split is the
+    # centre alone, ringed by the other territory.
+    pops = {f"r{j}c{i}": 1000 for j in range(3) for i in range(3)}
+    pops["r1c1"] = 8000
+    ws = grid_workspace(tmp_path / "ws", 3, 3, population=pops)
+    status, doc, _ = split_cli(ws, "--consultants", "A,B", "--lang", "en", capsys=capsys)
+    assert status == 0 and doc["balance_index"] == 100.0 and doc["contiguous"] is True
+    inner = owners(doc)["r1c1"]
+    outer = "B" if inner == "A" else "A"
+    assert doc["enclaves"] == [{"consultant": inner, "inside": outer}]
+    assert any(
+        f"'{inner}''s territory lies entirely inside '{outer}''s" in n for n in doc["notices"]
+    )
