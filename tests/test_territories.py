@@ -548,3 +548,25 @@ def test_a_territory_inside_another_is_reported_as_an_enclave(tmp_path, capsys):
     assert any(
         f"'{inner}''s territory lies entirely inside '{outer}''s" in n for n in doc["notices"]
     )
+
+
+def test_export_writes_the_territories_back_as_the_file_split_imports(tmp_path, capsys):
+    ws = grid_workspace(tmp_path / "ws")
+    split_cli(ws, "--consultants", "A,B", "--lock", "r0c0=B", capsys=capsys)
+    assert main(["export", str(ws), "--out", str(tmp_path / "copy")]) == 0
+    capsys.readouterr()
+    exported = (tmp_path / "copy" / "territories.csv").read_text(encoding="utf-8-sig")
+    assert exported.splitlines()[0] == "zone_id,consultant,locked"
+    assert "r0c0,B,1" in exported.splitlines()
+    # The round trip: the exported file re-balanced into another copy gives the same territories.
+    other = grid_workspace(tmp_path / "other")
+    status, doc, _ = split_cli(
+        other,
+        "--consultants",
+        "A,B",
+        "--assignment",
+        str(tmp_path / "copy" / "territories.csv"),
+        capsys=capsys,
+    )
+    assert status == 0 and doc["zones_moved"] == 0
+    assert owners(doc) == dict(load_assignment(ws)[["zone_id", "consultant"]].values)

@@ -398,6 +398,15 @@ def export_workspace(ws, out_dir: Path | str, *, mask_personal: bool = True) -> 
         path = out / "traffic.csv"
         frame.to_csv(path, index=False, encoding="utf-8-sig")
         written.append(path)
+    from territory.inputs.assignment import load_assignment
+
+    assignment = load_assignment(ws.root)
+    if assignment is not None and len(assignment):
+        # The consultants' territories as the file `territory split --assignment` imports.
+        path = out / "territories.csv"
+        table = assignment.assign(locked=np.where(assignment["locked"], "1", ""))
+        table.to_csv(path, index=False, encoding="utf-8-sig")
+        written.append(path)
     return written
 
 
