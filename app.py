@@ -12,7 +12,7 @@ import streamlit as st
 
 from territory.i18n import LANGS, t
 from territory.render.maps import TILES
-from territory.ui import PAGES_DIR, components, state
+from territory.ui import PAGES_DIR, components, network_state, state
 
 st.set_page_config(
     page_title=t("app.title", state.lang()),
@@ -20,6 +20,36 @@ st.set_page_config(
     layout="wide",
     initial_sidebar_state="expanded",
 )
+
+if network_state.active():
+    # A dealer network: its own page instead of one dealer's pages.
+    page = st.navigation(
+        [
+            st.Page(
+                PAGES_DIR / "network.py",
+                title=state.tr("ui.nav.network"),
+                icon=":material/hub:",
+                url_path="network",
+                default=True,
+            )
+        ]
+    )
+    with st.sidebar:
+        if "w_lang" not in st.session_state:
+            st.session_state["w_lang"] = state.lang()
+        st.segmented_control(
+            state.tr("ui.sidebar.language"),
+            LANGS,
+            format_func=lambda code: t("lang.name", code),
+            key="w_lang",
+            required=True,
+        )
+        st.caption(state.tr("ui.sidebar.folder", path=components.md(state.folder())))
+        if st.button(state.tr("ui.recovery.demo"), key="network_demo"):
+            state.use_demo()
+            st.rerun()
+    page.run()
+    st.stop()
 
 with state.guard(), st.spinner(t("ui.spinner.workspace", state.lang())):
     state.init()
@@ -58,6 +88,12 @@ with st.sidebar:
     st.caption(tr("ui.sidebar.folder", path=components.md(state.folder())))
     if ws.has_synthetic_data:
         st.caption(tr("ui.sidebar.synthetic"))
+    from territory.network.folders import network_of
+
+    home_network = network_of(state.folder())
+    if home_network is not None and st.button(tr("ui.network.back"), key="network_back"):
+        network_state.back_to_network(home_network)
+        st.rerun()
     models = [m.name for m in ws.dealer.models]
     prices = {m.name: m.price for m in ws.dealer.models}
     st.selectbox(

@@ -626,6 +626,92 @@ def _print_territories(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_network(args: argparse.Namespace) -> int:
+    """Every dealer of a dealer network in one batch, on Dask."""
+    from territory.network.engine import run_network
+    from territory.network.inputs import NetworkError
+    from territory.network.report import dealer_table, export_dealer_table, network_json
+
+    root = _workspace_dir(args)
+    lang = _lang(args)
+    _out_file(args.out, lang)
+    if args.out is not None and args.out.suffix.lower() not in (".csv", ".xlsx"):
+        raise CliError("cli.bad_option", detail="--out FILE.csv | FILE.xlsx")
+    if args.workers is not None and args.workers < 1:
+        raise CliError("cli.bad_option", detail="--workers must be at least 1")
+    date = _date(args)
+    show = args.progress if args.progress is not None else sys.stderr.isatty()
+    try:
+        result = run_network(
+            root,
+            scheduler=args.scheduler,
+            n_workers=args.workers,
+            date=date,
+            lang=args.lang,
+            detail=args.detail,
+            progress="bar" if show else None,
+        )
+    except NetworkError:
+        raise CliError("cli.not_network", path=str(root)) from None
+    except (OSError, TimeoutError) as exc:
+        if args.scheduler:
+            raise CliError(
+                "cli.scheduler_unreachable", address=args.scheduler, detail=str(exc)[:200]
+            ) from None
+        raise
+    lang = args.lang or result.network.language
+    if args.out is not None:
+        export_dealer_table(dealer_table(result, lang=lang), args.out, lang=lang)
+    if args.json:
+        emit_json(network_json(result, lang=lang))
+        return EXIT_OK
+    for s in result.dealers:
+        _out(
+            t(
+                "cli.network_line",
+                lang,
+                dealer_id=s["dealer_id"],
+                name=s["name"],
+                zones=s["zone_count"],
+                population=s["population"],
+                customers=s["customers"],
+                expected="-"
+                if s.get("expected_customers") is None
+                else f"{s['expected_customers']:.0f}",
+                diagnosis=t(f"coverage.diagnosis.{s['diagnosis']}", lang),
+                sites=("、" if lang == "zh" else ", ").join(s["sites"]) or "-",
+            )
+        )
+    for g in result.gaps.areas.itertuples(index=False):
+        _out(
+            t(
+                "cli.gap_line",
+                lang,
+                gap_id=g.gap_id,
+                zones=len(g.zone_ids),
+                population=int(g.population),
+                expected=float(g.expected_customers),
+                km=float(g.nearest_dealer_km),
+            )
+        )
+    for o in result.gaps.outlets.itertuples(index=False):
+        _out(
+            t(
+                "cli.outlet_line",
+                lang,
+                rank=o.rank,
+                name=o.name,
+                zone_id=o.zone_id,
+                gain=o.marginal_shortfall,
+            )
+        )
+    if result.notices:
+        _say(render_problems(result.notices, lang))
+    if args.out is not None:
+        _say(t("cli.exported", lang, n=1, path=str(args.out)))
+    return EXIT_OK
+
+
 def _os_error_message(exc: OSError, lang: str) -> str:
     """The file and the operating system's reason, without a traceback."""
     path = exc.filename if exc.filename is not None else "-"
@@ -789,6 +875,23 @@ def _args_split(p: argparse.ArgumentParser, lang: str) -> None:
     which = p.add_mutually_exclusive_group()
     which.add_argument("--replace", action="store_true", help=t("cli.opt.replace", lang))
     which.add_argument("--dry-run", action="store_true", help=t("cli.opt.dry_run", lang))
+
+
+@command("network", "cli.help.network")
+def _args_network(p: argparse.ArgumentParser, lang: str) -> None:
+    p.add_argument(
+        "--scheduler", default=None, metavar="ADDRESS", help=t("cli.opt.scheduler", lang)
+    )
+    p.add_argument("--workers", type=int, default=None, help=t("cli.opt.workers", lang))
+    p.add_argument("--date", default=None, help=t("cli.opt.network_date", lang))
+    p.add_argument("--detail", action="store_true", help=t("cli.opt.detail", lang))
+    p.add_argument("--out", type=Path, default=None, help=t("cli.opt.network_out", lang))
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=t("cli.opt.progress", lang),
+    )
 
 
 def build_parser(lang: str = "zh") -> argparse.ArgumentParser:

@@ -35,6 +35,7 @@ __all__ = [
     "LeadsSettings",
     "LoadSettings",
     "MapSettings",
+    "NetworkSettings",
     "PrintSettings",
     "ProfileSettings",
     "RankingSettings",
@@ -392,6 +393,42 @@ class TerritorySettings:
 
 
 @dataclass(frozen=True)
+class NetworkSettings:
+    """A dealer network (``territory network``): responsibility areas, gaps, the Dask engine."""
+
+    #: How zones are given to dealers: ``nearest`` (the nearest dealer within its reach),
+    #: ``huff`` (the highest Huff share) or ``auto`` (Huff when dealers.csv has an
+    #: ``attractiveness`` column or the network has competitor showrooms, else nearest).
+    #: A zone named in ``assignment.csv`` goes to the dealer given there in every case.
+    assignment: str = "auto"
+    #: Huff model: distance decay exponent (share ∝ attractiveness^a × distance^-decay).
+    huff_decay: float = 2.0
+    #: Huff model: exponent of the attractiveness.
+    huff_attractiveness_exponent: float = 1.0
+    #: Huff model: distances below this (km) count as this (a dealer inside a zone).
+    huff_min_km: float = 0.5
+    #: Whether a zone may belong to several dealers' responsibility areas.
+    allow_overlap: bool = False
+    #: With ``allow_overlap``: every dealer within reach whose share of the zone is at least
+    #: this (0–1) also has the zone in its area.
+    overlap_min_share: float = 0.3
+    #: Next outreach sites recommended per dealer inside its own area.
+    sites_per_dealer: int = 3
+    #: New outlet locations chosen jointly over the gaps (maximal covering).
+    gap_outlets: int = 5
+    #: Reach (km) of a new outlet; 0: the median reach of the network's dealers.
+    outlet_radius_km: float = 0.0
+    #: A gap area is no wider than this (km); larger clusters of gap zones are split.
+    gap_area_km: float = 40.0
+    #: Dealers per Dask partition (dealers in one partition are neighbours on a Hilbert curve).
+    dealers_per_partition: int = 40
+    #: Zones per Dask partition for the responsibility-area join.
+    zones_per_partition: int = 5000
+    #: Megabytes of a customers/cards/events CSV file read by one task.
+    chunk_mb: float = 64.0
+
+
+@dataclass(frozen=True)
 class Settings:
     """All settings, grouped by the area of the product that reads them."""
 
@@ -407,6 +444,7 @@ class Settings:
     print: PrintSettings = field(default_factory=PrintSettings)
     maps: MapSettings = field(default_factory=MapSettings)
     territories: TerritorySettings = field(default_factory=TerritorySettings)
+    network: NetworkSettings = field(default_factory=NetworkSettings)
 
     def merged(self, overrides: dict[str, Any] | None) -> Settings:
         """Return a copy with ``overrides`` (``{section: {key: value}}``) applied.

@@ -228,6 +228,11 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "staff": ("人数", "外拓人数", "现场人数"),
     "poi_id": ("兴趣点编号", "poi编号"),
     "poi_type": ("兴趣点类型", "poi类型", "场所类型"),
+    "dealer_id": ("经销商编号", "经销商id", "门店编号", "dealer"),
+    "brand": ("品牌",),
+    "radius_km": ("影响半径", "半径", "销售半径"),
+    "price": ("价格", "车价", "指导价"),
+    "attractiveness": ("吸引力", "门店吸引力"),
 }
 
 

@@ -32,7 +32,7 @@ from territory.inputs.locate import locate_points, zone_positions
 from territory.inputs.traffic import empty_traffic, read_traffic
 from territory.settings import Settings
 
-__all__ = ["Workspace", "WorkspaceError", "load_workspace", "read_sources"]
+__all__ = ["Workspace", "WorkspaceError", "link_layers", "load_workspace", "read_sources"]
 
 
 class WorkspaceError(ValueError):
@@ -176,17 +176,9 @@ def read_sources(
             else (lambda x, y: zone_positions(zones, x, y)),
         )
 
-    if "cards" in tables and len(layers["cards"]) == len(tables["cards"].rows):
-        layers["cards"] = link_cards(
-            layers["cards"],
-            rows=tables["cards"].rows,
-            file=sources["cards"],
-            label=tables["cards"].label,
-            problems=problems,
-            team=dealer.team if dealer else None,
-            event_ids=layers["events"]["event_id"] if "events" in sources else None,
-            settings=settings,
-        )
+    link_layers(
+        layers, tables, sources=sources, dealer=dealer, problems=problems, settings=settings
+    )
     traffic, traffic_file = read_traffic(root, problems, settings=settings)
     if traffic_file:
         sources["traffic"] = traffic_file
@@ -204,6 +196,36 @@ def read_sources(
         traffic=traffic,
         **layers,
     )
+
+
+def link_layers(
+    layers: dict[str, gpd.GeoDataFrame],
+    tables: dict,
+    *,
+    sources: dict[str, str],
+    dealer: Dealer | None,
+    problems: ProblemList,
+    settings: Settings,
+) -> None:
+    """The checks across rows and layers once every point layer is located (in place).
+
+    Cards are linked into leads (:func:`~territory.inputs.leadlink.link_cards`).
+    Shared by :func:`read_sources` and a dealer network's per-dealer workspaces
+    (:mod:`territory.network.dealers`), so both load a dealer the same way.
+    ``tables`` maps a layer to the :class:`~territory.inputs._tables.Table` it
+    was read from (rows and column labels for messages).
+    """
+    if "cards" in tables and len(layers["cards"]) == len(tables["cards"].rows):
+        layers["cards"] = link_cards(
+            layers["cards"],
+            rows=tables["cards"].rows,
+            file=sources["cards"],
+            label=tables["cards"].label,
+            problems=problems,
+            team=dealer.team if dealer else None,
+            event_ids=layers["events"]["event_id"] if "events" in sources else None,
+            settings=settings,
+        )
 
 
 def load_workspace(

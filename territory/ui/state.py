@@ -185,11 +185,13 @@ def open_folder(path: str | Path) -> None:
         If ``path`` is not a folder.
     """
     from territory.inputs.workspace import WorkspaceError
+    from territory.network.inputs import is_network
 
     root = Path(str(path).strip()).expanduser()
     if not str(path).strip() or not root.is_dir():
         raise WorkspaceError(tr("ui.data.not_folder", path=str(path)))
-    _workspace(str(root), _stamp(root))
+    if not is_network(root):  # a dealer network opens on its own page (app.py)
+        _workspace(str(root), _stamp(root))
     st.session_state[_FOLDER] = str(root)
     _reset_prefs()
 

@@ -1,0 +1,297 @@
+"""Dealer networks on the literal grid (territory.network.grid): areas, equality, gaps, bad input.
+
+One LocalCluster serves the whole module (started as a user's would be,
+with worker processes); the CLI reaches it through ``--scheduler``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from territory.cli import main
+from territory.network import grid
+from territory.network.areas import assign_zones, reach_pairs
+from territory.network.inputs import read_network
+
+DATE = "2025-11-29"
+#: The responsibility areas worked out by hand (see the layout in territory/network/grid.py).
+AREAS = {
+    "D1": {f"G{i}{j}" for i in (0, 1) for j in range(3)},
+    "D2": {f"G{i}{j}" for i in (2, 3) for j in range(3)},
+    "D3": {f"G{i}{j}" for i in (4, 5) for j in range(3)},
+}
+GAP = {f"G{i}{j}" for i in (6, 7) for j in range(3)}
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    from distributed import LocalCluster
+
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+    ) as local:
+        yield local.scheduler_address
+
+
+@pytest.fixture
+def network(tmp_path: Path) -> Path:
+    return grid.write_grid_network(tmp_path / "net")
+
+
+def run_cli(capsys, *args: str) -> tuple[int, str, str]:
+    code = main([*args])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def network_doc(capsys, folder: Path, scheduler: str, *extra: str) -> dict:
+    code, out, err = run_cli(
+        capsys, "network", str(folder), "--scheduler", scheduler, "--date", DATE, "--json", *extra
+    )
+    assert code == 0, err
+    return json.loads(out)
+
+
+# ---------------------------------------------------------------- areas
+
+
+def test_grid_areas_nearest_dealer_within_reach(network):
+    net = read_network(network)
+    areas = assign_zones(net.zones, net.dealers, reach_pairs(net.zones, net.dealers))
+    got: dict[str, set[str]] = {}
+    for zone_id, dealer in zip(net.zones["zone_id"], areas.zone_dealer, strict=True):
+        got.setdefault(dealer, set()).add(zone_id)
+    assert areas.method == "nearest"
+    assert got == {**AREAS, None: GAP}
+    assert areas.overlapping == 0
+
+
+def test_huff_attractiveness_moves_a_contested_zone(network):
+    # G30 (column 3) lies 3.1 km from 中城 and 5.0 km from 东城: nearest gives it to 中城;
+    # a 东城 three times as attractive wins it under Huff (3 / 5.0² > 1 / 3.1²).
+    dealers = (network / "dealers.csv").read_text(encoding="utf-8").splitlines()
+    dealers[0] += ",attractiveness"
+    dealers[1:] = [line + f",{a}" for line, a in zip(dealers[1:], (1, 1, 3), strict=True)]
+    (network / "dealers.csv").write_text("\n".join(dealers) + "\n", encoding="utf-8")
+    net = read_network(network)
+    areas = assign_zones(
+        net.zones, net.dealers, reach_pairs(net.zones, net.dealers), settings=net.network_settings
+    )
+    owner = dict(zip(net.zones["zone_id"], areas.zone_dealer, strict=True))
+    assert areas.method == "huff"
+    assert owner["G31"] == "D3" and owner["G20"] == "D2" and owner["G60"] is None
+
+
+def test_overlap_only_where_settings_allow(network):
+    net = read_network(network)
+    pairs = reach_pairs(net.zones, net.dealers)
+    plain = assign_zones(net.zones, net.dealers, pairs, settings=net.network_settings)
+    assert plain.overlapping == 0
+    text = (network / "network.toml").read_text(encoding="utf-8")
+    (network / "network.toml").write_text(
+        text + "allow_overlap = true\noverlap_min_share = 0.3\n", encoding="utf-8"
+    )
+    net = read_network(network)
+    both = assign_zones(net.zones, net.dealers, pairs, settings=net.network_settings)
+    shared = both.members[both.members["how"] == "overlap"]
+    assert both.overlapping > 0
+    # A shared zone's second dealer reaches it and holds at least 30 % of it.
+    assert (shared["share"] >= 0.3).all() and (shared["distance_km"] <= 6.0).all()
+
+
+def test_assignment_file_wins(network):
+    (network / "assignment.csv").write_text("zone_id,dealer_id\nG20,D1\nG70,D3\n", encoding="utf-8")
+    net = read_network(network)
+    areas = assign_zones(
+        net.zones,
+        net.dealers,
+        reach_pairs(net.zones, net.dealers),
+        settings=net.network_settings,
+        assignment=net.assignment,
+    )
+    owner = dict(zip(net.zones["zone_id"], areas.zone_dealer, strict=True))
+    assert owner["G20"] == "D1" and owner["G70"] == "D3" and owner["G21"] == "D2"
+
+
+# ---------------------------------------------------------------- the batch
+
+
+def write_dealer_workspace(folder: Path, dealer: dict, zone_ids: set[str]) -> Path:
+    """The dealer's own workspace, written by hand from the grid's literal rows."""
+    folder.mkdir(parents=True)
+    (folder / "dealer.toml").write_text(
+        f'name = "{dealer["name"]}"\nlon = {dealer["lon"]}\nlat = {dealer["lat"]}\n'
+        f'coord_sys = "wgs84"\nradius_km = {dealer["radius_km"]}\ntarget_r = 3.0\n'
+        'language = "zh"\n\n[[models]]\nname = "家轿 A"\nprice = 120000\n\n'
+        "[settings.network]\nsites_per_dealer = 2\ngap_outlets = 2\noutlet_radius_km = 6.0\n",
+        encoding="utf-8",
+    )
+    (folder / "zones.geojson").write_text(
+        json.dumps(grid.zones_geojson(zone_ids), ensure_ascii=False), encoding="utf-8"
+    )
+    for name, rows in (
+        ("customers", grid.CUSTOMERS),
+        ("cards", grid.CARDS),
+        ("events", grid.EVENTS),
+    ):
+        grid.write_table(
+            folder / f"{name}.csv", [r for r in rows if r["dealer_id"] == dealer["dealer_id"]]
+        )
+    return folder
+
+
+def test_three_dealers_equal_three_workspaces(network, tmp_path, capsys, cluster):
+    doc = network_doc(capsys, network, cluster, "--detail")
+    assert [d["dealer_id"] for d in doc["dealers"]] == ["D1", "D2", "D3"]
+    for dealer, summary in zip(grid.DEALERS, doc["dealers"], strict=True):
+        assert set(summary["zones"]) == AREAS[dealer["dealer_id"]]
+        ws = write_dealer_workspace(
+            tmp_path / dealer["dealer_id"], dealer, AREAS[dealer["dealer_id"]]
+        )
+        single = {}
+        for command, extra in (
+            ("score", ()),
+            ("whitespace", ()),
+            ("recommend", ("--date", DATE, "--top", "2")),
+            ("coverage", ()),
+        ):
+            code, out, err = run_cli(capsys, command, str(ws), "--json", *extra)
+            assert code == 0, err
+            single[command] = json.loads(out)
+        detail = summary["detail"]
+        for command in single:
+            assert detail[command] == single[command], (dealer["dealer_id"], command)
+        # The summary is read off the same documents.
+        zones = single["score"]["zones"]
+        assert summary["customers"] == sum(z["customers"] for z in zones)
+        assert summary["population"] == sum(z["population"] for z in zones)
+        assert summary["expected_customers"] == pytest.approx(
+            sum(z["expected_customers"] for z in zones)
+        )
+        assert summary["sites"] == [s["zone_id"] for s in single["recommend"]["sites"]]
+        assert [a["zone_ids"] for a in summary["areas"]] == [
+            a["zone_ids"] for a in single["whitespace"]["areas"]
+        ]
+        assert summary["a_cards"] == sum(r["a_cards"] for r in single["coverage"]["rows"])
+        assert set(summary["sites"]) <= AREAS[dealer["dealer_id"]]
+
+
+def test_contract_shape_gap_and_diagnosis(network, capsys, cluster):
+    doc = network_doc(capsys, network, cluster)
+    for dealer in doc["dealers"]:
+        for key in (
+            "dealer_id",
+            "zones",
+            "population",
+            "customers",
+            "expected_customers",
+            "whitespace_score",
+            "a_cards",
+            "deposit_cards",
+            "diagnosis",
+            "sites",
+        ):
+            assert key in dealer
+    # 中城 turns none of its A-cards into deposits: a follow-up gap against the network median.
+    diagnosis = {d["dealer_id"]: d["diagnosis"] for d in doc["dealers"]}
+    assert diagnosis == {"D1": "balanced", "D2": "follow_up_gap", "D3": "balanced"}
+    # 中城's customer who lives in 西城's area counts for neither area's white space.
+    d2 = doc["dealers"][1]
+    assert d2["customers_outside"] == 1 and d2["customers_total"] == d2["customers"] + 1
+    # The gap: columns 6 and 7, beyond every dealer's 6 km, as populous as the served zones.
+    assert len(doc["gaps"]) >= 1
+    found = {z for g in doc["gaps"] for z in g["zone_ids"]}
+    assert found <= GAP and len(found) >= 4
+    top = doc["gaps"][0]
+    for key in ("zone_ids", "population", "expected_customers", "nearest_dealer_km"):
+        assert key in top
+    assert top["nearest_dealer_km"] > 6.0 and top["expected_customers"] > 30
+    assert doc["outlets"] and doc["outlets"][0]["zone_id"] in GAP
+    assert doc["assignment"]["unserved_zones"] == 6
+
+
+def test_chunked_reading_same_result_and_rows(network, capsys, cluster):
+    whole = network_doc(capsys, network, cluster)
+    text = (network / "network.toml").read_text(encoding="utf-8")
+    (network / "network.toml").write_text(text + "chunk_mb = 0.005\n", encoding="utf-8")
+    pieces = network_doc(capsys, network, cluster)
+    assert pieces["engine"]["chunks"]["customers"] > 5
+    strip = lambda d: {k: v for k, v in d.items() if k != "engine"}  # noqa: E731
+    assert strip(pieces) == strip(whole)
+    # A bad value deep in the file: named with the row the user sees in a spreadsheet.
+    lines = (network / "customers.csv").read_text(encoding="utf-8").splitlines()
+    cells = lines[700].split(",")
+    cells[6] = "很多"  # age
+    lines[700] = ",".join(cells)
+    (network / "customers.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, out, _err = run_cli(
+        capsys, "network", str(network), "--scheduler", cluster, "--json", "--lang", "en"
+    )
+    assert code == 2
+    problems = json.loads(out)["problems"]
+    bad = [p for p in problems if p["code"] == "err.not_number"]
+    assert bad and bad[0]["file"] == "customers.csv" and bad[0]["rows"] == [701]
+    assert bad[0]["column"] == "age"
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def test_dealer_named_twice_is_exit_2_with_row_and_column(network, capsys):
+    lines = (network / "dealers.csv").read_text(encoding="utf-8").splitlines()
+    lines.append(lines[2].replace("中城 4S 店", "中城二店"))  # D2 again, row 5
+    (network / "dealers.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    before = sorted(p.name for p in network.iterdir())
+    code, out, err = run_cli(capsys, "network", str(network), "--json", "--lang", "en")
+    assert code == 2
+    problem = next(p for p in json.loads(out)["problems"] if p["code"] == "err.duplicate_id")
+    assert problem["file"] == "dealers.csv" and problem["column"] == "dealer_id"
+    assert problem["rows"] == [3, 5]
+    assert "dealers.csv, rows 3, 5, column dealer_id" in err
+    assert sorted(p.name for p in network.iterdir()) == before
+
+
+def test_customer_of_unknown_dealer_is_exit_2_with_row_and_column(network, capsys, cluster):
+    lines = (network / "customers.csv").read_text(encoding="utf-8").splitlines()
+    cells = lines[10].split(",")
+    cells[1] = "D9"
+    lines[10] = ",".join(cells)
+    (network / "customers.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    before = {p.name: p.stat().st_mtime_ns for p in network.iterdir()}
+    code, out, err = run_cli(
+        capsys, "network", str(network), "--scheduler", cluster, "--json", "--lang", "zh"
+    )
+    assert code == 2
+    problem = next(p for p in json.loads(out)["problems"] if p["code"] == "err.unknown_dealer_id")
+    assert problem["file"] == "customers.csv" and problem["rows"] == [11]
+    assert problem["column"] == "dealer_id"
+    assert "经销商编号“D9”不在 dealers.csv 中" in err
+    assert {p.name: p.stat().st_mtime_ns for p in network.iterdir()} == before
+
+
+def test_not_a_network_folder(tmp_path, capsys):
+    (tmp_path / "x").mkdir()
+    code, _out, err = run_cli(capsys, "network", str(tmp_path / "x"), "--lang", "en")
+    assert code == 2 and "not a dealer network folder" in err
+
+
+def test_export_dealer_table(network, tmp_path, capsys, cluster):
+    out = tmp_path / "dealers.csv"
+    code, _, err = run_cli(
+        capsys, "network", str(network), "--scheduler", cluster, "--out", str(out), "--lang", "en"
+    )
+    assert code == 0, err
+    text = out.read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0].startswith("Dealer ID,Dealer,Brand")
+    assert "Follow-up gap" in text and "138" not in text
+
+
+def test_copy_of_grid_is_untouched(network, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(network, copy)
+    read_network(copy)
+    assert sorted(p.name for p in copy.iterdir()) == sorted(p.name for p in network.iterdir())
