@@ -33,7 +33,7 @@ from territory.inputs.workspace import load_workspace
 from territory.outreach.plan import build_plan
 from territory.outreach.plansheet import write_plan_xlsx
 from territory.outreach.ranking import recommend
-from territory.render.printing import print_sites, register_fonts
+from territory.render.printing import PrintOptions, print_sites, register_fonts
 
 
 def timed(repeat: int, func):
@@ -82,7 +82,9 @@ def main() -> None:
         out = tmp / f"case{i}.pdf"
         seconds, result = timed(
             args.repeat,
-            lambda kwargs=kwargs, out=out: print_sites(ws, date=date, out=out, **kwargs),
+            lambda kwargs=kwargs, out=out: print_sites(
+                ws, PrintOptions(date=date, **kwargs), out=out
+            ),
         )
         size = out.stat().st_size / 1024
         print(f"{name:32} {seconds:8.2f} {result.pages:6d} {size:7.0f} {seconds / base:8.1f}")

@@ -1545,6 +1545,91 @@ def make_season(
 
 
 # ---------------------------------------------------------------------------------------------
+# Sites (issue 12): competitor showrooms and residential compounds — all synthetic
+# ---------------------------------------------------------------------------------------------
+
+#: A stable stream of its own (``default_rng([SEED, SITES_STREAM])``), drawn after everything
+#: above, so the rows above stay as they were.
+SITES_STREAM = 12
+#: Competitor showrooms (fictional brands): (brand, bearing in degrees from the dealer, km).
+COMPETITORS = (
+    ("竞品甲", 70.0, 7.5),
+    ("竞品乙", 160.0, 9.0),
+    ("竞品丙", 300.0, 11.0),
+    ("竞品丁", 20.0, 4.5),
+)
+#: Residential compounds (小区) with their households, in residential zones near the dealer.
+COMPOUNDS = 60
+COMPOUND_KM = 15.0
+
+
+def _random_point_in(poly, rng: np.random.Generator) -> Point:
+    minx, miny, maxx, maxy = poly.bounds
+    inner = poly.buffer(-0.0015)
+    target = inner if not inner.is_empty else poly
+    for _ in range(500):
+        p = Point(rng.uniform(minx, maxx), rng.uniform(miny, maxy))
+        if target.contains(p):
+            return p
+    return poly.representative_point()
+
+
+def make_site_pois(zones: gpd.GeoDataFrame, dealer_wgs: tuple[float, float]) -> pd.DataFrame:
+    """Synthetic competitor showrooms and residential compounds, GCJ-02, with their poi ids."""
+    rng = np.random.default_rng([SEED, SITES_STREAM])
+    rows = []
+    to_utm = Transformer.from_crs(4326, UTM, always_xy=True)
+    to_wgs = Transformer.from_crs(UTM, 4326, always_xy=True)
+    dx, dy = to_utm.transform(*dealer_wgs)
+    for k, (brand, bearing, km) in enumerate(COMPETITORS, start=1):
+        b = math.radians(bearing)
+        x = dx + 1000 * km * math.sin(b) + rng.normal(0, 150)
+        y = dy + 1000 * km * math.cos(b) + rng.normal(0, 150)
+        lon, lat = to_wgs.transform(x, y)
+        rows.append(
+            {
+                "poi_id": f"K{k:02d}",
+                "name": f"{brand}汽车 4S 店（合成）",
+                "poi_type": "competitor",
+                "brand": brand,
+                "households": None,
+                "lon": lon,
+                "lat": lat,
+                "synthetic": True,
+            }
+        )
+    res = np.flatnonzero(
+        (zones["zone_type"] == "residential").to_numpy()
+        & (zones["dist_km"].to_numpy() <= COMPOUND_KM)
+    )
+    w = zones["population"].to_numpy()[res].astype(float)
+    hosts = rng.choice(res, size=COMPOUNDS, replace=True, p=w / w.sum())
+    used: set[str] = set()
+    for k, i in enumerate(sorted(hosts), start=1):
+        p = _random_point_in(zones.geometry.iloc[i], rng)
+        for _ in range(20):
+            name = f"{_stem(zones.at[i, 'name'])}{ESTATES[int(rng.integers(len(ESTATES)))]}（合成）"
+            if name not in used:
+                break
+        used.add(name)
+        rows.append(
+            {
+                "poi_id": f"R{k:02d}",
+                "name": name,
+                "poi_type": "residential",
+                "brand": None,
+                "households": int(round(rng.uniform(300, 3000), -1)),
+                "lon": p.x,
+                "lat": p.y,
+                "synthetic": True,
+            }
+        )
+    out = pd.DataFrame(rows)
+    glon, glat = coords.wgs84_to_gcj02(out["lon"], out["lat"])
+    return out.assign(lon=glon, lat=glat)
+
+
+# ---------------------------------------------------------------------------------------------
 # Writing
 # ---------------------------------------------------------------------------------------------
 
@@ -1644,6 +1729,8 @@ def build(source: Path, out: Path) -> dict:
     rng_season = np.random.default_rng([SEED, SEASON_STREAM])
     spots = make_street_spots(zones, customers, anchors, planted)
     season_events, season_cards = make_season(rng_season, zones, spots, anchors, planted, taken)
+    # Competitor showrooms and residential compounds: their own stream, drawn last.
+    site_pois = make_site_pois(zones, dealer_wgs)
 
     out.mkdir(parents=True, exist_ok=True)
     write_dealer(out / "dealer.toml", gcj)
@@ -1698,9 +1785,11 @@ def build(source: Path, out: Path) -> dict:
     glon, glat = coords.wgs84_to_gcj02(spots["lon"], spots["lat"])
     street = spots.drop(columns="_zone").assign(lon=glon, lat=glat)
     street.insert(0, "poi_id", [f"S{i:02d}" for i in range(1, len(street) + 1)])
-    po = pd.concat([pois, street], ignore_index=True)
+    po = pd.concat([pois, street, site_pois], ignore_index=True)
     po["lon"], po["lat"] = _deg(po["lon"]), _deg(po["lat"])
     po["synthetic"] = np.where(po["synthetic"].astype(bool), "true", "false")
+    po["brand"] = po["brand"].fillna("")
+    po["households"] = [("" if pd.isna(h) else str(int(h))) for h in po["households"]]
     write_csv(po, out / "pois.csv")
 
     a_cards = cards[cards["card_type"] == "A"].groupby("_district").size()
@@ -1717,6 +1806,8 @@ def build(source: Path, out: Path) -> dict:
         "deposit_cards": int((cards["card_type"] == "deposit").sum()),
         "events": len(events) + len(season_events),
         "pois": len(po),
+        "competitors": int((po["poi_type"] == "competitor").sum()),
+        "compounds": int(site_pois["poi_type"].eq("residential").sum()),
         "season": _season_summary(season_events, season_cards, spots),
         "planted_white_space": [
             {

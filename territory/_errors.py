@@ -23,10 +23,23 @@ from typing import Any
 
 from territory.i18n import Message, check_lang, t
 
-__all__ = ["ERROR", "NOTICE", "LayerError", "Problem", "ProblemList", "render_problems"]
+__all__ = [
+    "ERROR",
+    "NOTICE",
+    "WARNING",
+    "LayerError",
+    "Problem",
+    "ProblemList",
+    "render_problems",
+]
 
+#: Stops loading: exit 2, nothing written.
 ERROR = "error"
+#: Loading goes on, but results may be wrong until the user looks: shown by every command.
+WARNING = "warning"
+#: For the record (a repair, a skipped title row): shown by ``validate`` and ``import``.
 NOTICE = "notice"
+_ORDER = {ERROR: 0, WARNING: 1, NOTICE: 2}
 
 #: At most this many rows are named one by one for one kind of problem in one column.
 MAX_ROWS_LISTED = 10
@@ -149,13 +162,18 @@ class ProblemList(list):
 
     @property
     def notices(self) -> list[Problem]:
-        """The problems that are reported but do not stop loading."""
+        """The problems that are reported but do not stop loading (warnings included)."""
         return [p for p in self if p.severity != ERROR]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """The problems that do not stop loading but may make results wrong."""
+        return [p for p in self if p.severity == WARNING]
 
 
 def render_problems(problems: Sequence[Problem], lang: str = "zh") -> str:
-    """Render problems one per line, errors first."""
-    ordered = sorted(problems, key=lambda p: p.severity != ERROR)
+    """Render problems one per line, errors first, then warnings, then notices."""
+    ordered = sorted(problems, key=lambda p: _ORDER.get(p.severity, 3))
     return "\n".join(f"{t('severity.' + p.severity, lang)} {p.render(lang)}" for p in ordered)
 
 
@@ -167,7 +185,8 @@ class LayerError(ValueError):
     """
 
     def __init__(self, problems: Sequence[Problem], lang: str = "zh") -> None:
-        self.problems = list(problems)
+        # Errors first, then warnings, then notices (each kind in the order found).
+        self.problems = sorted(problems, key=lambda p: _ORDER.get(p.severity, 3))
         self.lang = check_lang(lang)
         n = len([p for p in self.problems if p.severity == ERROR])
         head = t("problem.header", self.lang, n=n)

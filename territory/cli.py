@@ -82,26 +82,54 @@ def _load(args: argparse.Namespace, *, save_store: bool = True):
     from territory.inputs.workspace import load_workspace
 
     root = _workspace_dir(args)
-    cached = store.read_store_if_fresh(root)
-    if cached is not None:
-        return apply_journal(cached)
-    ws = load_workspace(root, lang=args.lang, use_store=False, journal=False)
-    if save_store:
-        args._store_pending = ws  # the store caches the files only, never the journal's edits
+    ws, reason = store.load_from_store(root)
+    if ws is None:
+        ws = load_workspace(root, lang=args.lang, use_store=False, journal=False)
+        if reason is not None:
+            ws.notices.append(reason)
+        if save_store:
+            args._store_pending = ws  # the store caches the files only, never the journal's edits
+    _show_warnings(args, ws)
     return apply_journal(ws)
 
 
+def _show_warnings(args: argparse.Namespace, ws) -> None:
+    """Warnings (results may be wrong) and the store's state, on stderr for every command."""
+    from territory._errors import WARNING
+    from territory.inputs.store import STORE_FILE
+
+    shown = [p for p in ws.notices if p.severity == WARNING or p.file == STORE_FILE]
+    if shown:
+        _say(render_problems(shown, args.lang or ws.dealer.language))
+
+
 def _save_pending_store(args: argparse.Namespace, lang: str) -> None:
-    """Write the store of a workspace read from its files during a successful command."""
+    """Write the store of a workspace read from its files during a successful command.
+
+    A cache: the command's result stands when it cannot be written (read-only
+    store or folder: said once); while another process writes it, it is left to it.
+    """
     ws = getattr(args, "_store_pending", None)
     if ws is None:
         return
-    from territory.inputs import store
+    from territory.inputs.workspace import store_opportunistically
 
-    try:
-        store.save_store(ws)
-    except OSError as exc:  # a cache: the command's result stands; say why it was not kept
-        _say(t("notice.store_not_saved", lang, detail=str(exc)))
+    problem = store_opportunistically(ws)
+    if problem is not None:
+        _say(render_problems([problem], lang))
+
+
+def _lock_timeout(ws) -> float:
+    """Seconds an import waits for another: $TERRITORY_LOCK_TIMEOUT, else the settings."""
+    text = os.environ.get("TERRITORY_LOCK_TIMEOUT")
+    if text:
+        try:
+            value = float(text)
+            if math.isfinite(value) and value >= 0:
+                return value
+        except ValueError:
+            pass
+    return float(ws.settings.load.lock_timeout_s)
 
 
 def _json_default(value: Any) -> Any:
@@ -192,7 +220,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
                     lang,
                     layer=record["layer"],
                     rows=record["rows"],
-                    file=record["file"] or "-",
+                    file=record["file"] if isinstance(record["file"], str) else "-",
                 )
             )
         if ws.notices:
@@ -203,18 +231,37 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace) -> int:
     """Validate the files and write the workspace store (territory.gpkg)."""
+    from territory._errors import NOTICE, Problem
     from territory.inputs import store
     from territory.inputs.workspace import read_sources
 
     ws = read_sources(_workspace_dir(args), lang=args.lang)
+    lang = args.lang or ws.dealer.language
+    timeout = _lock_timeout(ws)
+
+    def refuse(key: str, **fields: Any) -> LayerError:
+        return LayerError([Problem(store.STORE_FILE, key, fields=fields)], lang)
+
+    def waiting(seconds: float) -> None:
+        notice = Problem(
+            store.STORE_FILE,
+            "notice.import_waiting",
+            severity=NOTICE,
+            fields={"timeout": f"{seconds:g}"},
+        )
+        _say(render_problems([notice], lang))
+
     try:
-        path = store.save_store(ws)
-    except OSError as exc:  # read-only folder, full disk, territory.gpkg locked or a folder
+        path = store.save_store(ws, timeout=timeout, on_wait=waiting)
+    except store.StoreReadOnly:
+        raise refuse("err.store_read_only", path=str(Path(ws.root) / store.STORE_FILE)) from None
+    except store.StoreBusy:
+        raise refuse("err.store_busy", timeout=f"{timeout:g}") from None
+    except OSError as exc:  # full disk, territory.gpkg held open, a folder in its place
         target = Path(ws.root) / store.STORE_FILE
         raise CliError(
             "cli.file_access", path=str(target), detail=exc.strerror or type(exc).__name__
         ) from None
-    lang = args.lang or ws.dealer.language
     if args.json:
         emit_json({"store": str(path), "notices": [p.to_dict(lang) for p in ws.notices]})
     else:
@@ -397,21 +444,28 @@ def _ranking_overrides(args: argparse.Namespace, ws) -> dict | None:
 
 def cmd_recommend(args: argparse.Namespace) -> int:
     """Ranked outreach sites for a date."""
-    from territory.outreach.ranking import recommend, recommend_json
+    from territory.outreach.ranking import recommend_json, recommend_weeks
 
     ws = _load(args)
     lang = args.lang or ws.dealer.language
     if args.top < 1:
         raise CliError("cli.bad_option", detail="--top must be at least 1")
-    rec = recommend(
+    if args.weeks is not None and args.weeks < 1:
+        raise CliError("cli.bad_option", detail="--weeks must be at least 1")
+    for zone_id in args.site or ():
+        _zone(ws, zone_id)
+    weeks = recommend_weeks(
         ws,
         date=_date(args),
+        weeks=args.weeks or 1,
         top=args.top,
         model=_model(ws, args),
         lang=lang,
         overrides=_ranking_overrides(args, ws),
+        sites=args.site or (),
     )
-    document = recommend_json(rec, lang=lang)
+    rec = weeks[0]
+    document = recommend_json(rec, lang=lang, weeks=weeks if args.weeks else None)
     if args.json:
         emit_json(document)
     else:
@@ -428,6 +482,10 @@ def cmd_recommend(args: argparse.Namespace) -> int:
             )
             for reason in site["reasons"]:
                 _out(f"     · {reason}")
+        for passed in document["not_chosen"]:
+            _out(f"   × {passed['text']}")
+        for week in document.get("weeks", [])[1:]:
+            _out(f"{week['date']}: " + ", ".join(f"{s['name']}" for s in week["sites"]))
     return EXIT_OK
 
 
@@ -465,7 +523,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_print(args: argparse.Namespace) -> int:
     """Printable field maps and plans (PDF) for sites or the top N recommended."""
-    from territory.render.printing import PrintError, print_sites
+    from territory.render.printing import PrintError, PrintOptions, print_sites
 
     if args.consultant:
         return _print_territories(args)
@@ -481,9 +539,7 @@ def cmd_print(args: argparse.Namespace) -> int:
     for zone_id in args.site or ():
         _zone(ws, zone_id)
     try:
-        result = print_sites(
-            ws,
-            out=args.out,
+        options = PrintOptions(
             sites=args.site,
             top=args.top,
             date=date,
@@ -496,6 +552,7 @@ def cmd_print(args: argparse.Namespace) -> int:
             tile_cache=args.tile_cache,
             overrides=_ranking_overrides(args, ws),
         )
+        result = print_sites(ws, options, out=args.out)
     except PrintError as exc:
         _say(t("cli.error", lang, message=exc.message(lang)))
         return EXIT_INTERNAL if exc.installation else EXIT_INVALID
@@ -813,6 +870,8 @@ def _args_coverage(p: argparse.ArgumentParser, lang: str) -> None:
 def _args_recommend(p: argparse.ArgumentParser, lang: str) -> None:
     p.add_argument("--date", default=None, help=t("cli.opt.date_saturday", lang))
     p.add_argument("--top", type=int, default=5, help=t("cli.opt.top", lang))
+    p.add_argument("--site", action="append", default=None, help=t("cli.opt.recommend_site", lang))
+    p.add_argument("--weeks", type=int, default=None, help=t("cli.opt.weeks", lang))
     _model_option(p, lang)
     _ranking_options(p, lang)
 
@@ -894,30 +953,51 @@ def _args_network(p: argparse.ArgumentParser, lang: str) -> None:
     )
 
 
+def _global_options(lang: str, *, defaults: bool) -> argparse.ArgumentParser:
+    """``--json``, ``--lang`` and ``--debug``, accepted before and after the command.
+
+    The sub-commands' copies have no defaults (``SUPPRESS``), so an option given before
+    the command (``territory --lang en validate WS``) is not reset by the sub-command's
+    default; given in both places, the later one wins.
+    """
+    unset = {} if defaults else {"default": argparse.SUPPRESS}
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--json", action="store_true", help=t("cli.help.json", lang), **unset)
+    common.add_argument(
+        "--lang",
+        choices=("zh", "en"),
+        help=t("cli.help.lang", lang),
+        **({"default": None} if defaults else unset),
+    )
+    common.add_argument("--debug", action="store_true", help=argparse.SUPPRESS, **unset)
+    return common
+
+
 def build_parser(lang: str = "zh") -> argparse.ArgumentParser:
     """The argument parser (help texts in ``lang``)."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help=t("cli.help.json", lang))
-    common.add_argument("--lang", choices=("zh", "en"), default=None, help=t("cli.help.lang", lang))
-    common.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
     parser = argparse.ArgumentParser(
-        prog="territory", description=t("cli.description", lang), parents=[common]
+        prog="territory",
+        description=t("cli.description", lang),
+        parents=[_global_options(lang, defaults=True)],
     )
+    sub_common = _global_options(lang, defaults=False)
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, (_, help_key, add_arguments) in COMMANDS.items():
-        sub = subparsers.add_parser(name, help=t(help_key, lang), parents=[common])
+        sub = subparsers.add_parser(name, help=t(help_key, lang), parents=[sub_common])
         sub.add_argument("workspace", metavar="WS", help=t("cli.help.workspace", lang))
         add_arguments(sub, lang)
     return parser
 
 
 def _pre_lang(argv: Sequence[str]) -> str:
+    """The language asked for (the last ``--lang``, as the parser reads it), for help texts."""
+    found = None
     for i, arg in enumerate(argv):
         if arg == "--lang" and i + 1 < len(argv) and argv[i + 1] in ("zh", "en"):
-            return argv[i + 1]
+            found = argv[i + 1]
         if arg.startswith("--lang=") and arg[7:] in ("zh", "en"):
-            return arg[7:]
-    return os.environ.get("TERRITORY_LANG") or "zh"
+            found = arg[7:]
+    return found or os.environ.get("TERRITORY_LANG") or "zh"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -929,6 +1009,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse prints its own message
         return EXIT_OK if exc.code == 0 else EXIT_INVALID
+    if args.lang is None and os.environ.get("TERRITORY_LANG") in ("zh", "en"):
+        args.lang = os.environ["TERRITORY_LANG"]
     handler = COMMANDS[args.command][0]
     try:
         status = handler(args)

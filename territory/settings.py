@@ -31,17 +31,20 @@ from typing import Any
 __all__ = [
     "CoverageSettings",
     "HistorySettings",
+    "HuffSettings",
     "InfluenceSettings",
     "LeadsSettings",
     "LoadSettings",
     "MapSettings",
     "NetworkSettings",
+    "PlausibleSettings",
     "PrintSettings",
     "ProfileSettings",
     "RankingSettings",
     "ScoringSettings",
     "Settings",
     "SettingsError",
+    "SiteSettings",
     "TerritorySettings",
     "WhitespaceSettings",
 ]
@@ -89,6 +92,110 @@ class LoadSettings:
     #: Whole numbers in a date column within this range are read as Excel date serial
     #: numbers (days since 1899-12-30): 32874 is 1990-01-01, 73050 is 2099-12-31.
     excel_serial_range: tuple[int, int] = (32874, 73050)
+    #: A CSV file larger than this (MB), or an XLSX whose sheets and shared strings unpack to
+    #: more, is refused before it is read (reading needs several times its size in memory).
+    max_table_mb: float = 1024.0
+    #: A zones file (GeoJSON, GeoPackage, shapefile or the members of a zip) larger than this
+    #: (MB) is refused before it is read.
+    max_vector_mb: float = 1024.0
+    #: A shapefile's .prj or .cpg larger than this (KB) is refused: they hold one short line,
+    #: and GDAL reads them whole into memory (a padded .prj costs gigabytes).
+    max_sidecar_kb: float = 64.0
+    #: A zip member that unpacks to more than this many times its packed size (and to at
+    #: least ``unzip_ratio_min_mb``) is refused as a zip bomb.
+    max_unzip_ratio: float = 200.0
+    #: ... from this unpacked size (MB) on: small members may compress very well.
+    unzip_ratio_min_mb: float = 16.0
+    #: Rows searched for the header row (title rows and merged group headers above it).
+    header_scan_rows: int = 30
+    #: A point file whose located rows are fewer than this share is refused (exit 2): most
+    #: rows lost means the columns, the sheet or the coordinate system are wrong. Set 1.0
+    #: to accept any number of unlocated rows.
+    max_unlocated_share: float = 0.5
+    #: ... once at least this many rows are unlocated.
+    unlocated_min_rows: int = 3
+    #: Layers refused (exit 2) when most rows are unlocated or no column can locate them;
+    #: in the others (cards, events, POIs still count in the funnel) it is a warning.
+    unlocated_error_layers: tuple[str, ...] = ("customers",)
+    #: Coordinate-system check: fewest rows with both coordinates and a zone (zone_id or a
+    #: matched address) needed to say which coordinate system the data most likely uses.
+    coord_check_min_rows: int = 5
+    #: ... at most this many such rows are tested (a fixed random sample of larger files).
+    coord_check_sample: int = 20000
+    #: ... another system is named when it puts at least this share more rows in their
+    #: zone than the declared one and halves the rows outside.
+    coord_check_min_gain: float = 0.05
+    #: Customers within this distance (m) of a residential POI count as "at a compound" in
+    #: the check of customers against the residential POIs.
+    compound_radius_m: float = 100.0
+    #: ... another system is named when it puts at least this share of customers at a
+    #: compound, and three times the share of the declared system.
+    compound_min_share: float = 0.3
+    #: Seconds an import waits for another import of the same workspace before it gives up
+    #: (the environment variable TERRITORY_LOCK_TIMEOUT overrides it).
+    lock_timeout_s: float = 600.0
+
+
+@dataclass(frozen=True)
+class PlausibleSettings:
+    """Plausible ranges of the values in a workspace (``[settings.plausible]``).
+
+    A value outside a ``(low, high)`` range is refused (exit 2) as a typo or a wrong unit;
+    a value outside a ``*_usual`` range is read, with a warning. A range that is too
+    narrow for a real workspace is widened in dealer.toml, e.g.
+    ``[settings.plausible]`` ``radius_km = [0.5, 800]``.
+    """
+
+    #: Sales influence radius (km) of dealer.toml's ``radius_km``.
+    radius_km: tuple[float, float] = (0.5, 500.0)
+    #: ... a radius outside this range is read with a warning.
+    radius_km_usual: tuple[float, float] = (1.0, 100.0)
+    #: dealer.toml's ``target_r`` (seed 000: best near 3).
+    target_r: tuple[float, float] = (0.3, 30.0)
+    #: A model's price (CNY): below is probably written in 万 (12 for 120,000), above in 分.
+    price: tuple[float, float] = (10_000.0, 20_000_000.0)
+    #: People in one zone (the largest Chinese county holds about 5 million).
+    population: tuple[float, float] = (0.0, 20_000_000.0)
+    #: People per km² of a zone: above the high end no place on earth is that dense.
+    density: tuple[float, float] = (0.0, 500_000.0)
+    #: ... above this a zone is read with a warning: the densest old-town streets of Chinese
+    #: cities reach about 100,000 (the demo's densest street, 2020 census: 117,000).
+    density_usual_max: float = 150_000.0
+    #: Per-capita disposable income (CNY per person per year): below, probably 万; above, 分.
+    income: tuple[float, float] = (1_000.0, 1_000_000.0)
+    #: ... outside this range the income is read with a warning (monthly figures, typos):
+    #: 2020's lowest county averages are about 7,000 and the highest about 90,000.
+    income_usual: tuple[float, float] = (6_000.0, 300_000.0)
+    #: The dealer farther than this (km) from every zone is refused: a wrong coordinate.
+    dealer_zone_km: float = 100.0
+    #: Earliest plausible date of a card or an event (DMS systems started around 2000).
+    earliest_date: str = "2000-01-01"
+    #: Earliest plausible purchase or delivery date of an existing customer.
+    earliest_purchase: str = "1990-01-01"
+    #: Days after today a date may lie, by layer: cards and purchases are never in the
+    #: future (one day for time zones); events may be planned up to a year ahead.
+    future_days: dict[str, float] = field(
+        default_factory=lambda: {"cards": 1.0, "customers": 1.0, "events": 366.0}
+    )
+    #: "Today" for the future-date checks, as YYYY-MM-DD (empty: the computer's date).
+    today: str = ""
+    #: An event's cost (CNY).
+    event_cost: tuple[float, float] = (0.0, 100_000_000.0)
+    #: An event's leads.
+    event_leads: tuple[float, float] = (0.0, 1_000_000.0)
+    #: An event's sales.
+    event_sales: tuple[float, float] = (0.0, 100_000.0)
+    #: Ages outside this range are read as unknown, with a warning (0 is a DMS placeholder).
+    age_usual: tuple[float, float] = (16.0, 100.0)
+    #: Overlaps smaller than this share of the smaller zone are slivers of digitising: ignored.
+    overlap_min_share: float = 0.005
+    #: Two zones overlapping by this share of each of them are one zone twice: refused.
+    duplicate_share: float = 0.9
+    #: A share of a layer's located rows on one single coordinate above this is reported
+    #: (a geocoder's city-centre default, a DMS placeholder) ...
+    pile_share: float = 0.2
+    #: ... when at least this many rows share it.
+    pile_min_rows: int = 10
 
 
 @dataclass(frozen=True)
@@ -113,6 +220,14 @@ class ScoringSettings:
     tier_scheme: str = "Quantiles"
     #: Number of tiers (3 to 5).
     tier_count: int = 3
+    #: A model's customers are those who bought it or a model priced within this share of it
+    #: (customers who bought a car of similar price: white space and expected customers per model).
+    price_band: float = 0.25
+    #: ... when at least this share of customers name a model of dealer.toml; else all customers count.
+    min_model_share: float = 0.5
+    #: R between these multiples of target_r reads "matches the model"; below: income above
+    #: the model's buyers (push higher trims, trade-in); above: stretch (instalments, entry trim).
+    r_match: tuple[float, float] = (0.8, 1.25)
 
 
 @dataclass(frozen=True)
@@ -239,6 +354,49 @@ class HistorySettings:
     #: Learned sales per yuan this many times the prior's (or below 1/this) is reported as
     #: up-weighted (升权) or down-weighted (降权).
     verdict_ratio: float = 1.25
+
+
+@dataclass(frozen=True)
+class HuffSettings:
+    """Competitor showrooms: the Huff model of the dealer's share of each zone's buyers."""
+
+    #: Distances (km) are floored here: a zone holding a showroom is not at distance 0.
+    min_km: float = 0.5
+    #: A competitor showroom's attractiveness relative to the dealer's (1 = equal).
+    competitor_attractiveness: float = 1.0
+    #: The distance decay is searched between these bounds.
+    beta_bounds: tuple[float, float] = (0.05, 5.0)
+    #: Decay used when it cannot be fitted (too few zones or customers).
+    default_beta: float = 1.5
+    #: Fewest populated zones in the influence area for a fit.
+    min_zones: int = 20
+    #: Fewest located customers for a fit.
+    min_customers: int = 100
+    #: Zones within this many km of a competitor showroom get a conquest note.
+    conquest_km: float = 3.0
+    #: The share scales expected customers only when the Huff model's log-likelihood beats a
+    #: dealer-distance-only model by at least this much (else competitors are noted, not used).
+    support_margin: float = 2.0
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    """A site's facts: the spot, referral targets, capacity, coverage weighting, explanations."""
+
+    #: Side (m) of the square cells searched for the densest spot when a zone has no usable POI.
+    spot_cell_m: float = 200.0
+    #: Owners delivered between these many months before the date are referral targets (seed 003).
+    referral_months: tuple[float, float] = (1.0, 6.0)
+    #: ... with the referral peak this many months after delivery (weights fall linearly from it).
+    referral_peak_months: float = 3.0
+    #: Radius (km) around the spot in which referral targets are counted (seed 000's 3 km).
+    referral_km: float = 3.0
+    #: Score multiplier of zones in districts diagnosed awareness_gap by the coverage table.
+    awareness_gap_factor: float = 1.2
+    #: How many of the best zones not chosen are explained ("... 未选：...").
+    explain_next: int = 3
+    #: A next-best zone whose reach overlaps a chosen site's by at least this share is "overlapping".
+    overlap_share: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -433,6 +591,7 @@ class Settings:
     """All settings, grouped by the area of the product that reads them."""
 
     load: LoadSettings = field(default_factory=LoadSettings)
+    plausible: PlausibleSettings = field(default_factory=PlausibleSettings)
     influence: InfluenceSettings = field(default_factory=InfluenceSettings)
     scoring: ScoringSettings = field(default_factory=ScoringSettings)
     profile: ProfileSettings = field(default_factory=ProfileSettings)
@@ -444,6 +603,8 @@ class Settings:
     print: PrintSettings = field(default_factory=PrintSettings)
     maps: MapSettings = field(default_factory=MapSettings)
     territories: TerritorySettings = field(default_factory=TerritorySettings)
+    huff: HuffSettings = field(default_factory=HuffSettings)
+    site: SiteSettings = field(default_factory=SiteSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)
 
     def merged(self, overrides: dict[str, Any] | None) -> Settings:

@@ -74,6 +74,12 @@ POI_TYPES: dict[str, Term] = _terms(
         ZONE_TYPES[c]
         for c in ("driving_school", "market", "enterprise", "commercial", "residential")
     ),
+    Term(
+        "competitor",
+        "竞品经销商",
+        "Competitor showroom",
+        ("竞品", "竞品店", "竞品4s店", "竞争对手", "competitor showroom"),
+    ),
     # A street point where crowds pass: seed 001's wave-down test drives (招手试驾).
     Term(
         "street_spot", "人流点", "Street spot", ("街头人流点", "招手点", "街头点位", "street spot")
@@ -191,19 +197,20 @@ TOOLS: dict[str, Term] = _terms(
 # Column names: canonical name -> accepted aliases (Chinese and English).
 COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "zone_id": ("区域编号", "区域id", "zone", "zoneid"),
-    "name": ("名称", "姓名", "客户姓名", "区域名称"),
+    "name": ("名称", "姓名", "客户姓名", "区域名称", "客户名称", "联系人"),
     "district": ("区县", "行政区", "区", "县区"),
     "zone_type": ("区域类型", "类型"),
     "population": ("人口", "人口数", "常住人口"),
     "income": ("人均可支配收入", "可支配收入", "收入"),
-    "lon": ("经度", "lng", "longitude", "x"),
-    "lat": ("纬度", "latitude", "y"),
-    "address": ("地址", "详细地址", "住址"),
+    "lon": ("经度", "lng", "longitude", "x", "东经", "经度坐标"),
+    "lat": ("纬度", "latitude", "y", "北纬", "纬度坐标"),
+    "address": ("地址", "详细地址", "住址", "联系地址", "家庭住址", "通讯地址"),
     "coord_sys": ("坐标系", "坐标系统"),
-    "customer_id": ("客户编号", "客户id"),
-    "phone": ("电话", "手机", "手机号", "联系电话", "电话号码"),
+    "customer_id": ("客户编号", "客户id", "客户号", "客户代码"),
+    "phone": ("电话", "手机", "手机号", "联系电话", "电话号码", "手机号码", "移动电话"),
     "model": ("车型", "意向车型", "购买车型"),
-    "purchase_date": ("购车日期", "购买日期", "交车日期"),
+    "purchase_date": ("购车日期", "购买日期", "购车时间", "开票日期"),
+    "delivery_date": ("交车日期", "提车日期"),
     "age": ("年龄",),
     "gender": ("性别",),
     "occupation": ("职业",),
@@ -233,6 +240,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "radius_km": ("影响半径", "半径", "销售半径"),
     "price": ("价格", "车价", "指导价"),
     "attractiveness": ("吸引力", "门店吸引力"),
+    "households": ("户数", "住户数"),
 }
 
 

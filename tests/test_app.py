@@ -115,6 +115,7 @@ def test_sites_page_lists_n_sites_and_reranks(app, demo_folder):
     app.date_input(key="w_date").set_value(later).run()
     assert later.isoformat() in texts(app)
     top_before = app.selectbox(key="w_site").options
+    app.slider(key="w_weight_whitespace").set_value(0.0).run()
     app.slider(key="w_weight_distance").set_value(1.0).run()
     assert not app.exception
     assert app.selectbox(key="w_site").options != top_before  # distance now dominates
@@ -270,6 +271,24 @@ def test_user_strings_show_as_text_in_tables(tmp_path, monkeypatch):
     assert EVIL in at.selectbox(key="w_site").options[0]
     # In Markdown the name is escaped, so it renders as text, never as an <img>.
     assert "\\<img src=x onerror=alert\\(1\\)\\>" in texts(at)
+
+
+def test_data_page_shows_warnings_open_with_the_evidence(tmp_path, monkeypatch):
+    """Issue 13: a warning (here, GCJ-02 points labelled WGS-84) is shown, not folded away."""
+    from _corpus import customers_rows, points_in_zones
+    from conftest import make_workspace
+
+    customers = customers_rows(points_in_zones(10, 1), system="gcj02")  # labelled WGS-84
+    folder = make_workspace(tmp_path / "gcj", customers=customers)
+    monkeypatch.setenv("TERRITORY_WORKSPACE", str(folder))
+    at = AppTest.from_file(APP, default_timeout=180)
+    at.run()
+    assert not at.exception
+    go(at, "data")
+    assert [w.value for w in at.warning] == [t("ui.data.warnings", "zh", n=1)]
+    messages = at.dataframe[-1].value
+    row = messages[messages["file"] == "customers.csv"].iloc[0]
+    assert row["severity"] == t("ui.severity.warning", "zh") and "gcj02" in row["message"]
 
 
 def test_every_message_the_app_uses_exists_in_both_languages():

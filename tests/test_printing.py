@@ -33,7 +33,13 @@ from territory.inputs.workspace import load_workspace
 from territory.outreach.plan import PART_KEYS
 from territory.outreach.ranking import recommend
 from territory.privacy import PHONE_PATTERN
-from territory.render.printing import PrintError, map_geometry, print_sites, register_fonts
+from territory.render.printing import (
+    PrintError,
+    PrintOptions,
+    map_geometry,
+    print_sites,
+    register_fonts,
+)
 
 DATE = dt.date(2026, 11, 28)  # a Saturday
 A4 = (595.28, 841.89)
@@ -132,7 +138,9 @@ def top3(demo):
 def single(demo, top3, tmp_path_factory):
     ws, analysis = demo
     out = tmp_path_factory.mktemp("single") / "site.pdf"
-    return print_sites(ws, sites=[top3[0]], date=DATE, out=out, analysis=analysis, lang="zh")
+    return print_sites(
+        ws, PrintOptions(sites=[top3[0]], date=DATE, lang="zh"), out=out, analysis=analysis
+    )
 
 
 def neighbour_names(ws, zone_id: str) -> set[str]:
@@ -170,7 +178,10 @@ def test_english_a3(demo, top3, tmp_path):
     analysis_en = analyse(ws, lang="en")
     out = tmp_path / "en.pdf"
     result = print_sites(
-        ws, sites=[top3[0]], date=DATE, out=out, analysis=analysis_en, lang="en", paper="a3"
+        ws,
+        PrintOptions(sites=[top3[0]], date=DATE, lang="en", paper="a3"),
+        out=out,
+        analysis=analysis_en,
     )
     assert result.paper == "A3"
     text = check_pdf(out, result, A3, tmp_path)
@@ -184,7 +195,7 @@ def test_english_a3(demo, top3, tmp_path):
 def test_map_series_has_a_cover_and_every_site(demo, top3, single, tmp_path):
     ws, analysis = demo
     out = tmp_path / "book.pdf"
-    result = print_sites(ws, top=3, date=DATE, out=out, analysis=analysis)
+    result = print_sites(ws, PrintOptions(top=3, date=DATE), out=out, analysis=analysis)
     text = check_pdf(out, result, A4, tmp_path)
     assert [s["zone_id"] for s in result.sites] == top3
     assert result.pages == 1 + sum(s["pages"] for s in result.sites)
@@ -206,7 +217,10 @@ def test_masked_contacts_and_cards(demo, top3, single, tmp_path):
     ws, analysis = demo
     out = tmp_path / "masked.pdf"
     result = print_sites(
-        ws, sites=[top3[0]], date=DATE, out=out, analysis=analysis, contacts="masked", cards=True
+        ws,
+        PrintOptions(sites=[top3[0]], date=DATE, contacts="masked", cards=True),
+        out=out,
+        analysis=analysis,
     )
     text = check_pdf(out, result, A4, tmp_path)
     assert result.pages > single.pages  # the invitation list
@@ -282,12 +296,10 @@ def test_osm_tiles_from_a_local_server_are_drawn_and_cached(tiny, tile_server, t
     out = tmp_path / "tiles.pdf"
     result = print_sites(
         tiny,
-        sites=["001"],
-        date=DATE,
+        PrintOptions(
+            sites=["001"], date=DATE, basemap="osm", tile_cache=cache, overrides=overrides
+        ),
         out=out,
-        basemap="osm",
-        tile_cache=cache,
-        overrides=overrides,
     )
     assert result.basemap_used == "osm" and result.notices == []
     assert served and all(re.fullmatch(r"/\d+/\d+/\d+\.png", p) for p in served)
@@ -298,12 +310,10 @@ def test_osm_tiles_from_a_local_server_are_drawn_and_cached(tiny, tile_server, t
     before = len(served)
     again = print_sites(
         tiny,
-        sites=["001"],
-        date=DATE,
+        PrintOptions(
+            sites=["001"], date=DATE, basemap="osm", tile_cache=cache, overrides=overrides
+        ),
         out=tmp_path / "again.pdf",
-        basemap="osm",
-        tile_cache=cache,
-        overrides=overrides,
     )
     assert again.basemap_used == "osm" and len(served) == before
 
@@ -313,12 +323,14 @@ def test_unreachable_tiles_print_vector_layers_and_say_so(tiny, tmp_path):
     out = tmp_path / "offline.pdf"
     result = print_sites(
         tiny,
-        sites=["001"],
-        date=DATE,
+        PrintOptions(
+            sites=["001"],
+            date=DATE,
+            basemap="osm",
+            tile_cache=tmp_path / "cache",
+            overrides={"print": {"osm_url": f"http://127.0.0.1:{port}/{{z}}/{{x}}/{{y}}.png"}},
+        ),
         out=out,
-        basemap="osm",
-        tile_cache=tmp_path / "cache",
-        overrides={"print": {"osm_url": f"http://127.0.0.1:{port}/{{z}}/{{x}}/{{y}}.png"}},
     )
     assert result.basemap_used is None
     assert len(result.notices) == 1 and "矢量图层" in result.notices[0]
@@ -329,15 +341,17 @@ def test_unreachable_tiles_print_vector_layers_and_say_so(tiny, tmp_path):
 
 def test_amap_shifts_every_layer_to_gcj02(tiny, tile_server, tmp_path):
     url, served = tile_server
-    plain = print_sites(tiny, sites=["001"], date=DATE, out=tmp_path / "wgs.pdf")
+    plain = print_sites(tiny, PrintOptions(sites=["001"], date=DATE), out=tmp_path / "wgs.pdf")
     amap = print_sites(
         tiny,
-        sites=["001"],
-        date=DATE,
+        PrintOptions(
+            sites=["001"],
+            date=DATE,
+            basemap="amap",
+            tile_cache=tmp_path / "cache",
+            overrides={"print": {"amap_url": url + "/appmaptile?x={x}&y={y}&z={z}"}},
+        ),
         out=tmp_path / "gcj.pdf",
-        basemap="amap",
-        tile_cache=tmp_path / "cache",
-        overrides={"print": {"amap_url": url + "/appmaptile?x={x}&y={y}&z={z}"}},
     )
     assert amap.basemap_used == "amap" and served
     a, b = plain.sites[0]["map"], amap.sites[0]["map"]
@@ -380,15 +394,13 @@ def test_customers_are_only_shown_as_hexagons_of_at_least_three(tmp_path):
         + f"9,独户,13900009999,家轿 A,2025-01-01,30,男,教师,{lone[0]},{lone[1]}\n"
     )
     ws = load_workspace(make_workspace(tmp_path / "ws", customers=customers))
-    result = print_sites(ws, sites=["001"], date=DATE, out=tmp_path / "hex.pdf")
+    result = print_sites(ws, PrintOptions(sites=["001"], date=DATE), out=tmp_path / "hex.pdf")
     info = result.sites[0]["map"]
     assert (info["hexagons"], info["customers_shown"]) == (1, 3)
     stricter = print_sites(
         ws,
-        sites=["001"],
-        date=DATE,
+        PrintOptions(sites=["001"], date=DATE, overrides={"print": {"hex_min_count": 4}}),
         out=tmp_path / "hex4.pdf",
-        overrides={"print": {"hex_min_count": 4}},
     )
     assert stricter.sites[0]["map"]["hexagons"] == 0
     text = pdf_text(result.path)
@@ -401,7 +413,7 @@ def test_missing_font_is_a_clear_error(tiny, tmp_path, monkeypatch):
     monkeypatch.setattr(pylopdf_fonts_zh_cn, "sans_path", lambda: tmp_path / "gone.otf")
     out = tmp_path / "x.pdf"
     with pytest.raises(PrintError, match="pylopdf-fonts-zh-cn") as info:
-        print_sites(tiny, sites=["001"], date=DATE, out=out, lang="en")
+        print_sites(tiny, PrintOptions(sites=["001"], date=DATE, lang="en"), out=out)
     assert info.value.installation and "gone.otf" in str(info.value)
     assert "重新安装" in info.value.message("zh")
     assert not out.exists()
@@ -443,7 +455,7 @@ def test_bad_options_are_refused(tiny, tmp_path):
     ]
     for kwargs, message in cases:
         with pytest.raises(PrintError, match=message):
-            print_sites(tiny, date=DATE, out=out, **({"lang": "en"} | kwargs))
+            print_sites(tiny, PrintOptions(date=DATE, **{"lang": "en"} | kwargs), out=out)
     assert not out.exists()
 
 
@@ -551,7 +563,9 @@ def test_characters_no_font_has_print_as_question_marks_with_a_notice(tmp_path):
     zones = [dict(z) for z in ZONES]
     zones[0]["name"] = "玉林𠀀街道 $x^2$"  # a rare ideograph and TeX-like text
     ws = load_workspace(make_workspace(tmp_path / "ws", zones=zones_geojson(zones)))
-    result = print_sites(ws, sites=["001"], date=DATE, out=tmp_path / "rare.pdf", lang="en")
+    result = print_sites(
+        ws, PrintOptions(sites=["001"], date=DATE, lang="en"), out=tmp_path / "rare.pdf"
+    )
     assert len(result.notices) == 1 and "𠀀" in result.notices[0]
     text = pdf_text(result.path)
     assert "玉林?街道 $x^2$" in text and "𠀀" not in text
@@ -559,16 +573,18 @@ def test_characters_no_font_has_print_as_question_marks_with_a_notice(tmp_path):
 
 def test_data_line_names_the_workspace_sources_not_the_demo(tiny, tmp_path):
     out = tmp_path / "own.pdf"
-    print_sites(tiny, sites=["001"], date=DATE, out=out)
+    print_sites(tiny, PrintOptions(sites=["001"], date=DATE), out=out)
     first = pdf_text(out, 1)
     assert "本工作区的区域文件" in first and "cnmaps" not in first and "合成" not in first
     out = tmp_path / "sourced.pdf"
     print_sites(
         tiny,
-        sites=["001"],
-        date=DATE,
+        PrintOptions(
+            sites=["001"],
+            date=DATE,
+            lang="en",
+            overrides={"print": {"zone_sources": "Chengdu planning bureau 2025"}},
+        ),
         out=out,
-        lang="en",
-        overrides={"print": {"zone_sources": "Chengdu planning bureau 2025"}},
     )
     assert "Chengdu planning bureau 2025" in pdf_text(out, 1)

@@ -9,21 +9,27 @@ from conftest import make_workspace
 
 from territory.inputs import coords
 from territory.inputs.workspace import load_workspace
-from territory.outreach.ranking import _owner_lonlat, _owner_xy, _owners_near, recommend
+from territory.outreach.ranking import recommend
+from territory.outreach.site import owners_near
 
 
 def test_owners_near_counts_like_projecting_everyone():
     from territory.inputs.demo import demo_path
 
     ws = load_workspace(demo_path(), use_store=False)
+    from pyproj import Transformer
+
     crs = coords.local_crs(ws.dealer.lon, ws.dealer.lat)
-    everyone = _owner_xy(ws, crs)
+    located = ws.customers[ws.customers.geometry.notna()].geometry.to_crs(crs)
+    everyone = np.column_stack([located.x.to_numpy(), located.y.to_numpy()])
     rng = np.random.default_rng(3)
     centres = everyone[rng.choice(len(everyone), 25, replace=False)] + rng.normal(0, 500, (25, 2))
+    lon, lat = Transformer.from_crs(crs, 4326, always_xy=True).transform(*centres.T)
+    lonlat = np.column_stack([lon, lat])
     for radius in (500.0, 3000.0, 12_000.0):
         brute = [int((np.hypot(*(everyone - c).T) <= radius).sum()) for c in centres]
-        assert _owners_near(_owner_lonlat(ws), crs, centres, radius) == brute
-    assert _owners_near(np.empty((0, 2)), crs, centres[:2], 1000.0) == [0, 0]
+        assert owners_near(ws.customers, crs, lonlat, radius) == brute
+    assert owners_near(ws.customers.iloc[:0], crs, lonlat[:2], 1000.0) == [0, 0]
 
 
 def test_recommend_without_any_past_event(tmp_path):

@@ -164,3 +164,113 @@ def test_an_unedited_demo_copy_is_renewed_after_an_upgrade_and_an_edited_one_kep
     (edited / MANIFEST).unlink()
     demo_copy(edited)
     assert (edited / "events.csv").read_bytes() != bundled
+
+
+# ------------------------------------------------------------------ issue 13: trust no stale store
+
+
+def _same_stat_edit(path, old: bytes, new: bytes) -> None:
+    st = path.stat()
+    path.write_bytes(path.read_bytes().replace(old, new, 1))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+
+
+def test_store_is_keyed_on_content_not_size_and_mtime(tiny_ws):
+    store.save_store(read_sources(tiny_ws))
+    assert store.check_store(tiny_ws).status == "fresh"
+    _same_stat_edit(tiny_ws / "customers.csv", "张三".encode(), "李四".encode())
+    check = store.check_store(tiny_ws)
+    assert check.status == "stale" and check.detail == "customers.csv"
+    ws, reason = store.load_from_store(tiny_ws)
+    assert ws is None and reason.key == "notice.store_stale"
+    fresh = load_workspace(tiny_ws)
+    assert fresh.customers["name"].iloc[0] == "李四"
+    assert any(p.key == "notice.store_stale" for p in fresh.notices)
+
+
+def test_edits_made_to_the_store_outside_territory_are_detected(tiny_ws):
+    import sqlite3
+
+    store.save_store(read_sources(tiny_ws))
+    con = sqlite3.connect(tiny_ws / "territory.gpkg")
+    con.create_function("ST_IsEmpty", 1, lambda g: 0)
+    for name in ("ST_MinX", "ST_MaxX", "ST_MinY", "ST_MaxY"):
+        con.create_function(name, 1, lambda g: 0.0)
+    with con:
+        con.execute("UPDATE customers SET zone_id = '004'")
+    con.close()
+    check = store.check_store(tiny_ws)
+    assert check.status == "tampered" and "edited" in check.detail
+    assert store.read_store_if_fresh(tiny_ws) is None
+    ws = load_workspace(tiny_ws)
+    assert "004" not in set(ws.customers["zone_id"])
+    assert any(p.key == "warn.store_tampered" and p.severity == "warning" for p in ws.notices)
+
+
+def test_a_layer_rewritten_by_a_gis_is_detected(tiny_ws):
+    ws = read_sources(tiny_ws)
+    store.save_store(ws)
+    pyogrio.write_dataframe(ws.customers.iloc[:1], tiny_ws / "territory.gpkg", layer="customers")
+    check = store.check_store(tiny_ws)
+    assert check.status == "tampered" and "customers" in check.detail
+
+
+def test_the_settings_table_is_the_apps_to_change(tiny_ws):
+    store.save_store(read_sources(tiny_ws))
+    store.save_ui_settings(tiny_ws, {"model": "家轿 A"})
+    assert store.check_store(tiny_ws).status == "fresh"
+
+
+def test_a_read_only_store_is_never_replaced(tiny_ws):
+    store.save_store(read_sources(tiny_ws))
+    path = tiny_ws / "territory.gpkg"
+    path.chmod(0o444)
+    before = path.read_bytes()
+    try:
+        assert not store.store_writable(tiny_ws)
+        with pytest.raises(store.StoreReadOnly):
+            store.save_store(read_sources(tiny_ws))
+        with pytest.raises(store.StoreReadOnly):
+            store.save_ui_settings(tiny_ws, {"model": "x"})
+        ws = load_workspace(tiny_ws, use_store=False, save_store=True)
+        assert any(p.key == "notice.store_read_only" for p in ws.notices)
+    finally:
+        path.chmod(0o644)
+    assert path.read_bytes() == before
+
+
+def test_the_lock_waits_says_so_and_gives_up_after_the_timeout(tiny_ws):
+    import threading
+
+    held, release = threading.Event(), threading.Event()
+
+    def holder():
+        with store.workspace_lock(tiny_ws):
+            held.set()
+            release.wait(30)
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    held.wait(30)
+    waits = []
+    try:
+        with (
+            pytest.raises(store.StoreBusy),
+            store.workspace_lock(tiny_ws, timeout=0.3, on_wait=waits.append),
+        ):
+            pass
+        assert waits == [0.3]
+        # Released while waiting: the second writer goes on.
+        threading.Timer(0.3, release.set).start()
+        with store.workspace_lock(tiny_ws, timeout=30, on_wait=waits.append):
+            pass
+    finally:
+        release.set()
+        thread.join(30)
+    assert waits == [0.3, 30]
+
+
+def test_an_upgrade_of_the_reading_code_rebuilds_the_store(tiny_ws, monkeypatch):
+    store.save_store(read_sources(tiny_ws))
+    monkeypatch.setattr(store, "code_key", lambda: "another version")
+    assert store.check_store(tiny_ws).status == "other_version"

@@ -308,10 +308,12 @@ def test_point_instead_of_polygon_is_an_error(tmp_path):
         read_sources(root)
 
 
-def test_invalid_polygon_is_repaired_and_reported_with_area_change(tmp_path):
+def test_bowtie_polygon_is_repaired_and_reported_with_its_parts_not_a_percentage(tmp_path):
     doc = zones_geojson()
     x, y = 104.0, 30.6
-    # A bow-tie: self-intersecting ring; make_valid keeps both triangles.
+    # A bow-tie: self-intersecting ring; make_valid keeps both triangles. Its signed
+    # area before the repair cancels out, so an "area change" would be nonsense
+    # (issue 13 saw "+5,379,147%"): the warning gives the parts and their area.
     doc["features"][0]["geometry"] = {
         "type": "Polygon",
         "coordinates": [[[x, y], [x + D2, y + D2], [x + D2, y], [x, y + D2], [x, y]]],
@@ -320,10 +322,36 @@ def test_invalid_polygon_is_repaired_and_reported_with_area_change(tmp_path):
     ws = read_sources(root)
     assert ws.zones.geometry.iloc[0].is_valid
     assert ws.zones.geometry.iloc[0].geom_type == "MultiPolygon"
+    assert not [p for p in ws.notices if p.key == "notice.geometry_repaired"]
+    (p,) = [p for p in ws.notices if p.key == "warn.geometry_split"]
+    assert p.rows == (1,) and p.severity == "warning"
+    assert "Self-intersection" in p.fields["reason"] and p.fields["parts"] == 2
+    # Two triangles of half the 0.02° square: about 2.1 km² near Chengdu.
+    area = ws.zones.iloc[[0]].to_crs(32648).area.iloc[0] / 1e6
+    assert float(p.fields["area"]) == pytest.approx(area, abs=0.01)
+    assert 2.0 < area < 2.3
+    assert "%" not in p.message("en")
+
+
+def test_small_self_intersection_is_repaired_with_a_small_area_change(tmp_path):
+    doc = zones_geojson()
+    x, y = 104.0, 30.6
+    # A spike that crosses the top edge: a valid repair changes the area a little.
+    ring = [
+        [x, y],
+        [x + D2, y],
+        [x + D2, y + D2],
+        [x + 0.5 * D2, y + D2],
+        [x + 0.5 * D2, y + 0.9 * D2],
+        [x + 0.52 * D2, y + 1.0005 * D2],
+        [x, y + D2],
+        [x, y],
+    ]
+    doc["features"][0]["geometry"] = {"type": "Polygon", "coordinates": [ring]}
+    ws = read_sources(make_workspace(tmp_path / "ws", zones=doc))
     (p,) = [p for p in ws.notices if p.key == "notice.geometry_repaired"]
-    assert p.rows == (1,) and p.severity == "notice"
-    assert "Self-intersection" in p.fields["reason"]
-    assert p.fields["change"].endswith("%")
+    change = float(p.fields["change"].rstrip("%"))
+    assert abs(change) < 5 and p.fields["change"].endswith("%")
 
 
 D2 = 0.02

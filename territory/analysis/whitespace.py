@@ -71,6 +71,9 @@ class WhitespaceResult:
     areas: gpd.GeoDataFrame
     dispersion: float = 0.0
     notes: list[str] = field(default_factory=list)
+    #: The Huff fit (:class:`territory.analysis.huff.HuffFit`) behind the zones' ``share``,
+    #: which scales the population exposed; None when no share was given.
+    huff: object | None = None
 
 
 def _features(frame: pd.DataFrame) -> np.ndarray:
@@ -98,13 +101,19 @@ def expected_customers(
     """Cross-fitted expected customers per zone and the NB dispersion α.
 
     ``frame`` needs ``customers``, ``population``, ``density``, ``income``,
-    ``distance_km`` and ``zone_type``. Zones without population expect 0.
+    ``distance_km`` and ``zone_type``; an optional ``share`` (the dealer's
+    share of the zone's buyers against competitor showrooms) scales the
+    population exposed. Zones without population expect 0.
     α is the method-of-moments estimate of var = μ + αμ² from the
     out-of-fold predictions (0 when counts are not over-dispersed).
     """
     s = settings or WhitespaceSettings()
     y = frame["customers"].astype("float64").to_numpy()
     pop = frame["population"].astype("float64").to_numpy()
+    share_col = "share_used" if "share_used" in frame else "share" if "share" in frame else None
+    if share_col is not None:
+        # The dealer's Huff share of the zone's buyers (competitor showrooms): exposure.
+        pop = pop * frame[share_col].astype("float64").fillna(1.0).clip(0, 1).to_numpy()
     base = _features(frame)
     dist = frame["distance_km"].astype("float64").to_numpy()
     usable = np.flatnonzero((pop > 0) & np.isfinite(base).all(axis=1) & np.isfinite(dist))
@@ -122,13 +131,17 @@ def expected_customers(
             X = _fold_design(base, dist, tr, s.distance_knots)
             scaler = StandardScaler().fit(X[tr])
             model = PoissonRegressor(alpha=s.alpha, max_iter=1000)
+            # Rates relative to the fold's mean rate: scikit-learn averages the deviance
+            # over the (normalised) weights, so on raw rates of a few per thousand the
+            # penalty would swamp the data and every zone would expect the mean.
+            scale = float(np.average(rate[tr], weights=pop[tr])) or 1.0
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # lbfgs convergence chatter on tiny folds
-                model.fit(scaler.transform(X[tr]), rate[tr], sample_weight=pop[tr])
+                model.fit(scaler.transform(X[tr]), rate[tr] / scale, sample_weight=pop[tr])
             # No extrapolation: a zone unlike every training zone is judged at the
             # edge of what the model has seen.
             x_test = np.clip(X[te], X[tr].min(axis=0), X[tr].max(axis=0))
-            mu[te] = model.predict(scaler.transform(x_test)) * pop[te]
+            mu[te] = model.predict(scaler.transform(x_test)) * scale * pop[te]
     used = usable[mu[usable] > 0]
     alpha = 0.0
     if len(used):

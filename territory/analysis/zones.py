@@ -23,13 +23,21 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from territory.analysis import influence, scoring
+from territory.analysis import huff, influence, scoring
 from territory.analysis.profile import CustomerProfile, customer_profile
 from territory.analysis.whitespace import WhitespaceResult, whitespace
 from territory.inputs import coords
 from territory.settings import Settings
 
-__all__ = ["Analysis", "analyse", "count_by_zone", "score_json", "whitespace_json", "zone_metrics"]
+__all__ = [
+    "Analysis",
+    "analyse",
+    "count_by_zone",
+    "model_customers",
+    "score_json",
+    "whitespace_json",
+    "zone_metrics",
+]
 
 
 @dataclass
@@ -42,6 +50,13 @@ class Analysis:
     whitespace: WhitespaceResult
     profile: CustomerProfile
     settings: Settings
+    #: The Huff fit behind ``zones["share"]`` (competitor showrooms), None when not computed.
+    huff: huff.HuffFit | None = None
+    #: ``band``: customers of the model or a similar price; ``all``: every customer (too few
+    #: customers name a model of dealer.toml to tell them apart).
+    customer_basis: str = "all"
+    #: Models of the dealer (name, price), for per-zone model suggestions.
+    models: tuple = ()
 
     @property
     def mode(self) -> str:
@@ -67,6 +82,35 @@ def count_by_zone(
     )
 
 
+def model_customers(
+    customers: pd.DataFrame, models, chosen, *, settings: Settings
+) -> pd.Series | None:
+    """Which customers count for ``chosen``: they bought it or a model of similar price.
+
+    A customer's model is looked up among the dealer's ``models`` (name →
+    price); customers whose price lies within ``scoring.price_band`` of the
+    chosen model's price count. Returns None (every customer counts) when
+    fewer than ``scoring.min_model_share`` of the customers name a known model.
+
+    >>> import pandas as pd
+    >>> from territory.inputs.dealer import Model
+    >>> ms = (Model("A", 90000.0), Model("B", 100000.0), Model("C", 190000.0))
+    >>> c = pd.DataFrame({"model": ["A", "B", "C", "C"]})
+    >>> model_customers(c, ms, ms[2], settings=Settings()).tolist()
+    [False, False, True, True]
+    >>> model_customers(c, ms, ms[0], settings=Settings()).tolist()
+    [True, True, False, False]
+    """
+    if not len(customers) or "model" not in customers:
+        return None
+    prices = {m.name: float(m.price) for m in models}
+    price = customers["model"].map(prices)
+    if price.notna().mean() < settings.scoring.min_model_share:
+        return None
+    band = settings.scoring.price_band
+    return ((price - chosen.price).abs() <= band * chosen.price).fillna(False).astype(bool)
+
+
 def analyse(
     ws,
     *,
@@ -90,12 +134,16 @@ def analyse(
     chosen = ws.model(model)
     zones = ws.zones
     cards = ws.cards
+    band = model_customers(ws.customers, ws.dealer.models, chosen, settings=settings)
+    owners = count_by_zone(ws.customers, zones)
     metrics, result = zone_metrics(
         zones,
         dealer_lon=ws.dealer.lon,
         dealer_lat=ws.dealer.lat,
         price=chosen.price,
-        customers=count_by_zone(ws.customers, zones),
+        customers=owners if band is None else count_by_zone(ws.customers, zones, where=band),
+        owners=owners,
+        competitors=huff.competitors_of(ws.pois),
         a_cards=count_by_zone(cards, zones, where=cards["card_type"].eq("A").fillna(False)),
         deposit_cards=count_by_zone(
             cards, zones, where=cards["card_type"].eq("deposit").fillna(False)
@@ -111,6 +159,9 @@ def analyse(
         whitespace=result,
         profile=profile,
         settings=settings,
+        huff=result.huff,
+        customer_basis="all" if band is None else "band",
+        models=tuple(ws.dealer.models),
     )
 
 
@@ -125,10 +176,17 @@ def zone_metrics(
     deposit_cards: pd.Series,
     settings: Settings,
     lang: str = "zh",
+    owners: pd.Series | None = None,
+    competitors: huff.Competitors | None = None,
 ) -> tuple[gpd.GeoDataFrame, WhitespaceResult]:
     """The per-zone metrics of :func:`analyse` from counts already made.
 
-    ``customers``, ``a_cards`` and ``deposit_cards`` are counts aligned to
+    ``customers`` counts the model's customers (those who bought it or a
+    model of similar price), ``owners`` every existing customer (default:
+    ``customers``); ``competitors`` are competitor showrooms: the dealer's
+    Huff share of each zone (``share``, 1.0 without competitors) scales the
+    expected customers, and the fit is kept in the result's ``huff``.
+    ``customers``, ``owners``, ``a_cards`` and ``deposit_cards`` are counts aligned to
     ``zones.index`` (how the points were assigned is the caller's business:
     :func:`count_by_zone` on located layers, or a
     :class:`~territory.inputs.zone_index.ZoneIndex` lookup with ``numpy.bincount``).
@@ -158,6 +216,29 @@ def zone_metrics(
     )
 
     out["customers"] = customers.astype("int64")
+    out["owners"] = (customers if owners is None else owners).astype("int64")
+    centres = projected.representative_point()
+    zone_xy = np.column_stack([centres.x.to_numpy(), centres.y.to_numpy()])
+    comp = competitors if competitors is not None else huff.Competitors((), (), np.empty((0, 2)))
+    dealer_xy = _project([dealer_lon], [dealer_lat], crs)[0]
+    comp_xy = _project(comp.lonlat[:, 0], comp.lonlat[:, 1], crs)
+    share, fit, near_km, near_idx = huff.zone_shares(
+        zone_xy,
+        (float(dealer_xy[0]), float(dealer_xy[1])),
+        comp_xy,
+        customers=out["owners"].to_numpy(),
+        population=zones["population"].to_numpy(),
+        fit_mask=out["in_influence_area"].to_numpy(dtype=bool),
+        income=zones["income"].to_numpy(),
+        density=out["density"].fillna(0).to_numpy(),
+        settings=settings.huff,
+    )
+    out["share"] = share
+    # The share scales the expected customers only where the customers bear it out.
+    out["share_used"] = share if fit.supported else np.ones(len(share))
+    out["competitor_km"] = near_km
+    out["competitor"] = [comp.names[i] if i >= 0 else None for i in near_idx]
+    out["competitor_brand"] = [comp.brands[i] if i >= 0 else None for i in near_idx]
     pop = zones["population"].astype("float64")
     out["customers_per_1000"] = (out["customers"] * 1000.0 / pop.where(pop > 0)).astype("float64")
     out["a_cards"] = a_cards.astype("int64")
@@ -166,12 +247,26 @@ def zone_metrics(
     result = whitespace(
         out, total_customers=int(customers.sum()), settings=settings, projected=projected
     )
+    result.huff = fit
     for column in result.zones.columns:
         out[column] = result.zones[column]
     out["whitespace_rank"] = (
         out["whitespace_raw"].rank(ascending=False, method="first").astype("int64")
     )
     return out, result
+
+
+def _project(lon, lat, crs) -> np.ndarray:
+    """WGS-84 lon/lat to (x, y) in ``crs``, shape (n, 2)."""
+    from pyproj import Transformer
+
+    lon = np.asarray(lon, dtype="float64")
+    if not len(lon):
+        return np.empty((0, 2))
+    x, y = Transformer.from_crs(4326, crs, always_xy=True).transform(
+        lon, np.asarray(lat, dtype="float64")
+    )
+    return np.column_stack([np.asarray(x), np.asarray(y)])
 
 
 def _num(value) -> float | None:
@@ -196,6 +291,8 @@ _SCORE_KEYS = (
     "income_tier",
     "income_tier_label",
     "customers",
+    "owners",
+    "share",
     "customers_per_1000",
     "a_cards",
     "deposit_cards",
@@ -235,6 +332,7 @@ def score_json(analysis: Analysis, *, lang: str = "zh") -> dict:
             elif key in (
                 "population",
                 "customers",
+                "owners",
                 "a_cards",
                 "deposit_cards",
                 "whitespace_rank",
@@ -253,6 +351,8 @@ def score_json(analysis: Analysis, *, lang: str = "zh") -> dict:
         "mode": analysis.mode,
         "target_r": analysis.settings.scoring.target_r,
         "dispersion": analysis.whitespace.dispersion,
+        "customer_basis": analysis.customer_basis,
+        "huff": analysis.huff.to_dict() if analysis.huff is not None else None,
         "notes": _notes(analysis, lang),
         "zones": rows,
     }

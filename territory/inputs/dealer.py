@@ -28,6 +28,8 @@ from territory.vocab import COORD_SYSTEMS, normalise_code
 __all__ = ["DEALER_FILE", "TEAM_KEYS", "Dealer", "Model", "Team", "parse_dealer", "read_dealer"]
 
 DEALER_FILE = "dealer.toml"
+#: dealer.toml holds a few dozen lines: a larger file is refused before it is read.
+MAX_DEALER_BYTES = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -111,6 +113,15 @@ def read_dealer(path: Path, *, lang: str = "zh") -> Dealer:
     if not path.exists():
         problems.add(file, "err.file_missing", pattern=DEALER_FILE)
         raise LayerError(problems, lang)
+    if path.is_file() and path.stat().st_size > MAX_DEALER_BYTES:
+        problems.add(
+            file,
+            "err.toml_too_large",
+            column=DEALER_FILE,
+            size=f"{path.stat().st_size / 2**20:,.1f} MB",
+            limit=f"{MAX_DEALER_BYTES // 2**10} KB",
+        )
+        raise LayerError(problems, lang)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except OSError as exc:  # a folder named dealer.toml, no read permission
@@ -149,8 +160,10 @@ def parse_dealer(data: dict[str, Any], *, file: str = DEALER_FILE, lang: str = "
         name = ""
     lon = number("lon", required=True, positive=False)
     lat = number("lat", required=True, positive=False)
-    radius = number("radius_km", required=False, default=Settings().influence.radius_km)
-    target_r = number("target_r", required=False, default=Settings().scoring.target_r)
+    # Absent keys leave [settings.influence] radius_km / [settings.scoring] target_r (or the
+    # defaults) in force instead of silently overriding them with the defaults.
+    radius = number("radius_km", required=False, default=None)
+    target_r = number("target_r", required=False, default=None)
 
     coord_sys = _code(data, "coord_sys", problems, file)
     zones_coord_sys = _code(data, "zones_coord_sys", problems, file)

@@ -96,7 +96,9 @@ class OfflineGeocoder:
         )
         self._zone_xy = np.empty((0, 2))
         if len(zones):
-            projected = zones.to_crs(zones.estimate_utm_crs())
+            from territory.inputs.coords import local_crs
+
+            projected = zones.to_crs(local_crs(zones.geometry))  # arithmetic: no CRS database query
             points = projected.representative_point().to_crs("EPSG:4326")
             self._zone_xy = np.column_stack([points.x.to_numpy(), points.y.to_numpy()])
 

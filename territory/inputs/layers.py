@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from territory._errors import NOTICE, ProblemList
+from territory._errors import ERROR, NOTICE, WARNING, ProblemList
 from territory.inputs import coords
 from territory.inputs._tables import TABLE_SUFFIXES, Table, canonical_columns, read_table
 from territory.inputs.dealer import Dealer
@@ -130,6 +130,7 @@ LAYERS: dict[str, LayerSpec] = {
             ColumnSpec("phone", "phone"),
             ColumnSpec("model", "text"),
             ColumnSpec("purchase_date", "date"),
+            ColumnSpec("delivery_date", "date"),
             ColumnSpec("age", "int", minimum=0, maximum=120),
             ColumnSpec("gender", "code", vocab=GENDERS),
             ColumnSpec("occupation", "text"),
@@ -183,6 +184,8 @@ LAYERS: dict[str, LayerSpec] = {
             ColumnSpec("poi_id", "text"),
             ColumnSpec("name", "text"),
             ColumnSpec("poi_type", "code", vocab=POI_TYPES),
+            ColumnSpec("brand", "text"),
+            ColumnSpec("households", "int", minimum=0),
             *_POINT_COLUMNS,
         ),
         id_column="poi_id",
@@ -467,7 +470,7 @@ def read_zones(
 
     settings = settings or (dealer.settings if dealer else Settings())
     file = path.name
-    gdf = _read_vector(path, problems)
+    gdf = _read_vector(path, problems, settings)
     if gdf is None:
         return None
     if len(gdf) == 0:
@@ -569,14 +572,15 @@ def _attr_text(values: pd.Series) -> pd.Series:
     return text.where(text.ne(""), None)
 
 
-def _read_vector(path: Path, problems: ProblemList) -> gpd.GeoDataFrame | None:
+def _read_vector(path: Path, problems: ProblemList, settings) -> gpd.GeoDataFrame | None:
     import pyogrio
 
     file = path.name
     suffix = path.suffix.lower()
     target = str(path)
+    load = settings.load
     if suffix == ".zip":
-        target = _shapefile_in_zip(path, problems)
+        target = _shapefile_in_zip(path, problems, load)
         if target is None:
             return None
     elif suffix == ".shp":
@@ -584,6 +588,15 @@ def _read_vector(path: Path, problems: ProblemList) -> gpd.GeoDataFrame | None:
             if not _sidecar(path, side).exists():
                 problems.add(file, "err.shp_sidecar", found=path.with_suffix(side).name)
                 return None
+        sizes = {
+            p.name: p.stat().st_size
+            for p in (path, *(_sidecar(path, side) for side in _SHP_SIDECARS))
+            if p.exists()
+        }
+        if not _sizes_ok(file, sizes, problems, load, sidecar_file=True):
+            return None
+    elif not _sizes_ok(file, {file: path.stat().st_size}, problems, load):
+        return None
     data = path.read_bytes()[:64] if suffix in (".geojson", ".json") else b""
     if suffix in (".geojson", ".json") and not data.strip():
         problems.add(file, "err.file_empty")
@@ -630,13 +643,78 @@ def _zones_layer_name(layers) -> str:
     return (polygonal or names)[0]
 
 
-def _shapefile_in_zip(path: Path, problems: ProblemList) -> str | None:
+#: A shapefile's companions: read by GDAL along with the .shp.
+_SHP_SIDECARS: tuple[str, ...] = (".dbf", ".shx", ".prj", ".cpg")
+#: Companions of one short line of text: capped by ``max_sidecar_kb``.
+_TEXT_SIDECARS: tuple[str, ...] = (".prj", ".cpg")
+
+
+def _sizes_ok(
+    file: str,
+    sizes: dict[str, int],
+    problems: ProblemList,
+    load,
+    *,
+    packed: dict[str, int] | None = None,
+    sidecar_file: bool = False,
+) -> bool:
+    """Refuse, before reading, files that would cost far more memory than they are worth.
+
+    ``sizes`` are the (unpacked) sizes of the files GDAL would read; ``packed`` their
+    sizes inside a zip. A padded .prj is read whole by GDAL (a 1 MB zip can cost GBs).
+    """
+    ok = True
+    for name, size in sizes.items():
+        suffix = Path(name).suffix.lower()
+        if suffix in _TEXT_SIDECARS and size > load.max_sidecar_kb * 1024:
+            problems.add(
+                name if sidecar_file else file,
+                "err.sidecar_too_large",
+                column=Path(name).name,
+                size=_size_text(size),
+                limit=f"{load.max_sidecar_kb:g}",
+            )
+            ok = False
+        elif size > load.max_vector_mb * 2**20:
+            problems.add(
+                file,
+                "err.vector_too_large",
+                column="max_vector_mb",
+                found=Path(name).name,
+                size=f"{size / 2**20:,.1f}",
+                limit=f"{load.max_vector_mb:g}",
+            )
+            ok = False
+        elif packed is not None:
+            small = max(packed.get(name, 0), 1)
+            if size >= load.unzip_ratio_min_mb * 2**20 and size / small > load.max_unzip_ratio:
+                problems.add(
+                    file,
+                    "err.zip_bomb",
+                    column=Path(name).name,
+                    size=_size_text(size),
+                    packed=_size_text(small),
+                    ratio=f"{size / small:,.0f}",
+                )
+                ok = False
+    return ok
+
+
+def _size_text(size: float) -> str:
+    for unit, factor in (("GB", 2**30), ("MB", 2**20), ("KB", 2**10)):
+        if size >= factor:
+            return f"{size / factor:,.1f} {unit}"
+    return f"{size:.0f} B"
+
+
+def _shapefile_in_zip(path: Path, problems: ProblemList, load) -> str | None:
     import zipfile
 
     file = path.name
     try:
         with zipfile.ZipFile(path) as archive:
-            members = [m for m in archive.namelist() if not m.startswith("__MACOSX/")]
+            infos = [i for i in archive.infolist() if not i.filename.startswith("__MACOSX/")]
+            members = [i.filename for i in infos]
     except zipfile.BadZipFile:
         problems.add(file, "err.file_type", found="not a zip archive", expected=".zip (shapefile)")
         return None
@@ -654,6 +732,12 @@ def _shapefile_in_zip(path: Path, problems: ProblemList) -> str | None:
         if (stem + side).lower() not in lower:
             problems.add(file, "err.shp_sidecar", found=Path(stem).name + side)
             return None
+    wanted = {(stem + side).lower() for side in ("", *_SHP_SIDECARS)} | {shp.lower()}
+    chosen = [i for i in infos if i.filename.lower() in wanted]
+    sizes = {i.filename: i.file_size for i in chosen}
+    packed = {i.filename: i.compress_size for i in chosen}
+    if not _sizes_ok(file, sizes, problems, load, packed=packed):
+        return None
     return f"/vsizip/{path}/{shp}"
 
 
@@ -705,16 +789,35 @@ def _check_polygons(
                 )
                 continue
             a0, a1 = gpd.GeoSeries([before, repaired], crs="EPSG:4326").to_crs(crs).area
-            change = (a1 - a0) / a0 if a0 else 0.0
-            problems.add(
-                file,
-                "notice.geometry_repaired",
-                rows=[rows[i]],
-                row_kind="feature",
-                severity=NOTICE,
-                reason=shapely.is_valid_reason(before),
-                change=f"{change:+.2%}",
-            )
+            parts_before = shapely.get_num_geometries(before)
+            parts_after = shapely.get_num_geometries(repaired)
+            change = (a1 - a0) / a0 if a0 > 0 else float("inf")
+            if parts_after > parts_before or not abs(change) <= 0.5:
+                # A bow-tie (two corners swapped) or a ring folded over itself: its "area"
+                # before the repair cancels out, so a percentage means nothing. Say what
+                # the repair made of it instead.
+                problems.add(
+                    file,
+                    "warn.geometry_split",
+                    rows=[rows[i]],
+                    row_kind="feature",
+                    severity=WARNING,
+                    reason=shapely.is_valid_reason(before),
+                    parts=parts_after,
+                    area=f"{a1 / 1e6:,.2f}",
+                )
+            else:
+                problems.add(
+                    file,
+                    "notice.geometry_repaired",
+                    rows=[rows[i]],
+                    row_kind="feature",
+                    severity=WARNING
+                    if abs(change) > settings.load.repair_area_warn_share
+                    else NOTICE,
+                    reason=shapely.is_valid_reason(before),
+                    change=f"{change:+.2%}",
+                )
             arr[i] = repaired
     arr[missing | wrong] = None
     return gpd.GeoSeries(arr, crs="EPSG:4326")
@@ -746,16 +849,48 @@ def _polygon_parts(geom):
 # ---------------------------------------------------------------- point tables
 
 
+#: Columns that can locate a row of a point layer (``location`` is the events' place name).
+LOCATING_COLUMNS: tuple[str, ...] = ("lon", "lat", "zone_id", "address", "location")
+
+
 def read_point_table(
-    path: Path, layer: str, problems: ProblemList, *, settings=None
+    path: Path, layer: str, problems: ProblemList, *, settings=None, options=None
 ) -> tuple[pd.DataFrame, Table] | None:
-    """Read a point layer's table and type its columns (location comes later)."""
-    table = read_table(path, problems)
+    """Read a point layer's table and type its columns (location comes later).
+
+    ``options`` are dealer.toml's ``[files.<layer>]`` (``sheet``, ``header_row``).
+    A table with records but no column that can locate them (no lon/lat,
+    zone_id or address under any known name) is an error: every row would be
+    off the map.
+    """
+    spec = LAYERS[layer]
+    table = read_table(
+        path, problems, known={c.name for c in spec.columns}, options=options, settings=settings
+    )
     if table is None:
         return None
-    spec = LAYERS[layer]
+    if (
+        spec.points
+        and len(table.frame)
+        and not any(c in table.frame.columns for c in LOCATING_COLUMNS)
+    ):
+        # Customers off the map make white space and ranking quietly wrong: refused. Cards,
+        # events and POIs without a place still count in the funnel and follow-up: warned.
+        refuse = layer in (settings.load.unlocated_error_layers if settings else ("customers",))
+        problems.add(
+            table.file,
+            "err.no_location_columns",
+            severity=ERROR if refuse else WARNING,
+            column="lon/lat, zone_id, address",
+            found=", ".join(str(table.original.get(c, c)) for c in table.frame.columns[:12]),
+            sheet=table.sheet or "-",
+            row=table.header_row,
+        )
     labels = {c: table.label(c) for c in table.frame.columns}
     typed = type_columns(
         table.frame, table.rows, spec, problems, table.file, labels=labels, settings=settings
     )
+    if layer == "customers" and "delivery_date" in typed and "purchase_date" in typed:
+        # 交车日期 alone (it used to be read as the purchase date): it stands for both.
+        typed["purchase_date"] = typed["purchase_date"].fillna(typed["delivery_date"])
     return typed, table

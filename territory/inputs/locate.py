@@ -23,12 +23,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from territory._errors import NOTICE, ProblemList
+from territory._errors import ERROR, NOTICE, WARNING, ProblemList
 from territory.inputs import coords
 from territory.inputs.geocode import Geocoder
 from territory.settings import Settings
 
-__all__ = ["locate_points", "zone_positions"]
+__all__ = ["coord_systems", "locate_points", "zone_positions"]
 
 
 def zone_positions(zones: gpd.GeoDataFrame, lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
@@ -60,6 +60,25 @@ def zone_positions(zones: gpd.GeoDataFrame, lon: np.ndarray, lat: np.ndarray) ->
     return out
 
 
+def coord_systems(frame: pd.DataFrame, default_coord_sys: str) -> tuple[np.ndarray, pd.Series]:
+    """Each row's coordinate system (its ``coord_sys`` value, else the default).
+
+    Returns ``(systems, bad)``: codes per row, and the rows whose ``coord_sys``
+    value names no known system (they get the default).
+    """
+    from territory.vocab import COORD_SYSTEMS, normalise_code
+
+    systems = np.full(len(frame), default_coord_sys, dtype=object)
+    bad = pd.Series(False, index=frame.index)
+    if "coord_sys" in frame and frame["coord_sys"].notna().any():
+        raw = frame["coord_sys"]
+        uniques = {v: normalise_code(v, COORD_SYSTEMS) for v in raw.dropna().unique()}
+        codes = raw.map(uniques)
+        bad = raw.notna() & codes.isna()
+        systems = np.where(codes.notna().to_numpy(), codes.to_numpy(dtype=object), systems)
+    return systems, bad
+
+
 def locate_points(
     frame: pd.DataFrame,
     rows: pd.Series,
@@ -71,6 +90,7 @@ def locate_points(
     problems: ProblemList,
     settings: Settings | None = None,
     zone_lookup=None,
+    layer: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Locate a typed point table and assign its rows to zones.
 
@@ -91,6 +111,9 @@ def locate_points(
     zone_lookup
         Optional callable ``(lon, lat) -> positions`` (defaults to
         :func:`zone_positions`), so a caller can reuse a built index.
+    layer
+        The layer's name: most rows unlocated is an error in the layers of
+        ``[settings.load] unlocated_error_layers`` (customers), else a warning.
 
     Returns
     -------
@@ -99,8 +122,6 @@ def locate_points(
         ``district``, ``located_by`` and a WGS-84 point geometry (None when
         unlocated).
     """
-    from territory.vocab import COORD_SYSTEMS, normalise_code
-
     settings = settings or Settings()
     n = len(frame)
     lon = frame["lon"].to_numpy(dtype="float64", na_value=np.nan)
@@ -112,22 +133,16 @@ def locate_points(
     has_xy = has_lon & has_lat
 
     # Coordinate system per row.
-    systems = np.full(n, default_coord_sys, dtype=object)
-    if frame["coord_sys"].notna().any():
-        raw = frame["coord_sys"]
-        uniques = {v: normalise_code(v, COORD_SYSTEMS) for v in raw.dropna().unique()}
-        codes = raw.map(uniques)
-        bad = raw.notna() & codes.isna()
-        if bad.any():
-            problems.add(
-                file,
-                "err.unknown_code",
-                column="coord_sys",
-                rows=rows[bad],
-                found=raw[bad].iloc[0],
-                expected="wgs84, gcj02, bd09",
-            )
-        systems = np.where(codes.notna().to_numpy(), codes.to_numpy(dtype=object), systems)
+    systems, bad = coord_systems(frame, default_coord_sys)
+    if bad.any():
+        problems.add(
+            file,
+            "err.unknown_code",
+            column="coord_sys",
+            rows=rows[bad],
+            found=frame["coord_sys"][bad].iloc[0],
+            expected="wgs84, gcj02, bd09",
+        )
 
     # Swapped columns: decided on the whole column, not row by row.
     minx, miny, maxx, maxy = settings.load.china_bounds
@@ -262,6 +277,16 @@ def locate_points(
     if no_location.any():
         problems.add(file, "notice.no_location", rows=rows[no_location], severity=NOTICE)
     located_by[nothing] = "unlocated"
+    _most_unlocated(
+        problems,
+        layer,
+        file,
+        rows,
+        settings,
+        unlocated=nothing,
+        unmatched=nothing & by_address,
+        outside=(located_by == "coords") & pd.isna(zone_col) & pd.isna(district_col),
+    )
 
     geometry = np.full(n, None, dtype=object)
     ok = np.isfinite(wlon) & np.isfinite(wlat)
@@ -277,6 +302,53 @@ def locate_points(
     )
     return gpd.GeoDataFrame(
         out, geometry=gpd.GeoSeries(geometry, index=frame.index, crs="EPSG:4326"), crs="EPSG:4326"
+    )
+
+
+def _most_unlocated(
+    problems: ProblemList,
+    layer: str | None,
+    file: str,
+    rows: pd.Series,
+    settings: Settings,
+    *,
+    unlocated: np.ndarray,
+    unmatched: np.ndarray,
+    outside: np.ndarray,
+) -> None:
+    """Refuse a layer most of whose rows are off the map or outside every zone.
+
+    Losing most rows is never what the user meant: the header row or sheet was
+    missed, the addresses name nothing the zones know, or the coordinates are in
+    another system or city. The analysis would go on silently with the few rows
+    left (or switch to a cold start), so this is an error; ``[settings.load]
+    max_unlocated_share = 1`` accepts it.
+    """
+    n = len(rows)
+    lost = unlocated | outside
+    count = int(lost.sum())
+    if not n or count < settings.load.unlocated_min_rows:
+        return
+    if count <= settings.load.max_unlocated_share * n:
+        return
+    causes = {
+        "address": int(unmatched.sum()),
+        "none": int((unlocated & ~unmatched).sum()),
+        "outside": int(outside.sum()),
+    }
+    cause = max(causes, key=causes.get)
+    column = {"address": "address", "none": "lon/lat, zone_id, address", "outside": "lon/lat"}
+    refuse = layer in settings.load.unlocated_error_layers
+    problems.add(
+        file,
+        f"err.most_unlocated.{cause}",
+        severity=ERROR if refuse else WARNING,
+        column=column[cause],
+        rows=rows[lost],
+        n=count,
+        total=n,
+        share=f"{count / n:.0%}",
+        limit=f"{settings.load.max_unlocated_share:g}",
     )
 
 

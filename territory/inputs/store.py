@@ -2,14 +2,29 @@
 
 ``territory.gpkg`` holds the layers zones, customers, cards, events and
 pois (WGS-84), a ``meta`` table (format version, dealer.toml text, the
-fingerprints of the source files it was built from) and a ``settings``
-table (the user's choices in the app). It opens in QGIS.
+SHA-256 of every source file it was built from, the rows per layer) and a
+``settings`` table (the user's choices in the app). It opens in QGIS.
 
-Saving is atomic: the whole store is written to a temporary file in the
-same folder and then moved over the old one with :func:`os.replace`, so a
-crash mid-save leaves either the old or the new store, never a broken one.
-Settings are updated in place inside one SQLite transaction, which is
-atomic too.
+The store is a cache of the plain files, never trusted blindly:
+
+- it is keyed on the **content** of the sources (SHA-256, not size and
+  modification time) and on the code that validated them: an edited, restored
+  or synced file, or an upgrade of Territory, makes it stale;
+- SQLite triggers count every insert, update or delete on its layers and its
+  ``meta`` table, and the rows of each layer are recorded: a store edited in
+  QGIS or a SQLite browser, or a layer replaced, is detected;
+- a stale or changed store is rebuilt from the plain files with a notice
+  (:func:`load_from_store` says why); a workspace with a changed store and no
+  plain files is read with a warning.
+
+Saving is atomic: the whole store is written to a unique temporary file in
+the same folder and then moved over the old one with :func:`os.replace`, so
+a crash mid-save leaves either the old or the new store, never a broken one.
+Writers take the workspace lock (``.territory.lock``, :func:`workspace_lock`):
+a second import waits for the first (and says so) instead of racing it; a
+store or folder without write permission is never replaced
+(:func:`store_writable`). Settings are updated in place inside one SQLite
+transaction, under the same lock.
 
 Examples
 --------
@@ -27,10 +42,16 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
+import functools
+import hashlib
 import json
 import os
 import sqlite3
+import stat
 import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +63,19 @@ import shapely
 
 from territory.inputs.dealer import DEALER_FILE, parse_dealer
 from territory.inputs.layers import LAYERS, POINT_LAYERS, TABLE_SUFFIXES, ZONE_SUFFIXES, empty_layer
-from territory.privacy import mask_frame
+from territory.privacy import write_table
 
 __all__ = [
     "FORMAT_VERSION",
+    "LOCK_FILE",
     "STORE_FILE",
+    "StoreBusy",
+    "StoreCheck",
+    "StoreReadOnly",
+    "check_store",
+    "code_key",
     "export_workspace",
+    "load_from_store",
     "read_point_coordinates",
     "read_store",
     "read_store_if_fresh",
@@ -55,30 +83,186 @@ __all__ = [
     "save_store",
     "save_ui_settings",
     "source_fingerprints",
+    "source_hashes",
+    "store_writable",
+    "workspace_lock",
 ]
 
 STORE_FILE = "territory.gpkg"
-FORMAT_VERSION = 2  # 2: typed lead columns, lead_id filled on load, traffic table
+#: 3: content hashes of the sources, the code key, row counts and guard triggers;
+#: 2: typed lead columns, lead_id filled on load, traffic table.
+FORMAT_VERSION = 3
+LOCK_FILE = ".territory.lock"
 _TMP_PREFIX = ".territory-tmp-"
+#: Every change to the layers and ``meta`` is counted by triggers on them (``settings`` is
+#: the app's to change); the guarded layers are those counted in ``meta["counts"]``.
+_GUARD_TABLE = "territory_guard"
+
+
+class StoreReadOnly(PermissionError):
+    """The store (or the workspace folder) has no write permission: it is never replaced."""
+
+
+class StoreBusy(TimeoutError):
+    """Another process held the workspace lock for longer than the timeout."""
+
+    def __init__(self, path: Path, timeout: float) -> None:
+        self.path = Path(path)
+        self.timeout = timeout
+        super().__init__(f"{path} is locked by another import (waited {timeout:g} s)")
+
+
+def _source_files(root: Path) -> list[Path]:
+    names = {"dealer", *LAYERS}
+    suffixes = set(ZONE_SUFFIXES) | set(TABLE_SUFFIXES) | {".toml", ".dbf", ".prj", ".shx", ".cpg"}
+    return [
+        path
+        for path in sorted(Path(root).iterdir())
+        if path.is_file() and path.stem.lower() in names and path.suffix.lower() in suffixes
+    ]
 
 
 def source_fingerprints(root: Path) -> dict[str, list[int]]:
-    """``{file name: [size, mtime_ns]}`` of the workspace's plain files."""
-    names = {"dealer", *LAYERS}
-    suffixes = set(ZONE_SUFFIXES) | set(TABLE_SUFFIXES) | {".toml", ".dbf", ".prj", ".shx", ".cpg"}
+    """``{file name: [size, mtime_ns, ctime_ns, inode]}`` of the workspace's plain files.
+
+    A cheap stamp that changes whenever a file is written (ctime cannot be set
+    back), for caches such as the app's; the store itself is keyed on
+    :func:`source_hashes`.
+    """
     out: dict[str, list[int]] = {}
-    for path in sorted(Path(root).iterdir()):
-        if path.is_file() and path.stem.lower() in names and path.suffix.lower() in suffixes:
-            st = path.stat()
-            out[path.name] = [st.st_size, st.st_mtime_ns]
+    for path in _source_files(root):
+        st = path.stat()
+        out[path.name] = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
     return out
 
 
-def save_store(ws, *, path: Path | None = None) -> Path:
-    """Write the whole workspace to its GeoPackage atomically; return its path."""
+def source_hashes(root: Path | str) -> dict[str, str]:
+    """``{file name: SHA-256 of its content}`` of the workspace's plain files."""
+    out: dict[str, str] = {}
+    for path in _source_files(Path(root)):
+        digest = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda f=fh: f.read(1 << 20), b""):
+                digest.update(block)
+        out[path.name] = digest.hexdigest()
+    return out
+
+
+@functools.cache
+def code_key() -> str:
+    """A hash of the code that reads and validates a workspace (and of the format).
+
+    A store saved by other reading code is rebuilt: after an upgrade ``score``
+    never runs on data that today's ``validate`` would refuse.
+    """
+    from importlib import resources
+
+    package = resources.files("territory")
+    digest = hashlib.sha256(f"format {FORMAT_VERSION}".encode())
+    parts = [package / "inputs", package]
+    for folder in parts:
+        for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+            if entry.name.endswith(".py") and (folder != package or entry.name in _KEYED):
+                digest.update(entry.name.encode())
+                digest.update(entry.read_bytes())
+    return digest.hexdigest()
+
+
+#: Shared-ground modules whose rules decide what a valid workspace is.
+_KEYED = ("settings.py", "vocab.py", "_errors.py")
+
+
+def store_writable(root: Path | str, path: Path | None = None) -> bool:
+    """Whether the store may be (re)written: the folder and an existing store are writable.
+
+    Permission bits are read as well as :func:`os.access`, so a store or folder
+    made read-only is respected even by an administrator (whom the system lets
+    write anyway).
+    """
+    target = Path(path) if path else Path(root) / STORE_FILE
+    folder = target.parent
+
+    def writable(p: Path) -> bool:
+        mode = p.stat().st_mode
+        return bool(mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)) and os.access(p, os.W_OK)
+
+    try:
+        if not writable(folder):
+            return False
+        return not target.exists() or writable(target)
+    except OSError:
+        return False
+
+
+@contextlib.contextmanager
+def workspace_lock(
+    root: Path | str,
+    *,
+    timeout: float = 600.0,
+    on_wait: Callable[[float], None] | None = None,
+) -> Iterator[None]:
+    """Hold the workspace's write lock (``.territory.lock``, an OS file lock).
+
+    The lock is released by the operating system when its process ends, so a
+    crashed import never leaves it stuck. If another process holds it,
+    ``on_wait(timeout)`` is called once and the lock is awaited up to
+    ``timeout`` seconds (0: do not wait).
+
+    Raises
+    ------
+    StoreBusy
+        If the lock is still held after ``timeout`` seconds.
+    """
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(str(Path(root) / LOCK_FILE))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        if on_wait is not None and timeout > 0:
+            on_wait(timeout)
+        try:
+            lock.acquire(timeout=timeout)
+        except Timeout:
+            raise StoreBusy(Path(root) / STORE_FILE, timeout) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def save_store(
+    ws,
+    *,
+    path: Path | None = None,
+    timeout: float = 0.0,
+    on_wait: Callable[[float], None] | None = None,
+) -> Path:
+    """Write the whole workspace to its GeoPackage atomically; return its path.
+
+    Takes the workspace lock (waiting up to ``timeout`` seconds, announcing the
+    wait with ``on_wait``); the store is keyed on the sources' content as it
+    was when ``ws`` was read (``ws.hashes``).
+
+    Raises
+    ------
+    StoreReadOnly
+        If the store or the folder is read-only (nothing is written).
+    StoreBusy
+        If another process holds the lock longer than ``timeout``.
+    """
     root = Path(ws.root)
     target = Path(path) if path else root / STORE_FILE
-    _remove_stale_temps(target.parent)
+    if target.is_dir():  # checked before the lock file is made: exit 2 writes nothing
+        raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
+    if not store_writable(root, target):
+        raise StoreReadOnly(errno.EACCES, "read-only", str(target))
+    with workspace_lock(target.parent, timeout=timeout, on_wait=on_wait):
+        return _save_locked(ws, root, target)
+
+
+def _save_locked(ws, root: Path, target: Path) -> Path:
+    _remove_stale_temps(target.parent)  # safe: no other writer holds the lock
     fd, tmp_name = tempfile.mkstemp(prefix=_TMP_PREFIX, suffix=".gpkg", dir=target.parent)
     os.close(fd)
     tmp = Path(tmp_name)
@@ -101,24 +285,32 @@ def save_store(ws, *, path: Path | None = None) -> Path:
             if (root / DEALER_FILE).exists()
             else ""
         )
+        hashes = getattr(ws, "hashes", None) or source_hashes(root)
+        counts = {n: len(ws.layer(n)) for n in ("zones", *POINT_LAYERS)}
+        if len(getattr(ws, "traffic", ())):
+            _write_traffic(tmp, ws.traffic)
+            counts["traffic"] = len(ws.traffic)
         meta = {
             "format_version": FORMAT_VERSION,
+            "code": code_key(),
             "saved_at": dt.datetime.now().isoformat(timespec="seconds"),
             "dealer_toml": dealer_text,
             "dealer": json.dumps(ws.dealer.raw, ensure_ascii=False, default=str),
-            "sources": json.dumps(source_fingerprints(root)),
+            "sources": json.dumps(hashes, sort_keys=True),
             "source_files": json.dumps(ws.sources, ensure_ascii=False),
+            "counts": json.dumps(counts),
             "notices": json.dumps(
                 [_problem_data(p) for p in ws.notices], ensure_ascii=False, default=str
             ),
         }
-        if len(getattr(ws, "traffic", ())):
-            _write_traffic(tmp, ws.traffic)
         _write_table(tmp, "meta", meta)
-        previous = read_ui_settings(root) if target.exists() else {}
+        previous = {}
+        with contextlib.suppress(Exception):  # an unreadable old store has no settings to keep
+            previous = read_ui_settings(root) if target.is_file() else {}
         _write_table(
             tmp, "settings", {k: json.dumps(v, ensure_ascii=False) for k, v in previous.items()}
         )
+        _install_guard(tmp, [*counts, "meta"])
         with open(tmp, "rb+") as fh:
             os.fsync(fh.fileno())
         os.replace(tmp, target)
@@ -128,6 +320,27 @@ def save_store(ws, *, path: Path | None = None) -> Path:
             tmp.unlink()
         raise
     return target
+
+
+def _install_guard(path: Path, tables: list[str]) -> None:
+    """Triggers that count every change to the layers and ``meta`` (tampering is detected)."""
+    con = sqlite3.connect(path)
+    try:
+        with con:
+            con.execute(
+                f"CREATE TABLE {_GUARD_TABLE} (id INTEGER PRIMARY KEY CHECK (id = 1), "
+                "edits INTEGER NOT NULL)"
+            )
+            con.execute(f"INSERT INTO {_GUARD_TABLE} (id, edits) VALUES (1, 0)")
+            for table in tables:
+                for event in ("INSERT", "UPDATE", "DELETE"):
+                    con.execute(
+                        f'CREATE TRIGGER "{_GUARD_TABLE}_{table}_{event.lower()}" '
+                        f'AFTER {event} ON "{table}" BEGIN '
+                        f"UPDATE {_GUARD_TABLE} SET edits = edits + 1 WHERE id = 1; END"
+                    )
+    finally:
+        con.close()
 
 
 def _for_store(layer: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -199,12 +412,25 @@ def _read_table(path: Path, name: str) -> dict[str, str]:
 
 
 def read_store(root: Path | str, *, path: Path | None = None):
-    """Read the workspace from its store (trusted: it was validated when saved)."""
+    """Read the workspace from its store (as saved; see :func:`check_store` first).
+
+    A store replaced by another process while it is read is read again, so the
+    layers always come from one and the same save.
+    """
+    root = Path(root)
+    path = Path(path) if path else root / STORE_FILE
+    for _ in range(5):
+        before = path.stat().st_ino
+        ws = _read_store_once(root, path)
+        if path.stat().st_ino == before:
+            return ws
+    return ws
+
+
+def _read_store_once(root: Path, path: Path):
     from territory._errors import Problem
     from territory.inputs.workspace import Workspace
 
-    root = Path(root)
-    path = Path(path) if path else root / STORE_FILE
     meta = _read_table(path, "meta")
     dealer = parse_dealer(json.loads(meta["dealer"]))
     layers = {
@@ -216,7 +442,14 @@ def read_store(root: Path | str, *, path: Path | None = None):
         frame = pyogrio.read_dataframe(path, layer=name, use_arrow=True, read_geometry=False)
         layers[name] = _restore_types(name, _points_from_lonlat(frame))
     notices = [
-        Problem(**{**d, "rows": tuple(d["rows"]), "ids": tuple(d.get("ids", ()))})
+        Problem(
+            **{
+                **d,
+                "rows": tuple(d["rows"]),
+                "ids": tuple(d.get("ids", ())),
+                "fields": {k: _decode_field(v) for k, v in d.get("fields", {}).items()},
+            }
+        )
         for d in json.loads(meta.get("notices", "[]"))
     ]
     return Workspace(
@@ -224,6 +457,7 @@ def read_store(root: Path | str, *, path: Path | None = None):
         dealer=dealer,
         notices=notices,
         sources=json.loads(meta.get("source_files", "{}")),
+        hashes=json.loads(meta.get("sources", "{}")),
         traffic=_read_traffic(path),
         **layers,
     )
@@ -262,9 +496,30 @@ def _problem_data(problem) -> dict[str, Any]:
         "rows": list(problem.rows),
         "row_kind": problem.row_kind,
         "severity": problem.severity,
-        "fields": problem.fields,
+        "fields": {k: _encode_field(v) for k, v in problem.fields.items()},
         "ids": list(problem.ids),
     }
+
+
+def _encode_field(value: Any) -> Any:
+    """Catalogue messages in a problem's fields keep their key (shown in any language later)."""
+    from territory.i18n import Message
+
+    if isinstance(value, Message):
+        return {
+            "__message__": value.key,
+            "fields": {k: _encode_field(v) for k, v in value.fields.items()},
+        }
+    return value
+
+
+def _decode_field(value: Any) -> Any:
+    from territory.i18n import Message
+
+    if isinstance(value, dict) and "__message__" in value:
+        fields = {k: _decode_field(v) for k, v in value.get("fields", {}).items()}
+        return Message(value["__message__"], **fields)
+    return value
 
 
 def _restore_types(name: str, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -294,31 +549,148 @@ def _restore_types(name: str, frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
+@dataclass(frozen=True)
+class StoreCheck:
+    """What :func:`check_store` found.
+
+    ``status``: ``missing``, ``fresh``, ``stale`` (the plain files changed),
+    ``other_version`` (saved by other reading code or format), ``unreadable``,
+    ``tampered`` (changed outside Territory) or ``store_only`` / ``store_only_tampered``
+    (no plain files: the store is all there is). ``detail`` says what differs.
+    """
+
+    status: str
+    detail: str = ""
+    hashes: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def usable(self) -> bool:
+        """Whether the workspace is read from the store."""
+        return self.status in ("fresh", "store_only", "store_only_tampered")
+
+
+def check_store(root: Path | str) -> StoreCheck:
+    """Compare the store with the plain files (by content) and look for outside changes."""
+    root = Path(root)
+    path = root / STORE_FILE
+    if not path.is_file():
+        return StoreCheck("missing")
+    hashes = source_hashes(root)
+    try:
+        meta, guard = _inspect(path)
+    except (sqlite3.Error, OSError, ValueError) as exc:
+        return StoreCheck("unreadable", str(exc)[:200], hashes)
+    try:
+        version = int(meta.get("format_version", 0))
+    except ValueError:
+        version = 0
+    if version != FORMAT_VERSION or meta.get("code") != code_key():
+        return StoreCheck("other_version", str(version), hashes)
+    if not hashes:
+        return StoreCheck("store_only_tampered" if guard else "store_only", guard, hashes)
+    try:
+        recorded = json.loads(meta.get("sources", "{}"))
+    except ValueError:
+        recorded = {}
+    if recorded != hashes:
+        changed = sorted(
+            name for name in set(recorded) | set(hashes) if recorded.get(name) != hashes.get(name)
+        )
+        return StoreCheck("stale", ", ".join(changed), hashes)
+    if guard:
+        return StoreCheck("tampered", guard, hashes)
+    return StoreCheck("fresh", "", hashes)
+
+
+def _inspect(path: Path) -> tuple[dict[str, str], str]:
+    """The ``meta`` table and what the guard saw (empty: nothing changed outside Territory)."""
+    con = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+        found = []
+        triggers = {
+            name
+            for (name,) in con.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE ?",
+                (f"{_GUARD_TABLE}%",),
+            )
+        }
+        counts = json.loads(meta.get("counts", "{}"))
+        missing = sorted(
+            {
+                t
+                for t in [*counts, "meta"]
+                if not all(
+                    f"{_GUARD_TABLE}_{t}_{e}" in triggers for e in ("insert", "update", "delete")
+                )
+            }
+        )
+        if missing:
+            found.append("replaced: " + ", ".join(missing))
+        try:
+            (edits,) = con.execute(f"SELECT edits FROM {_GUARD_TABLE} WHERE id = 1").fetchone()
+        except (sqlite3.Error, TypeError):
+            edits = None
+        if edits is None:
+            found.append("guard removed")
+        elif edits:
+            found.append(f"{edits} row(s) edited")
+        for table, rows in counts.items():
+            try:
+                (now,) = con.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()
+            except sqlite3.Error:
+                now = None
+            if now != rows:
+                found.append(f"{table}: {rows} → {now} rows")
+    finally:
+        con.close()
+    return meta, "; ".join(dict.fromkeys(found))
+
+
+def load_from_store(root: Path | str) -> tuple[Any, Any]:
+    """``(workspace or None, problem or None)``: the store if usable, and why it is not.
+
+    The problem (file ``territory.gpkg``) is a notice for a store that is simply
+    out of date and a warning for one that was changed outside Territory or
+    cannot be read; None when the store is fresh or missing.
+    """
+    from territory._errors import NOTICE, WARNING, Problem
+
+    check = check_store(root)
+    problem = None
+    keys = {
+        "stale": ("notice.store_stale", NOTICE),
+        "other_version": ("notice.store_other_version", NOTICE),
+        "unreadable": ("warn.store_unreadable", WARNING),
+        "tampered": ("warn.store_tampered", WARNING),
+        "store_only_tampered": ("warn.store_only_tampered", WARNING),
+    }
+    if check.status in keys:
+        key, severity = keys[check.status]
+        problem = Problem(STORE_FILE, key, severity=severity, fields={"detail": check.detail})
+    if not check.usable:
+        return None, problem
+    try:
+        ws = read_store(root)
+    except Exception as exc:  # GDAL cannot read it after all: rebuilt from the files
+        return None, Problem(
+            STORE_FILE, "warn.store_unreadable", severity=WARNING, fields={"detail": str(exc)[:200]}
+        )
+    if problem is not None:
+        ws.notices = [*ws.notices, problem]
+    return ws, problem
+
+
 def read_store_if_fresh(root: Path | str):
     """The workspace from its store if the store matches the files, else None.
 
-    A store whose source files have changed, were added or removed since it
-    was saved is stale; a folder with a store and no plain files at all is
-    read from the store.
+    A store whose source files have changed (by content), were added or
+    removed since it was saved, that another version saved, or that was
+    changed outside Territory is not used; a folder with a store and no plain
+    files at all is read from the store. :func:`load_from_store` also says why.
     """
-    root = Path(root)
-    path = root / STORE_FILE
-    if not path.exists():
-        return None
-    try:
-        meta = _read_table(path, "meta")
-        if int(meta.get("format_version", 0)) != FORMAT_VERSION:
-            return None
-        recorded = json.loads(meta.get("sources", "{}"))
-    except (ValueError, OSError):
-        return None
-    current = source_fingerprints(root)
-    if current and current != recorded:
-        return None
-    try:
-        return read_store(root)
-    except Exception:  # an unreadable store is rebuilt from the files
-        return None
+    ws, _ = load_from_store(root)
+    return ws
 
 
 def read_ui_settings(root: Path | str) -> dict[str, Any]:
@@ -347,6 +719,13 @@ def save_ui_settings(root: Path | str, values: dict[str, Any]) -> None:
     path = Path(root) / STORE_FILE
     if not path.exists():
         raise FileNotFoundError(f"{path} does not exist; import the workspace first")
+    if not store_writable(root):
+        raise StoreReadOnly(errno.EACCES, "read-only", str(path))
+    with workspace_lock(root, timeout=10.0):
+        _save_settings_locked(path, values)
+
+
+def _save_settings_locked(path: Path, values: dict[str, Any]) -> None:
     con = sqlite3.connect(path)
     try:
         with con:
@@ -364,8 +743,10 @@ def save_ui_settings(root: Path | str, values: dict[str, Any]) -> None:
 def export_workspace(ws, out_dir: Path | str, *, mask_personal: bool = True) -> list[Path]:
     """Write the workspace back as the contract's plain files (WGS-84).
 
-    Names and phones are masked unless ``mask_personal=False`` is asked for
-    explicitly. Returns the files written.
+    Personal data is masked by content in every column (names, phone and ID
+    numbers, detailed addresses: :func:`territory.privacy.safe_frame`) unless
+    ``mask_personal=False`` is asked for explicitly; text that a spreadsheet
+    would run as a formula is neutralised either way. Returns the files written.
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -383,30 +764,21 @@ def export_workspace(ws, out_dir: Path | str, *, mask_personal: bool = True) -> 
         frame.insert(0, "lon", layer.geometry.x.round(7))
         frame["coord_sys"] = "wgs84"
         frame = frame.drop(columns=["district", "located_by", "lead_linked_by"], errors="ignore")
-        if mask_personal:
-            frame = mask_frame(frame)
-        for column in frame.columns:
-            if pd.api.types.is_datetime64_any_dtype(frame[column]):
-                frame[column] = frame[column].dt.strftime("%Y-%m-%d")
-        path = out / f"{name}.csv"
-        frame.to_csv(path, index=False, encoding="utf-8-sig")
+        path = write_table(frame, out / f"{name}.csv", mask=mask_personal)
         written.append(path)
     traffic = getattr(ws, "traffic", None)
     if traffic is not None and len(traffic):
         frame = traffic.copy()
-        frame["date"] = pd.to_datetime(frame["date"]).dt.strftime("%Y-%m-%d")
-        path = out / "traffic.csv"
-        frame.to_csv(path, index=False, encoding="utf-8-sig")
-        written.append(path)
+        frame["date"] = pd.to_datetime(frame["date"])
+        written.append(write_table(frame, out / "traffic.csv", mask=mask_personal))
     from territory.inputs.assignment import load_assignment
 
     assignment = load_assignment(ws.root)
     if assignment is not None and len(assignment):
-        # The consultants' territories as the file `territory split --assignment` imports.
-        path = out / "territories.csv"
+        # The consultants' territories, as `territory split --assignment` imports them. The
+        # names are the dealer's staff, not customers: not masked (formulas still neutralised).
         table = assignment.assign(locked=np.where(assignment["locked"], "1", ""))
-        table.to_csv(path, index=False, encoding="utf-8-sig")
-        written.append(path)
+        written.append(write_table(table, out / "territories.csv", mask=False))
     return written
 
 

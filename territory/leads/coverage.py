@@ -89,7 +89,7 @@ from territory.leads._grouping import (
     row_frame,
     zone_keys,
 )
-from territory.privacy import PHONE_PATTERN, neutralise
+from territory.privacy import PHONE_PATTERN, neutralise, round_floats
 from territory.settings import CoverageSettings, Settings
 
 __all__ = [
@@ -627,6 +627,7 @@ def _export_frame(table: pd.DataFrame, lang: str) -> pd.DataFrame:
         )
     frame = table[columns].copy()
     _check_no_phone_text(frame)
+    frame = round_floats(frame)  # no run of 11+ digits that could pass for a phone number
     frame = frame.astype(object).where(frame.notna(), None)
     frame = frame.map(neutralise)
     names = {"label": "district" if by == "district" else "name"}

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from territory.i18n import check_lang, t
-from territory.privacy import PHONE_PATTERN, neutralise
+from territory.privacy import PHONE_PATTERN, neutralise, round_floats
 
 __all__ = ["TABLE_COLUMNS", "dealer_table", "export_dealer_table", "network_json"]
 
@@ -178,6 +178,7 @@ def export_dealer_table(frame: pd.DataFrame, path: Path | str, *, lang: str | No
         out["diagnosis"] = out["diagnosis"].map(
             lambda c: t(f"coverage.diagnosis.{c}", lang) if isinstance(c, str) else c
         )
+    out = round_floats(out)  # no float shows a run of 11+ digits (see territory.privacy)
     out = out.astype(object).where(out.notna(), None).map(neutralise)
     out.columns = [t(f"network.col.{c}", lang) for c in out.columns]
     if suffix == ".csv":

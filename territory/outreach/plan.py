@@ -24,23 +24,13 @@ import datetime as dt
 import math
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
-from territory.analysis.zones import Analysis, analyse
+from territory.analysis.zones import Analysis
 from territory.i18n import t
-from territory.outreach.history import EventHistory
-from territory.outreach.playbook import Playbook, load_playbook
-from territory.outreach.ranking import (
-    _money,
-    _owner_lonlat,
-    _owners_near,
-    learned_reasons,
-    ordered_formats,
-    site_slots,
-    site_talking_points,
-    zone_poi_types,
-)
+from territory.outreach.playbook import Playbook
+from territory.outreach.ranking import _money, learned_reasons
+from territory.outreach.site import SiteBrief, SiteFacts
 from territory.settings import Settings
 from territory.vocab import FORMATS, TOOLS, ZONE_TYPES, label
 
@@ -111,8 +101,13 @@ def build_plan(
     settings: Settings | None = None,
     analysis: Analysis | None = None,
     playbook: Playbook | None = None,
+    facts: SiteFacts | None = None,
+    brief: SiteBrief | None = None,
 ) -> Plan:
     """Fill the 13-part plan for ``zone_id`` on ``date``.
+
+    The site's facts come from its brief (:class:`territory.outreach.site.SiteBrief`):
+    pass ``facts`` (or a ready ``brief``) to share them with ranking and printing.
 
     Raises
     ------
@@ -120,48 +115,32 @@ def build_plan(
         If the workspace has no zone ``zone_id`` (the message lists how to
         find zone ids: ``territory score``).
     """
-    settings = settings or ws.settings
-    analysis = analysis or analyse(ws, model=model, settings=settings, lang=lang)
-    zones = analysis.zones
-    match = zones.index[zones["zone_id"] == str(zone_id)]
-    if len(match) == 0:
+    if facts is None:
+        settings = settings or (analysis.settings if analysis is not None else ws.settings)
+        facts = SiteFacts.for_workspace(
+            ws, model=model, analysis=analysis, playbook=playbook, settings=settings, lang=lang
+        )
+    settings = facts.settings
+    analysis = facts.analysis
+    if str(zone_id) not in set(analysis.zones["zone_id"].astype(str)):
         raise KeyError(t("plan.unknown_zone", lang, zone=zone_id))
-    z = zones.loc[match[0]]
-    pb = playbook or load_playbook(ws.root, lang=lang)
+    if brief is None or brief.date != date or brief.lang != lang:
+        brief = facts.brief(str(zone_id), date)
+    z = analysis.zones.iloc[facts.row(str(zone_id))]
+    pb = facts.playbook
+    zone_type = brief.zone_type
+    owners = brief.owners
+    formats = list(brief.formats)
+    slots = brief.slots
+    tools = list(brief.tools)
+    econ = brief.economics
     # The learned figures (docs/learning.md) as they stand on the outing's date.
-    history = EventHistory.for_workspace(ws, pb, settings=settings.history, as_of=date)
-    s = settings.ranking
-    zone_type = z["zone_type"]
-    owners = int(z["customers"])
-    spots = zone_poi_types(ws, pb).get(str(zone_id), frozenset())
-    formats = ordered_formats(
-        pb,
-        history,
-        zone_type,
-        date,
-        owners=owners,
-        owner_min=s.owner_service_min,
-        poi_types=spots,
-        owner_boost=s.owner_service_boost,
-    )
-    slots = site_slots(pb, zone_type, date, analysis.profile, poi_types=spots)
-    tools = list(pb.tools(zone_type, poi_types=spots))
-    main_format = formats[0] if formats else None
-    stats = history.format_stats(main_format, zone_type) if main_format else None
-    factor = history.zone_factor(str(zone_id))
-    expected_leads = stats.leads_per_event * factor if stats else 0.0
-    cost = stats.cost_per_event if stats else 0.0
-    close_rate = stats.close_rate if stats else 0.0
-    expected_sales = expected_leads * close_rate
-
-    # Owners around the site (for invitations and the after-sales note).
-    from territory.inputs import coords
-
-    crs = coords.local_crs(ws.dealer.lon, ws.dealer.lat)
-    centre = zones.loc[[match[0]]].geometry.to_crs(crs).representative_point().iloc[0]
-    nearby = _owners_near(
-        _owner_lonlat(ws), crs, np.array([[centre.x, centre.y]]), s.after_sales_km * 1000
-    )[0]
+    history = facts.history_for(date)
+    stats = history.format_stats(econ.format, zone_type) if econ.format else None
+    expected_leads = econ.leads
+    expected_sales = econ.sales
+    cost = econ.cost
+    nearby = brief.owners_nearby
 
     k = pb.kpi
     invited = int(min(k["invite_cap"], round(nearby * k["invite_share_of_owners"])))
@@ -169,13 +148,14 @@ def build_plan(
     dep_total = int((ws.cards["card_type"] == "deposit").sum())
     deposit_rate = dep_total / a_total if a_total else None
     cards = round(expected_leads * k["cards_share_of_leads"])
+    referral_invites = int(min(k["invite_cap"], brief.referral.count))
     kpi = {
         "participants": round(expected_leads * k["participants_per_lead"]),
         "new_leads": round(expected_leads),
         "new_cards": cards,
         "invited_owners": invited,
-        "referral_leads": round(invited * k["referral_per_invited"]),
-        "target_orders": math.ceil(expected_sales) if expected_leads else 0,
+        "referral_leads": round(max(invited, referral_invites) * k["referral_per_invited"]),
+        "target_orders": math.ceil(econ.sales - 1e-9) if expected_leads else 0,
         "target_deposits": round(cards * deposit_rate) if deposit_rate is not None else 0,
     }
     budget = {line: cost * share for line, share in pb.budget_shares.items()}
@@ -225,9 +205,30 @@ def build_plan(
                     t("plan.formats", lang),
                     "、".join(format_labels) if lang == "zh" else ", ".join(format_labels),
                 ),
+                (
+                    t("plan.spot", lang),
+                    t(
+                        "plan.spot_text",
+                        lang,
+                        spot=brief.spot.label(lang),
+                        lon=brief.spot.gcj02()[0],
+                        lat=brief.spot.gcj02()[1],
+                    ),
+                ),
+                (
+                    t("plan.economics", lang),
+                    t(
+                        "plan.economics_text",
+                        lang,
+                        cpl=_money_or_dash(econ.cost_per_lead, lang),
+                        cps=_money_or_dash(econ.cost_per_sale, lang),
+                        sales=econ.sales,
+                    ),
+                ),
+                (t("plan.model_fit", lang), brief.model_fit.text(lang)),
             ],
         ),
-        part("background", _background(z, owners, nearby, analysis, settings, lang)),
+        part("background", _background(z, owners, nearby, analysis, settings, lang, brief)),
         part(
             "purpose",
             [
@@ -254,6 +255,18 @@ def build_plan(
                     t("plan.audience.owners", lang),
                     t("plan.audience.owners_text", lang, n=nearby, invited=invited),
                 ),
+                (
+                    t("plan.audience.referral", lang),
+                    t(
+                        "plan.audience.referral_text",
+                        lang,
+                        n=brief.referral.count,
+                        peak=brief.referral.peak,
+                        km=brief.referral.radius_km,
+                        start=brief.referral.window[0].isoformat(),
+                        end=brief.referral.window[1].isoformat(),
+                    ),
+                ),
                 (t("plan.audience.media", lang), t("plan.audience.media_text", lang)),
                 (t("plan.audience.other", lang), t("plan.audience.other_text", lang)),
             ],
@@ -263,7 +276,7 @@ def build_plan(
             [(t("plan.content.format", lang), f) for f in format_labels]
             + [
                 (t("plan.content.point", lang), p)
-                for p in site_talking_points(pb, zone_type, analysis.profile, lang, poi_types=spots)
+                for p in [*brief.talking_points, *_referral_point(brief, lang)]
             ]
             + [
                 (t("plan.content.test_ride", lang), t("plan.content.test_ride_text", lang)),
@@ -279,9 +292,9 @@ def build_plan(
                 (
                     t("plan.budget.basis", lang),
                     t(
-                        "plan.budget.history" if stats and stats.events else "plan.budget.prior",
+                        "plan.budget.history" if econ.events else "plan.budget.prior",
                         lang,
-                        n=stats.events if stats else 0,
+                        n=econ.events,
                     ),
                 )
             ],
@@ -356,7 +369,18 @@ def _kpi_basis(stats, history, formats, zone_type, leads, sales, lang) -> list[t
     return rows
 
 
-def _background(z, owners, nearby, analysis, settings, lang) -> list[tuple[str, str]]:
+def _money_or_dash(value: float, lang: str) -> str:
+    return _fmt_money(value, lang) if math.isfinite(value) else "—"
+
+
+def _referral_point(brief: SiteBrief, lang: str) -> list[str]:
+    """The 转介绍 talking point when owners nearby are in their referral months."""
+    if not brief.referral.count:
+        return []
+    return [t("site.talking.referral", lang, n=brief.referral.count, peak=brief.referral.peak)]
+
+
+def _background(z, owners, nearby, analysis, settings, lang, brief) -> list[tuple[str, str]]:
     rows = [
         (
             t("plan.bg.area", lang),
@@ -401,6 +425,28 @@ def _background(z, owners, nearby, analysis, settings, lang) -> list[tuple[str, 
                 ),
             )
         )
+    if brief.competitor is not None and brief.competitor_km is not None:
+        rows.append(
+            (
+                t("plan.bg.competitor", lang),
+                t(
+                    "plan.bg.competitor_text",
+                    lang,
+                    name=brief.competitor,
+                    km=brief.competitor_km,
+                    share=brief.share,
+                ),
+            )
+        )
+    if brief.awareness_gap:
+        rows.append(
+            (
+                t("plan.bg.coverage", lang),
+                t("plan.bg.coverage_text", lang, district=brief.district),
+            )
+        )
+    if brief.consultant:
+        rows.append((t("plan.bg.consultant", lang), brief.consultant))
     p = analysis.profile
     if p.count:
         age = p.top("age_band", 1)

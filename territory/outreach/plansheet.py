@@ -20,6 +20,9 @@ True
 
 from __future__ import annotations
 
+import contextlib
+import os
+import tempfile
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -63,9 +66,16 @@ def write_plan_xlsx(plan: Plan, path: Path | str) -> Path:
     _registration_sheet(form, plan)
     book.properties.title = neutralise(plan.title)
     book.properties.creator = "Territory"
-    tmp = path.with_name(f".{path.name}.tmp")
-    book.save(tmp)
-    tmp.replace(path)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=".xlsx", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)  # unique: two writers of the same plan never share a temporary file
+    try:
+        book.save(tmp)
+        tmp.replace(path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
     return path
 
 

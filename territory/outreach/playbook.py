@@ -19,6 +19,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -190,6 +191,26 @@ class Playbook:
         priors = self.data["priors"]
         return dict(priors.get(zone_type) or priors["other"])
 
+    # ------------------------------------------------------------ where and with whom (sites)
+
+    def spot_kinds(self, zone_type: str) -> tuple[str, ...]:
+        """POI types where the team sets up in a zone of ``zone_type``, preferred first."""
+        kinds = self.data.get("spot_kinds", {})
+        return tuple(kinds.get(zone_type, kinds.get("other", ())))
+
+    def spot_kind_of(self, fmt: str) -> str | None:
+        """The POI type whose formats include ``fmt`` (None for zone-type formats)."""
+        for kind, spec in self.data.get("poi_types", {}).items():
+            if fmt in spec.get("formats", ()):
+                return kind
+        return None
+
+    def needs(self, fmt: str) -> tuple[int, int]:
+        """(people, test-drive cars) one outing of ``fmt`` needs."""
+        table = self.data.get("format_needs", {})
+        spec = table.get(fmt) or table.get("default") or {}
+        return int(spec.get("staff", 0)), int(spec.get("test_cars", 0))
+
     @property
     def kpi(self) -> dict[str, float]:
         """Parameters turning expected leads into KPI targets."""
@@ -310,6 +331,41 @@ def _check(data: dict[str, Any], file: str) -> ProblemList:
                 )
                 continue
             problems.extend(_check_prior(prior, f"{table}.{key}", file))
+    for zone_type, kinds in data.get("spot_kinds", {}).items():
+        for kind in kinds:
+            if kind not in POI_TYPES or kind == "competitor":
+                problems.add(
+                    file,
+                    "err.playbook_unknown",
+                    column=f"spot_kinds.{zone_type}",
+                    found=kind,
+                    expected=", ".join(k for k in POI_TYPES if k != "competitor"),
+                )
+    for fmt, spec in data.get("format_needs", {}).items():
+        if fmt != "default" and fmt not in FORMATS:
+            problems.add(
+                file,
+                "err.playbook_unknown",
+                column="format_needs",
+                found=fmt,
+                expected=", ".join(FORMATS),
+            )
+        bad = {
+            k: v
+            for k, v in (spec.items() if isinstance(spec, dict) else ())
+            if k not in ("staff", "test_cars")
+            or isinstance(v, bool)
+            or not isinstance(v, int)
+            or v < 0
+        }
+        if bad or not isinstance(spec, dict):
+            problems.add(
+                file,
+                "err.playbook_unknown",
+                column=f"format_needs.{fmt}",
+                found=repr(bad or spec),
+                expected="{ staff = 3, test_cars = 1 }",
+            )
     return problems
 
 
@@ -342,18 +398,34 @@ def _check_prior(prior: Any, where: str, file: str) -> ProblemList:
 def load_playbook(workspace: Path | str | None = None, *, lang: str = "zh") -> Playbook:
     """The default playbook merged with ``workspace/playbook.toml`` if present.
 
+    The same file (path and modification time) gives the same Playbook
+    object, so statistics built on it can be kept between calls.
+
     Raises
     ------
     LayerError
         If the workspace's playbook has a syntax error or names unknown
         zone types, formats or tools.
     """
+    stamp = None
+    if workspace is not None:
+        path = Path(workspace) / PLAYBOOK_FILE
+        try:
+            st = path.stat()
+            stamp = (str(path.resolve()), st.st_mtime_ns, st.st_size)
+        except OSError:
+            stamp = (str(path), None, None)
+    return _load(stamp, lang)
+
+
+@functools.lru_cache(maxsize=16)
+def _load(stamp: tuple | None, lang: str) -> Playbook:
     default = tomllib.loads(
         (resources.files("territory") / "data" / "playbook.toml").read_text(encoding="utf-8")
     )
     data = default
-    if workspace is not None:
-        path = Path(workspace) / PLAYBOOK_FILE
+    if stamp is not None and stamp[1] is not None:
+        path = Path(stamp[0])
         if path.exists():
             problems = ProblemList()
             try:

@@ -12,10 +12,18 @@ visited within ``rotation_weeks`` is pushed down, recovering linearly).
 The N sites are then chosen **together** (:mod:`territory.outreach.covering`): the
 best-scoring zones are candidates, and the N are those that jointly reach
 the most white-space population within ``catchment_km`` plus their own
-quality, so they do not all sit in one cluster. Each site carries its
-formats (best first for the date and expected sales per yuan), time slots,
-tools, expected leads, sales and cost, and reasons built from its own numbers
-(including what the outings taught about each format).
+quality, so they do not all sit in one cluster. Each site's facts —
+formats, slots, tools, the spot, expected leads, sales and cost, referral
+targets, the model's fit — come from its site brief
+(:mod:`territory.outreach.site`), and its reasons are built from them. The
+economic term is the main format's **cost per sale** (learned from past
+events, shrunk towards the playbook's priors); zones in districts the
+coverage table diagnoses ``awareness_gap`` weigh ``site.awareness_gap_factor``
+more. When dealer.toml's ``[team]`` gives ``staff_per_day`` and
+``test_cars``, the sites of one day fit them (each format needs people and
+cars, ``[format_needs]`` of the playbook). Sites the user chose
+(``sites=``) are kept and ranked like the others; :func:`recommend_weeks`
+fills several outreach days, each rotating away from the days before.
 
 Examples
 --------
@@ -31,35 +39,35 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
-import weakref
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import shapely
+import scipy.sparse as sp
 
-from territory.analysis.profile import CustomerProfile
 from territory.analysis.zones import Analysis, analyse
-from territory.i18n import catalogue, t
+from territory.i18n import t
 from territory.inputs import coords
 from territory.outreach.covering import CoverResult, coverage_matrix, max_cover
 from territory.outreach.history import EventHistory
 from territory.outreach.playbook import Playbook, load_playbook
+from territory.outreach.site import SiteBrief, SiteFacts, ordered_formats
 from territory.settings import RankingSettings, Settings
 from territory.vocab import FORMATS, ZONE_TYPES, label
 
 __all__ = [
     "Recommendation",
+    "best_in_district",
     "learned_reasons",
     "next_saturday",
     "ordered_formats",
     "recommend",
     "recommend_json",
+    "recommend_weeks",
     "site_scores",
-    "site_slots",
-    "site_talking_points",
-    "zone_poi_types",
 ]
 
 
@@ -80,8 +88,19 @@ class Recommendation:
     cover: CoverResult | None
     analysis: Analysis
     notes: list[str] = field(default_factory=list)
+    #: The best zones not chosen and why (``zone_id``, ``name``, ``score``, ``why``, ``text``).
+    passed: list[dict] = field(default_factory=list)
+    #: The site briefs of ``sites``, by zone id.
+    briefs: dict[str, SiteBrief] = field(default_factory=dict)
+    #: The site facts behind the briefs (reuse them for plans and prints).
+    facts: SiteFacts | None = None
+    #: Capacity of the day: {"staff", "test_cars", "used_staff", "used_test_cars"} or None.
+    capacity: dict | None = None
     #: The track record behind the economic term (learned figures per format × zone type).
     history: EventHistory | None = None
+
+
+_TERMS = ("whitespace", "r_score", "density", "distance", "history")
 
 
 def _normalise(weights: dict[str, float]) -> dict[str, float]:
@@ -93,208 +112,72 @@ def _normalise(weights: dict[str, float]) -> dict[str, float]:
     return {k: max(v, 0.0) / total for k, v in weights.items()}
 
 
-def _date_formats(pb: Playbook, zone_type: str, date: dt.date, poi_types=()) -> tuple[str, ...]:
-    seen: list[str] = []
-    for slot in pb.slots(zone_type, date, poi_types=poi_types):
-        for f in slot.formats:
-            if f not in seen:
-                seen.append(f)
-    return tuple(seen)
-
-
-_AFTER_WORK_SLOTS = frozenset({"evening", "after_work"})
-_DAYTIME_SLOTS = frozenset({"midday", "daytime", "lunch", "morning", "market_morning", "training"})
-
-
-def zone_poi_types(ws, playbook: Playbook) -> dict[str, frozenset[str]]:
-    """Per zone, the POI types in it that add formats to its sites (``street_spot``).
-
-    Zones without such a POI are left out.
-    """
-    kinds = playbook.poi_types_with_formats()
-    pois = getattr(ws, "pois", None)
-    if not kinds or pois is None or not len(pois) or "poi_type" not in pois:
-        return {}
-    hit = pois[pois["poi_type"].isin(kinds) & pois["zone_id"].notna()]
-    return {str(z): frozenset(g.astype(str)) for z, g in hit.groupby("zone_id")["poi_type"]}
-
-
-def site_slots(
-    pb: Playbook,
-    zone_type: str,
-    date: dt.date,
-    profile: CustomerProfile | None,
-    *,
-    poi_types: frozenset[str] | tuple[str, ...] = (),
-):
-    """The zone type's slots on ``date``, ordered by what today's customers suggest.
-
-    Seed 000, example 2: when most buyers are working-age, after-work slots
-    come first; when most are older, daytime slots come first. ``poi_types``
-    adds the slots of formats the zone's POIs bring (a street spot's
-    wave-down test drive).
-    """
-    slots = pb.slots(zone_type, date, poi_types=poi_types)
-    codes = {h.code for h in profile.hints()} if profile is not None else set()
-    if "after_work" in codes:
-        return sorted(slots, key=lambda sl: sl.slot not in _AFTER_WORK_SLOTS)
-    if "daytime_service" in codes:
-        return sorted(slots, key=lambda sl: sl.slot not in _DAYTIME_SLOTS)
-    return slots
-
-
-def site_talking_points(
-    pb: Playbook,
-    zone_type: str,
-    profile: CustomerProfile | None,
-    lang: str,
-    *,
-    poi_types: frozenset[str] | tuple[str, ...] = (),
-) -> list[str]:
-    """The playbook's talking points, led by the pitch today's customers suggest."""
-    pitches = []
-    if profile is not None:
-        for hint in profile.hints():
-            key = f"profile.pitch.{hint.code}"
-            if key in catalogue():
-                pitches.append(t(key, lang))
-    return pitches + list(pb.talking_points(zone_type, lang, poi_types=poi_types))
-
-
-def ordered_formats(
-    pb: Playbook,
-    history: EventHistory,
-    zone_type: str,
-    date: dt.date,
-    *,
-    owners: int,
-    owner_min: int,
-    poi_types: frozenset[str] | tuple[str, ...] = (),
-    owner_boost: float = RankingSettings.owner_service_boost,
-) -> list[str]:
-    """The site's formats, best first for this date and what the workspace has learned.
-
-    Formats with a time slot on ``date`` come first; among them, the highest
-    expected **sales per yuan** (:meth:`EventHistory.format_stats`: learned
-    from recorded outings, the seed's priors until then). With at least
-    ``owner_min`` owners in the zone, owner free service counts
-    ``owner_boost`` times (it also serves owners and brings referrals).
-    ``poi_types`` adds the formats of the zone's POIs (a street spot's
-    wave-down test drive).
-    """
-    formats = list(pb.formats(zone_type, poi_types=poi_types))
-    fits = set(_date_formats(pb, zone_type, date, poi_types))
-
-    def key(code: str) -> tuple:
-        value = history.format_stats(code, zone_type).sales_per_yuan
-        if code == "owner_free_service" and owners >= owner_min:
-            value *= owner_boost
-        return (code not in fits, -value)
-
-    return sorted(formats, key=key)
-
-
 def site_scores(
     analysis: Analysis,
     *,
     date: dt.date,
-    history: EventHistory,
-    playbook: Playbook,
+    facts: SiteFacts,
     settings: Settings,
-    poi_types: dict[str, frozenset[str]] | None = None,
+    include: Sequence[str] = (),
+    visits: Mapping[str, dt.date] | None = None,
 ) -> gpd.GeoDataFrame:
-    """Site score and its terms for every zone in the influence area.
+    """Site score and its terms for every zone in the influence area (and ``include``).
 
-    The ``history`` term is the economic one: expected sales per yuan of
-    the zone's leading format (learned, :class:`EventHistory`), times the
-    zone's own track record. ``poi_types`` (:func:`zone_poi_types`) adds the
-    formats of the zones' POIs.
+    ``visits`` adds planned visits (zone id → date) to the past events'
+    last visits (rotation across several outreach days).
     """
     s = settings.ranking
     weights = _normalise(s.weights)
-    unknown = set(weights) - {"whitespace", "r_score", "density", "distance", "history"}
+    unknown = set(weights) - set(_TERMS)
     if unknown:
         raise ValueError(
             f"unknown ranking weights {sorted(unknown)}; use whitespace, r_score, density, distance, history"
         )
     zones = analysis.zones
-    pool = zones[zones["in_influence_area"] & (zones["population"] > 0)].copy()
+    keep = zones["in_influence_area"] & (zones["population"] > 0)
+    if include:
+        keep = keep | zones["zone_id"].astype(str).isin([str(z) for z in include])
+    pool = zones[keep].copy()
     if pool.empty:
         return pool
     radius = settings.influence.radius_km
-    pool["term_whitespace"] = pool["whitespace_score"].fillna(0).clip(0, 1)
-    pool["term_r_score"] = pool["r_score"].fillna(0)
-    pool["term_density"] = pool["density"].rank(pct=True).fillna(0)
-    pool["term_distance"] = (1 - pool["distance_km"] / radius).clip(0, 1)
-
-    poi_types = poi_types or {}
-    best_format, leads, sales, cost, n_events = [], [], [], [], []
-    # The order depends only on the type, owners >= min and the zone's POI types.
-    orders: dict[tuple[str, bool, frozenset[str]], list[str]] = {}
-    for zone_type, owners, zone_id in zip(
-        pool["zone_type"], pool["customers"], pool["zone_id"], strict=True
-    ):
-        extra = poi_types.get(str(zone_id), frozenset())
-        key = (zone_type, int(owners) >= s.owner_service_min, extra)
-        if key not in orders:
-            orders[key] = ordered_formats(
-                playbook,
-                history,
-                zone_type,
-                date,
-                owners=int(owners),
-                owner_min=s.owner_service_min,
-                poi_types=extra,
-                owner_boost=s.owner_service_boost,
-            )
-        order = orders[key]
-        if order:
-            stats = history.format_stats(order[0], zone_type)
-            factor = history.zone_factor(zone_id)
-            best_format.append(order[0])
-            leads.append(stats.leads_per_event * factor)
-            sales.append(stats.sales_per_event * factor)
-            cost.append(stats.cost_per_event)
-            n_events.append(stats.events)
-        else:
-            best_format.append(None)
-            leads.append(0.0)
-            sales.append(0.0)
-            cost.append(0.0)
-            n_events.append(0)
-    leads_a, sales_a, cost_a = (np.asarray(x, dtype="float64") for x in (leads, sales, cost))
+    cols: dict[str, object] = {
+        "term_whitespace": pool["whitespace_score"].fillna(0).clip(0, 1),
+        "term_r_score": pool["r_score"].fillna(0),
+        "term_density": pool["density"].rank(pct=True).fillna(0),
+        "term_distance": (1 - pool["distance_km"] / radius).clip(0, 1),
+    }
+    econ = facts.main_formats(pool, date)
+    cols.update({c: econ[c] for c in econ.columns})
+    # The economic term: expected sales per yuan of the main format (1 / cost per sale), on
+    # a log scale across the pool (a format ten times cheaper per sale is a fixed step ahead).
     with np.errstate(divide="ignore", invalid="ignore"):
-        pool["best_format"] = best_format
-        pool["expected_leads"] = leads_a
-        pool["expected_sales"] = sales_a
-        pool["estimated_cost"] = cost_a
-        pool["cost_per_lead"] = np.where(leads_a > 0, cost_a / leads_a, np.nan)
-        pool["cost_per_sale"] = np.where(sales_a > 0, cost_a / sales_a, np.nan)
-        pool["sales_per_yuan"] = np.where(cost_a > 0, sales_a / cost_a, np.nan)
-        pool["history_events"] = n_events
-        # The economic term: expected sales per yuan of the site's leading format, on a log
-        # scale across the pool (a format ten times cheaper per sale is a fixed step ahead).
-        log_spy = np.log(pool["sales_per_yuan"].to_numpy(dtype="float64"))
+        log_spy = np.log(econ["sales_per_yuan"].to_numpy(dtype="float64"))
     finite = np.isfinite(log_spy)
     if finite.any():
         lo, hi = float(log_spy[finite].min()), float(log_spy[finite].max())
         term = (log_spy - lo) / (hi - lo) if hi > lo else np.where(finite, 1.0, 0.0)
         term = np.where(np.isnan(log_spy), 0.0, np.where(np.isposinf(log_spy), 1.0, term))
     else:
-        term = np.zeros(len(pool))
-    pool["term_history"] = np.clip(term, 0.0, 1.0)
+        term = np.where(np.isposinf(log_spy), 1.0, 0.0)
+    cols["term_history"] = pd.Series(np.clip(term, 0.0, 1.0), index=pool.index)
+    base = sum(weights.get(k, 0.0) * cols[f"term_{k}"] for k in _TERMS)
+    fits = econ["best_format"].notna() & econ["has_slot"].astype(bool)
+    cols["date_fit"] = pd.Series(np.where(fits, 1.0, s.date_misfit_factor), index=pool.index)
 
-    base = sum(
-        weights.get(k, 0.0) * pool[f"term_{k}"]
-        for k in ("whitespace", "r_score", "density", "distance", "history")
+    gaps = facts.awareness_gap_districts()
+    gap = pool["district"].astype(str).isin(gaps) & pool["district"].notna()
+    cols["awareness_gap"] = gap
+    cols["coverage_factor"] = pd.Series(
+        np.where(gap, settings.site.awareness_gap_factor, 1.0), index=pool.index
     )
-    fit_of = {zt: bool(playbook.slots(zt, date)) for zt in pool["zone_type"].unique()}
-    fits = pool["zone_type"].map(fit_of).eq(True)
-    pool["date_fit"] = np.where(fits, 1.0, s.date_misfit_factor)
 
-    last = history.last_visits(before=date)
+    last = facts.history_for(date).last_visits(before=date).to_dict()
+    for zone_id, day in (visits or {}).items():
+        if day < date and (zone_id not in last or pd.Timestamp(day) > pd.Timestamp(last[zone_id])):
+            last[zone_id] = pd.Timestamp(day)
     last_visit = pd.Series(
-        pd.to_datetime(pool["zone_id"].map(last.to_dict()), errors="coerce"), index=pool.index
+        pd.to_datetime(pool["zone_id"].map(last), errors="coerce"), index=pool.index
     ).astype("datetime64[ns]")
     weeks = (pd.Timestamp(date) - last_visit).dt.days / 7.0
     recovery = (
@@ -302,10 +185,12 @@ def site_scores(
         if s.rotation_weeks > 0
         else pd.Series(1.0, index=pool.index)
     )
-    pool["last_visit"] = last_visit
-    pool["weeks_since_visit"] = weeks
-    pool["rotation_factor"] = (s.rotation_floor + (1 - s.rotation_floor) * recovery).fillna(1.0)
-    pool["score"] = base * pool["date_fit"] * pool["rotation_factor"]
+    cols["last_visit"] = last_visit
+    cols["weeks_since_visit"] = weeks
+    cols["rotation_factor"] = (s.rotation_floor + (1 - s.rotation_floor) * recovery).fillna(1.0)
+    cols["score"] = base * cols["date_fit"] * cols["rotation_factor"] * cols["coverage_factor"]
+    # One assignment for every new column (a GeoDataFrame copies itself on each one).
+    return pool.assign(**cols)
     return pool
 
 
@@ -320,6 +205,10 @@ def recommend(
     analysis: Analysis | None = None,
     playbook: Playbook | None = None,
     lang: str = "zh",
+    sites: Sequence[str] = (),
+    visits: Mapping[str, dt.date] | None = None,
+    facts: SiteFacts | None = None,
+    avoid: Sequence[str] = (),
 ) -> Recommendation:
     """Recommend ``top`` distinct outreach sites for ``date``.
 
@@ -330,219 +219,395 @@ def recommend(
     date
         The day the team goes out (weekday and weekend differ).
     top
-        How many sites.
+        How many sites (fewer when the team's capacity that day is smaller).
     overrides
         Per-call settings, e.g. ``{"ranking": {"weights": {"distance": 0.5}}}``.
     analysis
         A precomputed :func:`territory.analysis.zones.analyse` result for the
         same model and settings (saves time in the app).
+    sites
+        Zone ids the user chose: always among the sites (``chosen_by =
+        "user"``), ranked and planned like the others.
+    visits
+        Planned visits (zone id → date) that count for rotation like past events.
+    facts
+        Site facts for the same analysis and playbook (reused across dates).
+    avoid
+        Zone ids not to recommend (already planned on a nearby day); the
+        user's own ``sites`` are kept regardless.
+
+    Raises
+    ------
+    KeyError
+        If a zone of ``sites`` is not in the workspace.
     """
     if top < 1:
         raise ValueError(f"top must be at least 1, got {top}")
     settings = (settings or ws.settings).merged(overrides)
     analysis = analysis or analyse(ws, model=model, settings=settings, lang=lang)
-    playbook = playbook or load_playbook(ws.root, lang=lang)
-    history = EventHistory.for_workspace(ws, playbook, settings=settings.history, as_of=date)
-    spots = zone_poi_types(ws, playbook)
+    if facts is None or facts.settings is not settings or facts.analysis is not analysis:
+        playbook = (
+            playbook or (facts.playbook if facts else None) or load_playbook(ws.root, lang=lang)
+        )
+        facts = SiteFacts(ws, analysis, playbook=playbook, settings=settings, lang=lang)
+    user = list(dict.fromkeys(str(z) for z in sites))
+    known = set(analysis.zones["zone_id"].astype(str))
+    missing = [z for z in user if z not in known]
+    if missing:
+        raise KeyError(t("plan.unknown_zone", lang, zone=", ".join(missing)))
     scores = site_scores(
-        analysis,
-        date=date,
-        history=history,
-        playbook=playbook,
-        settings=settings,
-        poi_types=spots,
+        analysis, date=date, facts=facts, settings=settings, include=user, visits=visits
     )
     if scores.empty:
         empty = pd.DataFrame(columns=["rank", "zone_id"])
         return Recommendation(
-            date, analysis.model, empty, scores, None, analysis, ["no_zones"], history
+            date, analysis.model, empty, scores, None, analysis, ["no_zones"], facts=facts
         )
 
     s = settings.ranking
     crs = coords.local_crs(ws.dealer.lon, ws.dealer.lat)
     centres = scores.geometry.to_crs(crs).representative_point()
     xy = np.column_stack([centres.x.to_numpy(), centres.y.to_numpy()])
+    zone_ids = scores["zone_id"].astype(str).to_numpy()
+    user_pos = [int(np.flatnonzero(zone_ids == z)[0]) for z in user]
     order = np.argsort(-scores["score"].to_numpy(), kind="stable")
     n_cand = min(len(scores), max(s.candidate_pool, 10 * top))
-    cand = order[:n_cand]
+    cand = list(order[:n_cand])
+    cand += [i for i in user_pos if i not in cand]
+    cand = np.asarray(cand, dtype="int64")
     # Demand: white-space population, discounted where the team was just there.
+    # The white-space weight the user gives (against the default) scales the demand too, so
+    # that moving a weight slider moves the joint choice, not only each site's own score.
+    ws_share = _normalise(s.weights).get("whitespace", 0.0) / max(
+        _normalise(RankingSettings().weights)["whitespace"], 1e-9
+    )
     demand_w = (
         scores["population"].astype("float64")
         * scores["term_whitespace"]
         * scores["rotation_factor"]
+        * ws_share
     ).to_numpy()
     cover = coverage_matrix(xy, xy[cand], radius=s.catchment_km * 1000.0)
     # A site is also worth its own quality: a private demand node per candidate.
     reach = np.asarray(cover @ demand_w).ravel()
     typical = float(np.median(reach[reach > 0])) if (reach > 0).any() else 1.0
     own = s.site_quality_weight * typical * scores["score"].to_numpy()[cand]
-    import scipy.sparse as sp
-
-    full_cover = sp.hstack([cover, sp.identity(n_cand, format="csr")], format="csr")
+    full_cover = sp.hstack([cover, sp.identity(len(cand), format="csr")], format="csr")
     full_w = np.concatenate([demand_w, own])
-    k = min(top, n_cand)
-    result = max_cover(
-        full_w, full_cover, k, exact_limit=s.cover_exact_limit, time_limit=s.cover_time_limit_s
-    )
-    chosen = [int(cand[i]) for i in result.selected]
-    # The covering may stop early when further sites add nothing: fill by score.
-    for i in cand:
-        if len(chosen) >= k:
+    mandatory = [int(np.flatnonzero(cand == i)[0]) for i in user_pos]
+    k = min(max(top, len(mandatory)), len(cand))
+
+    team = getattr(ws.dealer, "team", None)
+    staff_cap = getattr(team, "staff_per_day", None)
+    cars_cap = getattr(team, "test_cars", None)
+    need_staff = scores["staff"].to_numpy()[cand]
+    need_cars = scores["test_cars"].to_numpy()[cand]
+
+    def fits(picked: list[int], j: int) -> bool:
+        staff = sum(need_staff[i] for i in picked) + need_staff[j]
+        cars = sum(need_cars[i] for i in picked) + need_cars[j]
+        return (staff_cap is None or staff <= staff_cap) and (cars_cap is None or cars <= cars_cap)
+
+    avoid_set = {str(z) for z in avoid} - set(user)
+    forbidden: set[int] = {j for j in range(len(cand)) if str(zone_ids[int(cand[j])]) in avoid_set}
+    no_room: set[int] = set()
+    accepted = list(mandatory)
+    result = None
+    for _ in range(len(cand) + 1):
+        k_now = min(k, len(cand) - len(forbidden))
+        if k_now < len(accepted):
             break
-        if int(i) not in chosen:
-            chosen.append(int(i))
-    chosen.sort(key=lambda i: -scores["score"].iloc[i])
+        result = max_cover(
+            full_w,
+            full_cover,
+            k_now,
+            exact_limit=s.cover_exact_limit,
+            time_limit=s.cover_time_limit_s,
+            mandatory=accepted,
+            forbidden=sorted(forbidden),
+        )
+        changed = False
+        for i in result.selected:
+            if i in accepted:
+                continue
+            if fits(accepted, i):
+                accepted.append(i)
+            else:
+                forbidden.add(i)
+                no_room.add(i)
+                changed = True
+        if not changed or len(accepted) >= k:
+            break
+    # The covering may stop early when further sites add nothing: fill by score.
+    for j in range(len(cand)):
+        if len(accepted) >= k:
+            break
+        if j not in accepted and j not in forbidden:
+            if fits(accepted, j):
+                accepted.append(j)
+            else:
+                no_room.add(j)
+    chosen_local = sorted(accepted, key=lambda j: -scores["score"].iloc[int(cand[j])])
+    chosen = [int(cand[j]) for j in chosen_local]
 
     rows = []
-    radius_m = s.after_sales_km * 1000.0
-    nearby = _owners_near(_owner_lonlat(ws), crs, xy[chosen], radius_m)
-    for rank, i in enumerate(chosen, start=1):
+    briefs: dict[str, SiteBrief] = {}
+    unique = _unique_reach(cover, demand_w, chosen_local)
+    for rank, (i, j) in enumerate(zip(chosen, chosen_local, strict=True), start=1):
         z = scores.iloc[i]
+        brief = facts.brief(str(z["zone_id"]), date)
+        briefs[brief.zone_id] = brief
+        by_user = brief.zone_id in user
         rows.append(
             _site_row(
                 rank,
                 z,
-                xy[i],
-                nearby[rank - 1],
+                brief,
                 analysis,
-                history,
-                playbook,
                 settings,
                 date,
                 lang,
-                spots.get(str(z["zone_id"]), frozenset()),
+                by_user,
+                unique.get(j, 0.0),
+                facts.history_for(date),
             )
         )
-    sites = pd.DataFrame(rows)
+    site_frame = pd.DataFrame(rows)
     notes = list(analysis.whitespace.notes)
-    if len(chosen) < top:
+    capacity = None
+    if staff_cap is not None or cars_cap is not None:
+        capacity = {
+            "staff": staff_cap,
+            "test_cars": cars_cap,
+            "used_staff": int(sum(need_staff[j] for j in chosen_local)),
+            "used_test_cars": int(sum(need_cars[j] for j in chosen_local)),
+        }
+        if len(chosen) < top:
+            notes.append("capacity")
+    elif len(chosen) < top:
         notes.append("fewer_sites")
-    return Recommendation(date, analysis.model, sites, scores, result, analysis, notes, history)
-
-
-def _owner_xy(ws, crs) -> np.ndarray:
-    located = ws.customers[ws.customers.geometry.notna()]
-    if located.empty:
-        return np.empty((0, 2))
-    pts = located.geometry.to_crs(crs)
-    return np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
-
-
-#: The last few workspaces' owner coordinates, sorted by longitude: {id: (weak ref, lon/lat)}.
-_OWNERS: dict[int, tuple[weakref.ref, np.ndarray]] = {}
-
-
-def _owner_lonlat(ws) -> np.ndarray:
-    """WGS-84 lon/lat of every located existing customer, sorted by longitude, shape (n, 2).
-
-    Kept for the workspace's customer table while it lives, so re-ranking
-    after a weight or date change does not walk a million points again.
-    """
-    frame = ws.customers
-    hit = _OWNERS.get(id(frame))
-    if hit is not None and hit[0]() is frame:
-        return hit[1]
-    geoms = frame.geometry.values
-    lonlat = shapely.get_coordinates(geoms[~shapely.is_missing(geoms)])
-    lonlat = lonlat[np.argsort(lonlat[:, 0], kind="stable")]
-    lonlat.setflags(write=False)
-    for key in [k for k, (ref, _) in _OWNERS.items() if ref() is None]:
-        del _OWNERS[key]
-    if len(_OWNERS) >= 4:  # a few workspaces at most (the app's sessions)
-        _OWNERS.clear()
-    _OWNERS[id(frame)] = (weakref.ref(frame), lonlat)
-    return lonlat
-
-
-def _owners_near(
-    owners_lonlat: np.ndarray, crs, centres_xy: np.ndarray, radius_m: float
-) -> list[int]:
-    """Owners within ``radius_m`` (in ``crs``) of each centre; same counts as with :func:`_owner_xy`.
-
-    ``owners_lonlat`` is sorted by longitude (:func:`_owner_lonlat`): only
-    the owners in a generous lon/lat box around each centre are looked at
-    and projected, so a million customers cost milliseconds, not seconds.
-    """
-    if not len(owners_lonlat):
-        return [0] * len(centres_xy)
-    from pyproj import Transformer
-
-    to_lonlat = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-    to_xy = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-    counts = []
-    for x, y in np.asarray(centres_xy, dtype="float64").reshape(-1, 2):
-        lon, lat = to_lonlat.transform(x, y)
-        dlat = 1.5 * radius_m / 110_574.0
-        dlon = 1.5 * radius_m / (111_320.0 * max(np.cos(np.radians(lat)), 0.01))
-        lo = np.searchsorted(owners_lonlat[:, 0], lon - dlon, side="left")
-        hi = np.searchsorted(owners_lonlat[:, 0], lon + dlon, side="right")
-        band = owners_lonlat[lo:hi]
-        near = band[np.abs(band[:, 1] - lat) <= dlat]
-        px, py = to_xy.transform(near[:, 0], near[:, 1])
-        counts.append(int((np.hypot(np.asarray(px) - x, np.asarray(py) - y) <= radius_m).sum()))
-    return counts
-
-
-def _site_row(rank, z, xy, nearby, analysis, history, pb, settings, date, lang, poi_types) -> dict:
-    s = settings.ranking
-    zone_type = z["zone_type"]
-    owners = int(z["customers"])
-    formats = ordered_formats(
-        pb,
-        history,
-        zone_type,
+    for z in user:
+        row = analysis.zones.iloc[facts.row(z)]
+        if not (bool(row["in_influence_area"]) and row["population"] > 0):
+            notes.append(f"user_outside:{z}")
+    passed = _passed(scores, cand, cover, demand_w, chosen_local, no_room, settings, lang)
+    return Recommendation(
         date,
-        owners=owners,
-        owner_min=s.owner_service_min,
-        poi_types=poi_types,
-        owner_boost=s.owner_service_boost,
+        analysis.model,
+        site_frame,
+        scores,
+        result,
+        analysis,
+        notes,
+        passed=passed,
+        briefs=briefs,
+        facts=facts,
+        capacity=capacity,
+        history=facts.history_for(date),
     )
-    slots = site_slots(pb, zone_type, date, analysis.profile, poi_types=poi_types)
-    point = z.geometry.representative_point()
-    reasons = _reasons(z, formats, slots, nearby, analysis, history, settings, date, lang)
+
+
+def recommend_weeks(
+    ws,
+    *,
+    date: dt.date,
+    weeks: int,
+    top: int = 5,
+    model: str | None = None,
+    settings: Settings | None = None,
+    overrides: dict | None = None,
+    analysis: Analysis | None = None,
+    playbook: Playbook | None = None,
+    lang: str = "zh",
+    sites: Sequence[str] = (),
+) -> list[Recommendation]:
+    """The next ``weeks`` outreach days (``date`` and the same weekday after it), one set each.
+
+    Each day's sites count as visited for the days after it, and a zone
+    planned within ``ranking.rotation_weeks`` is not planned again, so the
+    team moves on; the user's chosen sites go on the first day.
+    """
+    if weeks < 1:
+        raise ValueError(f"weeks must be at least 1, got {weeks}")
+    settings = (settings or ws.settings).merged(overrides)
+    analysis = analysis or analyse(ws, model=model, settings=settings, lang=lang)
+    playbook = playbook or load_playbook(ws.root, lang=lang)
+    facts = SiteFacts(ws, analysis, playbook=playbook, settings=settings, lang=lang)
+    visits: dict[str, dt.date] = {}
+    out = []
+    for w in range(weeks):
+        day = date + dt.timedelta(days=7 * w)
+        rec = recommend(
+            ws,
+            date=day,
+            top=top,
+            settings=settings,
+            analysis=analysis,
+            playbook=playbook,
+            lang=lang,
+            sites=sites if w == 0 else (),
+            visits=visits,
+            facts=facts,
+            avoid=[
+                z
+                for z, d in visits.items()
+                if (day - d).days < 7 * max(settings.ranking.rotation_weeks, 1)
+            ],
+        )
+        for zone_id in rec.sites.get("zone_id", []):
+            visits[str(zone_id)] = day
+        out.append(rec)
+    return out
+
+
+def best_in_district(rec: Recommendation, district: str, *, n: int = 3) -> pd.DataFrame:
+    """The ``n`` best-scoring zones of ``district`` for the recommendation's date.
+
+    Coverage and sites agree: a district diagnosed ``awareness_gap`` links to
+    these (zone_id, name, score, best_format), best first.
+    """
+    scores = rec.scores
+    if scores.empty:
+        return pd.DataFrame(columns=["zone_id", "name", "score", "best_format"])
+    rows = scores[scores["district"].astype(str) == str(district)]
+    rows = rows.sort_values("score", ascending=False, kind="stable").head(n)
+    return pd.DataFrame(
+        {
+            "zone_id": rows["zone_id"].astype(str).to_numpy(),
+            "name": rows["name"].to_numpy(),
+            "score": rows["score"].astype("float64").to_numpy(),
+            "best_format": rows["best_format"].to_numpy(),
+        }
+    )
+
+
+def _unique_reach(
+    cover: sp.csr_matrix, demand_w: np.ndarray, chosen: list[int]
+) -> dict[int, float]:
+    """White-space weight each chosen candidate reaches that no other chosen one does."""
+    if not chosen:
+        return {}
+    rows = cover[chosen].astype("int64")
+    counts = np.asarray(rows.sum(axis=0)).ravel()
+    alone = counts == 1
+    return {
+        j: float(demand_w[rows[k].indices[alone[rows[k].indices]]].sum())
+        for k, j in enumerate(chosen)
+    }
+
+
+def _passed(scores, cand, cover, demand_w, chosen, no_room, settings, lang) -> list[dict]:
+    """The best-scoring candidates not chosen, and why (overlap, capacity or weaker reach)."""
+    s = settings.site
+    out = []
+    chosen_set = set(chosen)
+    order = sorted(
+        (j for j in range(len(cand)) if j not in chosen_set),
+        key=lambda j: -scores["score"].iloc[int(cand[j])],
+    )
+    rank_of = {
+        j: r
+        for r, j in enumerate(
+            sorted(chosen, key=lambda j: -scores["score"].iloc[int(cand[j])]), start=1
+        )
+    }
+    for j in order[: s.explain_next]:
+        z = scores.iloc[int(cand[j])]
+        name = z["name"] if isinstance(z["name"], str) and z["name"] else str(z["zone_id"])
+        fields = {"name": name, "score": float(z["score"])}
+        own = cover[j].indices
+        total = float(demand_w[own].sum())
+        best_rank, best_overlap = None, 0.0
+        for c in chosen:
+            shared = np.intersect1d(own, cover[c].indices, assume_unique=True)
+            overlap = float(demand_w[shared].sum()) / total if total > 0 else 0.0
+            if overlap > best_overlap:
+                best_rank, best_overlap = rank_of[c], overlap
+        if j in no_room:
+            why = "capacity"
+            fields.update(staff=int(z["staff"]), cars=int(z["test_cars"]))
+        elif best_rank is not None and best_overlap >= s.overlap_share:
+            why = "overlap"
+            fields.update(rank=best_rank, overlap=best_overlap)
+        else:
+            why = "weaker"
+        out.append(
+            {
+                "zone_id": str(z["zone_id"]),
+                "name": name,
+                "score": round(float(z["score"]), 4),
+                "why": why,
+                "overlap": round(best_overlap, 4),
+                "overlaps_rank": best_rank,
+                "text": t(f"passed.{why}", lang, **fields),
+            }
+        )
+    return out
+
+
+def _site_row(
+    rank, z, brief: SiteBrief, analysis, settings, date, lang, by_user, unique, facts_history
+) -> dict:
+    e = brief.economics
+    spot = brief.spot
+    reasons = _reasons(z, brief, analysis, settings, date, lang, by_user, unique, facts_history)
     return {
         "rank": rank,
-        "zone_id": z["zone_id"],
+        "zone_id": brief.zone_id,
         "name": z["name"],
         "district": z["district"],
-        "zone_type": zone_type,
-        "lon": float(point.x),
-        "lat": float(point.y),
+        "zone_type": brief.zone_type,
+        "lon": spot.lon,
+        "lat": spot.lat,
         "score": float(z["score"]),
         "r_value": float(z["r_value"]),
         "r_score": float(z["r_score"]),
         "population": int(z["population"]),
         "density": float(z["density"]),
         "distance_km": float(z["distance_km"]),
-        "customers": owners,
-        "owners_nearby": nearby,
+        "customers": int(z["customers"]),
+        "owners": brief.owners,
+        "owners_nearby": brief.owners_nearby,
         "expected_customers": None
         if pd.isna(z["expected_customers"])
         else float(z["expected_customers"]),
         "whitespace_score": float(z["whitespace_score"]),
-        "formats": formats,
-        "time_slots": [slot.label(lang) for slot in slots],
-        "tools": list(pb.tools(zone_type, poi_types=poi_types)),
-        "talking_points": site_talking_points(
-            pb, zone_type, analysis.profile, lang, poi_types=poi_types
-        ),
-        "expected_leads": float(z["expected_leads"]),
-        "expected_sales": float(z["expected_sales"]),
-        "cost": float(z["estimated_cost"]),
-        "estimated_cost": float(z["estimated_cost"]),
-        "cost_per_lead": _finite(z["cost_per_lead"]),
-        "cost_per_sale": _finite(z["cost_per_sale"]),
-        "sales_per_yuan": _finite(z["sales_per_yuan"]),
-        "history_events": int(z["history_events"]),
-        "learned": [_learned_entry(history.format_stats(f, zone_type)) for f in formats],
+        "share": brief.share,
+        "formats": brief.formats,
+        "time_slots": [slot.label(lang) for slot in brief.slots],
+        "tools": brief.tools,
+        "talking_points": brief.talking_points,
+        "spot": spot.to_dict(),
+        "expected_leads": float(e.leads),
+        "expected_sales": float(e.sales),
+        "cost": float(e.cost),
+        "estimated_cost": float(e.cost),
+        "cost_per_lead": None if not math.isfinite(e.cost_per_lead) else float(e.cost_per_lead),
+        "cost_per_sale": None if not math.isfinite(e.cost_per_sale) else float(e.cost_per_sale),
+        "sales_per_yuan": None
+        if not (e.cost > 0 and math.isfinite(e.sales / e.cost))
+        else float(e.sales / e.cost),
+        "history_events": int(e.events),
+        "learned": [
+            _learned_entry(facts_history.format_stats(f, brief.zone_type)) for f in brief.formats
+        ],
+        "staff": brief.staff,
+        "test_cars": brief.test_cars,
+        "referral_targets": brief.referral.count,
+        "referral_peak": brief.referral.peak,
+        "r_verdict": brief.model_fit.verdict,
+        "feature_model": brief.model_fit.best_model,
+        "competitor": brief.competitor,
+        "competitor_km": brief.competitor_km,
+        "awareness_gap": brief.awareness_gap,
+        "consultant": brief.consultant,
+        "chosen_by": "user" if by_user else "recommended",
         "last_visit": None if pd.isna(z["last_visit"]) else z["last_visit"].date().isoformat(),
-        "after_sales": "owner_free_service" in formats and nearby >= s.after_sales_owners,
-        "terms": {
-            k: float(z[f"term_{k}"])
-            for k in ("whitespace", "r_score", "density", "distance", "history")
-        },
+        "after_sales": brief.after_sales,
+        "terms": {k: float(z[f"term_{k}"]) for k in _TERMS},
         "date_fit": float(z["date_fit"]),
         "rotation_factor": float(z["rotation_factor"]),
+        "coverage_factor": float(z["coverage_factor"]),
         "reasons": reasons,
     }
 
@@ -572,9 +637,17 @@ def _wan(n: float, lang: str) -> str:
     return f"{n / 10000:.1f} 万人" if lang == "zh" else f"{n:,.0f} people"
 
 
-def _reasons(z, formats, slots, nearby, analysis, history, settings, date, lang) -> list[str]:
+def _money(v: float) -> str:
+    return f"{v:,.0f}" if math.isfinite(v) else "—"
+
+
+def _reasons(
+    z, brief: SiteBrief, analysis, settings, date, lang, by_user, unique, history
+) -> list[str]:
     s = settings.ranking
     out = []
+    if by_user:
+        out.append(t("reason.user", lang))
     type_label = label(z["zone_type"], ZONE_TYPES, lang)
     expected = z["expected_customers"]
     if analysis.mode == "lookalike" and pd.notna(expected):
@@ -611,6 +684,10 @@ def _reasons(z, formats, slots, nearby, analysis, history, settings, date, lang)
                 type=type_label,
             )
         )
+    fit = brief.model_fit
+    out.append(t("reason.r_verdict", lang, text=fit.text(lang)))
+    if fit.best_model != fit.model and math.isfinite(fit.best_r):
+        out.append(t("reason.feature_model", lang, model=fit.best_model, r=fit.best_r))
     out.append(
         t(
             "reason.distance",
@@ -620,57 +697,90 @@ def _reasons(z, formats, slots, nearby, analysis, history, settings, date, lang)
             tier=z["density_tier_label"],
         )
     )
-    if formats:
-        out.append(_economics_reason(z, formats[0], history, lang))
-        out.extend(learned_reasons(history, formats, z["zone_type"], lang))
-    if slots:
+    e = brief.economics
+    if e.format:
+        stats = history.format_stats(e.format, brief.zone_type)
+        out.append(
+            t(
+                "reason.economics"
+                if stats.events or stats.sales_events
+                else "reason.economics_prior",
+                lang,
+                format=label(e.format, FORMATS, lang),
+                leads=e.leads,
+                sales=e.sales,
+                cost=e.cost,
+                cps=_money(e.cost_per_sale),
+                cpl=_money(e.cost_per_lead),
+                n=stats.events,
+            )
+        )
+        out.extend(learned_reasons(history, brief.formats, brief.zone_type, lang))
+    out.append(t("reason.spot", lang, spot=brief.spot.label(lang)))
+    if brief.slots:
         out.append(
             t(
                 "reason.slots",
                 lang,
-                slots="、".join(sl.label(lang) for sl in slots)
+                slots="、".join(sl.label(lang) for sl in brief.slots)
                 if lang == "zh"
-                else "; ".join(sl.label(lang) for sl in slots),
+                else "; ".join(sl.label(lang) for sl in brief.slots),
             )
         )
     else:
         out.append(t("reason.no_slot", lang, type=type_label))
+    if brief.staff or brief.test_cars:
+        out.append(t("reason.capacity", lang, staff=brief.staff, cars=brief.test_cars))
     if pd.notna(z["last_visit"]):
         weeks = (pd.Timestamp(date) - z["last_visit"]).days / 7
         key = "reason.rotation" if weeks < s.rotation_weeks else "reason.visited"
         out.append(t(key, lang, weeks=weeks, date=z["last_visit"].date().isoformat()))
-    owner_service = "owner_free_service" in formats
-    if int(z["customers"]) >= s.owner_service_min:
+    if brief.awareness_gap:
+        out.append(
+            t(
+                "reason.awareness_gap",
+                lang,
+                district=brief.district,
+                factor=settings.site.awareness_gap_factor,
+            )
+        )
+    if brief.competitor is not None and brief.competitor_km is not None:
+        if brief.competitor_km <= settings.huff.conquest_km:
+            out.append(
+                t(
+                    "reason.competitor",
+                    lang,
+                    name=brief.competitor,
+                    km=brief.competitor_km,
+                    share=brief.share,
+                )
+            )
+        elif brief.share < 0.95 and analysis.huff is not None and analysis.huff.supported:
+            out.append(t("reason.share", lang, share=brief.share))
+    owner_service = "owner_free_service" in brief.formats
+    if brief.owners >= s.owner_service_min:
         key = "reason.owners" if owner_service else "reason.referrals"
-        out.append(t(key, lang, n=int(z["customers"])))
-    if owner_service and nearby >= s.after_sales_owners:
-        out.append(t("reason.after_sales", lang, n=nearby, km=s.after_sales_km))
+        out.append(t(key, lang, n=brief.owners))
+    if brief.after_sales:
+        out.append(t("reason.after_sales", lang, n=brief.owners_nearby, km=s.after_sales_km))
+    if brief.referral.count:
+        out.append(
+            t(
+                "reason.referral",
+                lang,
+                n=brief.referral.count,
+                peak=brief.referral.peak,
+                km=brief.referral.radius_km,
+            )
+        )
+    if unique > 0:
+        out.append(t("reason.together", lang, people=_wan(unique, lang), km=s.catchment_km))
+    if brief.consultant:
+        out.append(t("reason.consultant", lang, name=brief.consultant))
     hints = analysis.profile.hints()
     if hints:
         out.append(hints[0].text(lang))
     return out
-
-
-def _money(value: float) -> str:
-    return f"{value:,.0f}" if np.isfinite(value) else "∞"
-
-
-def _economics_reason(z, fmt: str, history: EventHistory, lang: str) -> str:
-    """What the leading format is expected to bring at this site, and at what cost per sale."""
-    stats = history.format_stats(fmt, z["zone_type"])
-    cps = z["cost_per_sale"]
-    cpl = z["cost_per_lead"]
-    return t(
-        "reason.economics" if stats.events or stats.sales_events else "reason.economics_prior",
-        lang,
-        format=label(fmt, FORMATS, lang),
-        leads=z["expected_leads"],
-        sales=z["expected_sales"],
-        cost=z["estimated_cost"],
-        cps=_money(cps if pd.notna(cps) else np.inf),
-        cpl=_money(cpl if pd.notna(cpl) else np.inf),
-        n=stats.events,
-    )
 
 
 def learned_reasons(
@@ -720,18 +830,34 @@ def learned_reasons(
     return out
 
 
-def recommend_json(rec: Recommendation, *, lang: str = "zh") -> dict:
+def _note(code: str, rec: Recommendation, lang: str) -> str:
+    if code == "cold_start":
+        return t(f"analysis.note.{code}", lang)
+    if code.startswith("user_outside:"):
+        return t("recommend.note.user_outside", lang, zone=code.split(":", 1)[1])
+    if code == "capacity" and rec.capacity:
+        c = rec.capacity
+        return t(
+            "recommend.note.capacity",
+            lang,
+            staff="—" if c["staff"] is None else c["staff"],
+            cars="—" if c["test_cars"] is None else c["test_cars"],
+            n=len(rec.sites),
+        )
+    return t(f"recommend.note.{code}", lang)
+
+
+def recommend_json(
+    rec: Recommendation, *, lang: str = "zh", weeks: Sequence[Recommendation] | None = None
+) -> dict:
     """The ``territory recommend --json`` document (contract shape plus extras)."""
     sites = rec.sites.to_dict(orient="records")
     cover = rec.cover
-    return {
+    doc = {
         "date": rec.date.isoformat(),
         "model": rec.model,
         "mode": rec.analysis.mode,
-        "notes": [
-            t(f"analysis.note.{n}", lang) if n == "cold_start" else t(f"recommend.note.{n}", lang)
-            for n in rec.notes
-        ],
+        "notes": [_note(n, rec, lang) for n in rec.notes],
         "covering": None
         if cover is None
         else {
@@ -741,7 +867,10 @@ def recommend_json(rec: Recommendation, *, lang: str = "zh") -> dict:
             "covered_weight": cover.covered_weight,
             "upper_bound": cover.upper_bound,
         },
+        "capacity": rec.capacity,
+        "huff": rec.analysis.huff.to_dict() if rec.analysis.huff is not None else None,
         "sites": sites,
+        "not_chosen": rec.passed,
         "learned": []
         if rec.history is None
         else [
@@ -749,6 +878,18 @@ def recommend_json(rec: Recommendation, *, lang: str = "zh") -> dict:
             for row in rec.history.learned_table().to_dict(orient="records")
         ],
     }
+    if weeks is not None:
+        doc["weeks"] = [
+            {
+                "date": w.date.isoformat(),
+                "notes": [_note(n, w, lang) for n in w.notes],
+                "capacity": w.capacity,
+                "sites": w.sites.to_dict(orient="records"),
+                "not_chosen": w.passed,
+            }
+            for w in weeks
+        ]
+    return doc
 
 
 def _json_number(value):

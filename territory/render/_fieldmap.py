@@ -31,7 +31,6 @@ from shapely.ops import polylabel
 from territory.i18n import t
 from territory.inputs import coords
 from territory.outreach.playbook import weekday_label
-from territory.outreach.ranking import ordered_formats
 from territory.render._printfonts import _FALLBACK_FAMILY
 from territory.render._printpages import (
     _COLOURS,
@@ -454,17 +453,11 @@ def _zones_in(ctx: _Ctx, extent) -> np.ndarray:
     return np.sort(idx)
 
 
-def _first_format(ctx: _Ctx, zone_type: str, owners: int) -> str | None:
-    if not ctx.playbook.slots(zone_type, ctx.date):
+def _first_format(ctx: _Ctx, zone_id: str) -> str | None:
+    """A neighbour's first format on the date (None when it has no slot that day)."""
+    if not ctx.facts.slots(zone_id, ctx.date):
         return None
-    order = ordered_formats(
-        ctx.playbook,
-        ctx.history,
-        zone_type,
-        ctx.date,
-        owners=owners,
-        owner_min=ctx.settings.ranking.owner_service_min,
-    )
+    order = ctx.facts.formats(zone_id, ctx.date)
     return order[0] if order else None
 
 
@@ -588,7 +581,8 @@ def _field_map(ctx: _Ctx, site: _Site) -> tuple[_Page, dict[str, Any]]:
     )
     neighbours = [int(i) for i in np.sort(near) if int(i) != site.row]
 
-    extent = _map_frame(ctx, [site_m], include_dealer=True, margin_share=ps.map_margin_share)
+    spot_m = _spot_m(ctx, site)
+    extent = _spot_frame(ctx, site_m, spot_m, margin_share=ps.map_margin_share)
     layout = _map_layout(ctx, extent)
     extent = _fit(extent, layout.map_box[2] / layout.map_box[3])
     page = _Page(ctx, landscape=layout.landscape)
@@ -599,6 +593,7 @@ def _field_map(ctx: _Ctx, site: _Site) -> tuple[_Page, dict[str, Any]]:
     ramp, hex_info = _draw_layers(ctx, view, site, neighbours, tiles)
     end, km, dealer_in = _draw_dealer(ctx, view, site)
     length = _furniture(ctx, view, tiles)
+    qr = _qr_code(ctx, page, view, site)
     _label_site(ctx, view, site, end)
     labelled = _label_neighbours(ctx, view, neighbours)
 
@@ -614,6 +609,11 @@ def _field_map(ctx: _Ctx, site: _Site) -> tuple[_Page, dict[str, Any]]:
             "coord_sys": ctx.coord_sys,
             "extent": [float(v) for v in extent],
             "site_xy": [float(end.x), float(end.y)],
+            "spot_xy": [float(spot_m.x), float(spot_m.y)],
+            "spot_on_map": bool(
+                extent[0] <= spot_m.x <= extent[2] and extent[1] <= spot_m.y <= extent[3]
+            ),
+            "qr": qr,
             "dealer_xy": [float(v) for v in ctx.dealer_m],
             "dealer_on_map": bool(dealer_in),
             "distance_km": round(km, 2),
@@ -622,6 +622,77 @@ def _field_map(ctx: _Ctx, site: _Site) -> tuple[_Page, dict[str, Any]]:
         },
     }
     return page, info
+
+
+def _spot_m(ctx: _Ctx, site: _Site) -> Point:
+    """The site's spot in map coordinates (the zone's anchor when there is no brief)."""
+    if site.brief is None:
+        return _anchor(ctx.zones_m.iloc[site.row]) or ctx.zones_m.iloc[site.row].centroid
+    spot = site.brief.spot
+    xy = _points_to_map([spot.lon], [spot.lat], ctx.coord_sys)[0]
+    return Point(float(xy[0]), float(xy[1]))
+
+
+def _spot_frame(ctx: _Ctx, site_m, spot_m: Point, *, margin_share: float):
+    """The zone with a margin, centred on the spot: the map zooms to where the team sets up."""
+    xmin, ymin, xmax, ymax = _map_frame(
+        ctx, [site_m], include_dealer=False, margin_share=margin_share
+    )
+    w, h = xmax - xmin, ymax - ymin
+    hw = min(max(w / 2, spot_m.x - xmin, xmax - spot_m.x), w)
+    hh = min(max(h / 2, spot_m.y - ymin, ymax - spot_m.y), h)
+    return spot_m.x - hw, spot_m.y - hh, spot_m.x + hw, spot_m.y + hh
+
+
+def _qr_code(ctx: _Ctx, page: _Page, view: _MapView, site: _Site) -> dict[str, Any] | None:
+    """The AMap navigation QR code (GCJ-02) in the map's top-right corner, with its caption."""
+    if site.brief is None:
+        return None
+    import segno
+
+    k = ctx.k
+    url = site.brief.spot.amap_url()
+    qr = segno.make(url, error="m")
+    matrix = np.array(list(qr.matrix_iter(border=4)), dtype=float)
+    bb = view.ax.get_position()
+    size = 30 * _MM * k
+    x0 = bb.x1 * page.W - size - 3 * k
+    y0 = (1 - bb.y1) * page.H + 3 * k
+    caption_h = 9 * k
+    page.rect(
+        x0 - 2 * k,
+        y0 - 2 * k,
+        size + 4 * k,
+        size + caption_h + 4 * k,
+        facecolor="white",
+        edgecolor="#999999",
+        linewidth=0.4,
+        zorder=30,
+    )
+    ax = page.axes(x0, y0, size, size)
+    ax.set_zorder(31)
+    ax.imshow(1 - matrix, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_axis_off()
+    page.text(
+        x0 + size / 2,
+        y0 + size + 1 * k,
+        t("print.qr_caption", ctx.lang),
+        size=6.5 * k,
+        ha="center",
+        color=_COLOURS["site"],
+        zorder=32,
+    )
+    corner = (x0 - 2 * k, y0 - 2 * k, size + 4 * k, size + caption_h + 4 * k)
+    # Labels keep clear of the code.
+    view.labels.taken.append(
+        Bbox.from_extents(
+            corner[0] * page.fig.dpi / 72.0,
+            (page.H - corner[1] - corner[3]) * page.fig.dpi / 72.0,
+            (corner[0] + corner[2]) * page.fig.dpi / 72.0,
+            (page.H - corner[1]) * page.fig.dpi / 72.0,
+        )
+    )
+    return {"url": url, "version": int(qr.version), "box_pt": [float(v) for v in corner]}
 
 
 def _map_title(ctx: _Ctx, page: _Page, site: _Site) -> None:
@@ -695,10 +766,8 @@ def _draw_dealer(ctx: _Ctx, view: _MapView, site: _Site):
     k = ctx.k
     ax, extent = view.ax, view.extent
     site_m = ctx.zones_m.iloc[site.row]
-    centroid = site_m.centroid
-    if site_m.contains(centroid) and view.frame.contains(centroid):
-        end = centroid
-    else:
+    end = _spot_m(ctx, site)
+    if not view.frame.contains(end):
         end = _anchor(site_m.intersection(view.frame)) or site_m.representative_point()
     end_lonlat = _FROM_MERC.transform(end.x, end.y)
     if ctx.coord_sys == "gcj02":
@@ -715,10 +784,11 @@ def _draw_dealer(ctx: _Ctx, view: _MapView, site: _Site):
     ax.plot(
         [end.x],
         [end.y],
-        marker="o",
-        markersize=6 * k,
+        marker="v",
+        markersize=11 * k,
         color=_COLOURS["site"],
         markeredgecolor="white",
+        markeredgewidth=1.2,
         zorder=9,
     )
     west = dx < (extent[0] + extent[2]) / 2
@@ -850,13 +920,28 @@ def _label_site(ctx: _Ctx, view: _MapView, site: _Site, end) -> None:
             end.x,
             end.y,
             t("print.site_label", ctx.lang, type=type_label),
-            xytext=(0, -6 * k),
+            xytext=(0, -8 * k),
             va="top",
             fontsize=7.5 * k,
             halo=3,
             **common,
         ),
     ]
+    if site.brief is not None:
+        spot = site.brief.spot
+        pieces.append(
+            view.text(
+                ctx,
+                end.x,
+                end.y,
+                t("print.spot_label", ctx.lang, spot=spot.label(ctx.lang)),
+                xytext=(0, -18 * k),
+                va="top",
+                fontsize=7.5 * k,
+                halo=3,
+                **common,
+            )
+        )
     if ctx.cards:
         z = ctx.zones.iloc[site.row]
         pieces.append(
@@ -878,7 +963,7 @@ def _label_site(ctx: _Ctx, view: _MapView, site: _Site, end) -> None:
 
 
 def _neighbour_details(ctx: _Ctx, z) -> str:
-    fmt = _first_format(ctx, z["zone_type"], int(z["customers"]))
+    fmt = _first_format(ctx, str(z["zone_id"]))
     zt = label(z["zone_type"], ZONE_TYPES, ctx.lang)
     detail = (
         f"{zt} · {label(fmt, FORMATS, ctx.lang)}"
@@ -1015,6 +1100,7 @@ def _legend_entries(ctx: _Ctx, tiles: bool) -> list[dict[str, Any]]:
             "lw": 0.5,
             "text": t("print.legend.zone", lang),
         },
+        {"kind": "spot", "text": t("print.legend.spot", lang)},
         {"kind": "star", "text": t("print.legend.dealer", lang, name=ctx.ws.dealer.name)},
         {"kind": "line", "text": t("print.legend.line", lang)},
     ]
@@ -1046,6 +1132,18 @@ def _legend(ctx: _Ctx, page: _Page, box_pt, entries, ramp) -> float:
                 facecolor=entry["face"],
                 edgecolor=entry["edge"],
                 linewidth=entry["lw"],
+            )
+        elif kind == "spot":
+            page.fig.add_artist(
+                Line2D(
+                    [x + sym_w / 2],
+                    [cy],
+                    marker="v",
+                    markersize=7 * k,
+                    color=_COLOURS["site"],
+                    markeredgecolor="white",
+                    transform=page.trans,
+                )
             )
         elif kind == "star":
             page.fig.add_artist(
@@ -1149,7 +1247,7 @@ def _facts(ctx: _Ctx, page: _Page, box_pt, site: _Site, km: float) -> None:
                 model=ctx.analysis.model,
             ),
         ),
-        (t("print.fact.owners", lang), t("print.fact.owners_text", lang, n=int(z["customers"]))),
+        (t("print.fact.owners", lang), t("print.fact.owners_text", lang, n=int(z["owners"]))),
         (t("print.fact.distance", lang), t("print.fact.distance_text", lang, km=km)),
         (
             t("print.fact.formats", lang),
@@ -1170,6 +1268,46 @@ def _facts(ctx: _Ctx, page: _Page, box_pt, site: _Site, km: float) -> None:
             ),
         ),
     ]
+    brief = site.brief
+    if brief is not None:
+        glon, glat = brief.spot.gcj02()
+        e = brief.economics
+        # The spot right after the distance; costs, referral and model fit after the KPI targets
+        # (the panel drops what does not fit from the end).
+        extra = [
+            (
+                t("print.fact.spot", lang),
+                t(
+                    "print.fact.spot_text",
+                    lang,
+                    spot=brief.spot.label(lang),
+                    lon=glon,
+                    lat=glat,
+                ),
+            ),
+            (
+                t("print.fact.economics", lang),
+                t(
+                    "print.fact.economics_text",
+                    lang,
+                    cpl="—" if not math.isfinite(e.cost_per_lead) else f"{e.cost_per_lead:,.0f}",
+                    cps="—" if not math.isfinite(e.cost_per_sale) else f"{e.cost_per_sale:,.0f}",
+                ),
+            ),
+            (
+                t("print.fact.referral", lang),
+                t(
+                    "print.fact.referral_text",
+                    lang,
+                    n=brief.referral.count,
+                    peak=brief.referral.peak,
+                    km=brief.referral.radius_km,
+                ),
+            ),
+            (t("print.fact.model", lang), brief.model_fit.text(lang)),
+        ]
+        facts[4:4] = extra[:1]
+        facts += extra[1:]
     if ctx.cards:
         facts.append(
             (

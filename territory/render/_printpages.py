@@ -80,6 +80,7 @@ class _Site:
     slots: list[Slot]
     expected_leads: float
     plan: Plan
+    brief: Any = None  # territory.outreach.site.SiteBrief
 
 
 @dataclass
@@ -89,6 +90,7 @@ class _Ctx:
     settings: Settings
     playbook: Playbook
     history: EventHistory
+    facts: Any  # territory.outreach.site.SiteFacts
     fonts: _Fonts
     measure: _Measure
     lang: str
@@ -538,30 +540,57 @@ def _plan_flow(ctx: _Ctx, site: _Site, size: float) -> list[_Page]:
 
 
 def _invitations(ctx: _Ctx, site: _Site) -> list[list[str]]:
-    """Nearby owners to invite, nearest first, masked (never unmasked)."""
+    """Owners to invite, masked (never unmasked): referral targets first, then the nearest.
+
+    Referral targets (seed 003: delivered 1–6 months before the date, peak
+    at 3 months) come from the site brief, best prospects first; the list is
+    filled up with the owners nearest the spot.
+    """
     cust = ctx.ws.customers
     located = cust[cust.geometry.notna()]
     if located.empty:
         return []
     s = ctx.settings
-    anchor = ctx.zones_local.iloc[site.row].representative_point()
+    brief = site.brief
+    if brief is not None:
+        from pyproj import Transformer
+
+        ax, ay = Transformer.from_crs(4326, ctx.local_crs, always_xy=True).transform(
+            brief.spot.lon, brief.spot.lat
+        )
+    else:
+        anchor = ctx.zones_local.iloc[site.row].representative_point()
+        ax, ay = anchor.x, anchor.y
     pts = located.geometry.to_crs(ctx.local_crs)
-    dist = np.hypot(pts.x.to_numpy() - anchor.x, pts.y.to_numpy() - anchor.y)
+    dist = np.hypot(pts.x.to_numpy() - ax, pts.y.to_numpy() - ay)
     near = np.flatnonzero(dist <= s.ranking.after_sales_km * 1000)
-    cap = min(s.print.invite_list_max, max(int(site.plan.kpi.get("invited_owners", 0)), 0))
-    order = near[np.argsort(dist[near], kind="stable")][:cap]
+    referral = list(brief.referral.rows) if brief is not None else []
+    cap = min(
+        s.print.invite_list_max,
+        max(int(site.plan.kpi.get("invited_owners", 0)), len(referral), 0),
+    )
+    position = {int(r): i for i, r in enumerate(cust.index.get_indexer(located.index))}
+    first = [position[r] for r in referral if r in position]
+    rest = [int(i) for i in near[np.argsort(dist[near], kind="stable")] if int(i) not in set(first)]
+    order = (first + rest)[:cap]
     names = dict(zip(ctx.zones["zone_id"], ctx.zones["name"], strict=True))
+    in_referral = set(first)
     rows = []
     for n, i in enumerate(order, start=1):
         r = located.iloc[i]
-        date = r.get("purchase_date")
+        date = r.get("delivery_date")
+        if date is None or pd.isna(date):
+            date = r.get("purchase_date")
+        when = pd.Timestamp(date).strftime("%Y-%m") if pd.notna(date) else "—"
+        if i in in_referral:
+            when += " ★"
         rows.append(
             [
                 str(n),
                 str(mask_name(r.get("name")) if isinstance(r.get("name"), str) else "—"),
                 str(mask_phone(r.get("phone")) if isinstance(r.get("phone"), str) else "—"),
                 str(r.get("model")) if isinstance(r.get("model"), str) else "—",
-                str(pd.Timestamp(date).year) if pd.notna(date) else "—",
+                when,
                 str(names.get(r.get("zone_id"), "—")),
                 f"{dist[i] / 1000:.1f}",
                 "",
@@ -578,7 +607,7 @@ def _invitation_pages(ctx: _Ctx, site: _Site) -> list[_Page]:
         t("print.invite.name", lang),
         t("print.invite.phone", lang),
         t("print.invite.model", lang),
-        t("print.invite.year", lang),
+        t("print.invite.delivered", lang),
         t("print.invite.zone", lang),
         t("print.invite.km", lang),
         t("print.invite.result", lang),
@@ -598,7 +627,13 @@ def _invitation_pages(ctx: _Ctx, site: _Site) -> list[_Page]:
             page,
             ctx,
             t("print.invite.title", lang, name=site.name),
-            t("print.invite.subtitle", lang, km=ctx.settings.ranking.after_sales_km, n=len(rows)),
+            t(
+                "print.invite.referral_subtitle",
+                lang,
+                km=ctx.settings.ranking.after_sales_km,
+                n=len(rows),
+                referral=len(site.brief.referral.rows) if site.brief is not None else 0,
+            ),
             t("print.site_badge", lang, rank=site.rank, n=ctx.n_sites) if ctx.n_sites > 1 else None,
         )
         y = _table(

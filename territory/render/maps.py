@@ -161,6 +161,7 @@ _POI_COLOURS = {
     "enterprise": "#3a8c86",
     "commercial": "#e15759",
     "residential": "#4e79a7",
+    "competitor": "#1a1a1a",
     "street_spot": "#f28e2b",
 }
 
@@ -477,9 +478,18 @@ def _zone_classes(
 
 
 def _zone_card(
-    zones: pd.DataFrame, lang: str, actions: Sequence[CardAction] = ()
+    zones: pd.DataFrame,
+    lang: str,
+    actions: Sequence[CardAction] = (),
+    formats: Sequence[Sequence[str]] | None = None,
+    feature: Sequence[str] | None = None,
 ) -> tuple[dict, pl.Card]:
-    """The whitelisted zone card: properties (columns) and the card (rows and lookups)."""
+    """The whitelisted zone card: properties (columns) and the card (rows and lookups).
+
+    ``formats`` gives each zone's formats (aligned to ``zones``) as the site
+    brief orders them (:meth:`territory.outreach.site.SiteFacts.zone_formats`,
+    with the workspace's playbook); without it, the zone type's contract formats.
+    """
     districts = sorted({str(d) for d in zones["district"].dropna()})
     d_index = {d: i for i, d in enumerate(districts)}
     types = list(ZONE_TYPES)
@@ -505,7 +515,12 @@ def _zone_card(
         "expected": optional("expected_customers", 0),
         "ws": optional("whitespace_score", 2),
     }
-    p["formats"] = p["type"]
+    if formats is None:
+        p["formats"] = p["type"]
+    else:
+        p["formats"] = [sep.join(label(f, FORMATS, lang) for f in fs) or "—" for fs in formats]
+    if feature is not None:
+        p["feature"] = [str(m) for m in feature]
     if actions:
         p["zone_id"] = [str(z) for z in zones["zone_id"]]
     rows = [
@@ -518,15 +533,17 @@ def _zone_card(
         CardRow(t("maps.card.customers", lang), "customers"),
         CardRow(t("maps.card.expected", lang), "expected"),
         CardRow(t("maps.card.whitespace", lang), "ws", digits=2),
-        CardRow(t("maps.card.formats", lang), "formats", "text", lookup=True),
+        CardRow(t("maps.card.formats", lang), "formats", "text", lookup=formats is None),
+        CardRow(t("maps.card.feature_model", lang), "feature", "text"),
     ]
     rows = [r for r in rows if p.get(r.key) is not None]
     p = {k: v for k, v in p.items() if v is not None}
     lookups = {
         "district": districts,
         "type": [label(c, ZONE_TYPES, lang) for c in types],
-        "formats": formats_by_type,
     }
+    if formats is None:
+        lookups["formats"] = formats_by_type
     card = pl.card(
         title="name",
         rows=rows,
@@ -549,20 +566,24 @@ def add_zones(
     legend_position: str = "bottomright",
     opacity: float | None = None,
     actions: Sequence[CardAction] = (),
+    formats: Sequence[Sequence[str]] | None = None,
+    feature: Sequence[str] | None = None,
 ) -> folium.Map:
     """Zones coloured by ``colour_by`` (see :data:`COLOUR_BY`), with a legend and a card on click.
 
     ``zones`` is ``analysis.zones`` (or ``ws.zones`` for ``"zone_type"``);
     only the card's columns are embedded: name, district, zone type,
     population, density, income, R, customers, expected customers,
-    white-space score and the zone type's formats. ``actions`` put buttons on
+    white-space score and the formats: ``formats`` (each zone's, from the site
+    brief with the workspace's playbook) or the zone type's; ``feature`` the
+    model to feature in each zone (its R nearest the target). ``actions`` put buttons on
     the card (e.g. ``CardAction("set_site", "设为外拓点")``); a click sends
     ``{action, id: zone_id}`` to the app (see :func:`territory.ui.components.show_map`).
     """
     lang = check_lang(lang)
     settings = settings or Settings()
     k, palette, items, title = _zone_classes(zones, colour_by, lang=lang, settings=settings)
-    p, zone_card = _zone_card(zones, lang, actions)
+    p, zone_card = _zone_card(zones, lang, actions, formats, feature)
     tiles = _folium.meta(m).tiles
     fill = opacity if opacity is not None else (0.72 if tiles == "none" else 0.5)
     payload = pl.shapes_layer(
@@ -1027,6 +1048,21 @@ def add_sites(
         CardRow(t("maps.card.cost", lang), "cost", unit=t("maps.unit.cny", lang)),
         CardRow(t("maps.card.score", lang), "score", digits=2),
     ]
+    if "spot" in sites:
+        # The marker stands on the spot (where the team sets up): its name and what it sells.
+        p["spot"] = [str(s.get("name", "")) if isinstance(s, dict) else "" for s in sites["spot"]]
+        rows.insert(0, CardRow(t("maps.card.spot", lang), "spot", "text"))
+    if "expected_sales" in sites:
+        p["sales"] = _column(sites["expected_sales"], digits=1)
+        rows.insert(-1, CardRow(t("maps.card.sales", lang), "sales", digits=1))
+    if "cost_per_sale" in sites:
+        p["cps"] = _column(sites["cost_per_sale"], digits=0)
+        rows.insert(
+            -1, CardRow(t("maps.card.cost_per_sale", lang), "cps", unit=t("maps.unit.cny", lang))
+        )
+    if "chosen_by" in sites:
+        p["by"] = [t(f"maps.card.chosen_by.{c}", lang) for c in sites["chosen_by"]]
+        rows.append(CardRow(t("maps.card.chosen_by", lang), "by", "text"))
     payload = pl.sites_layer(
         points=_encode_points(m, sites["lon"], sites["lat"]),
         precision=_ms(m).precision,

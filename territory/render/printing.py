@@ -31,7 +31,8 @@ Examples
 >>> from territory.inputs.workspace import load_workspace
 >>> ws = load_workspace(demo_path(), use_store=False)
 >>> out = pathlib.Path(tempfile.mkdtemp()) / "site.pdf"
->>> result = print_sites(ws, sites=["510105014"], date=dt.date(2026, 11, 28), out=out)
+>>> options = PrintOptions(sites=["510105014"], date=dt.date(2026, 11, 28))
+>>> result = print_sites(ws, options, out=out)
 >>> result.pages, result.paper, result.sites[0]["name"]
 (3, 'A4', '文家街道')
 """
@@ -54,10 +55,10 @@ from pyproj import Transformer
 from territory.analysis.zones import Analysis, analyse
 from territory.i18n import LANGS, t
 from territory.inputs import coords
-from territory.outreach.history import EventHistory
 from territory.outreach.plan import build_plan
 from territory.outreach.playbook import Playbook, load_playbook, weekday_label
-from territory.outreach.ranking import recommend, site_slots
+from territory.outreach.ranking import next_saturday, recommend
+from territory.outreach.site import SiteFacts
 from territory.render._fieldmap import _cover, _field_map, _points_to_map, map_geometry
 from territory.render._printfonts import _FALLBACK_FAMILY, PrintError, _Measure, register_fonts
 from territory.render._printpages import (
@@ -80,6 +81,7 @@ __all__ = [
     "MAP_CRS",
     "PAPERS",
     "PrintError",
+    "PrintOptions",
     "PrintResult",
     "map_geometry",
     "print_sites",
@@ -139,6 +141,51 @@ class PrintResult:
         }
 
 
+@dataclass(frozen=True)
+class PrintOptions:
+    """What to print and how (``territory print``'s options).
+
+    Attributes
+    ----------
+    sites, top
+        Either zone ids, in print order, or how many recommended sites.
+    date
+        The day of the outing (default: next Saturday).
+    paper
+        ``A4`` or ``A3``; each map page takes the orientation that fits its area.
+    lang
+        ``zh`` or ``en`` (default: the dealer's language).
+    model
+        The model the plan features (default: the first of dealer.toml).
+    cards
+        Also show A-cards and deposit cards, counted per zone.
+    contacts
+        ``hidden`` (default): no list of people. ``masked``: add an
+        invitation list — the spot's referral targets, then other nearby
+        owners — with masked names and phones.
+    basemap
+        ``none``, ``osm`` or ``amap`` tiles under the vector layers; when
+        the tiles cannot be had the maps are printed without them, with a
+        note on the page and in ``notices``.
+    tile_cache
+        Folder for cached tiles (default: the user's cache folder).
+    overrides
+        Per-call settings, e.g. ``{"print": {"osm_url": "http://127.0.0.1:8000/{z}/{x}/{y}.png"}}``.
+    """
+
+    sites: Sequence[str] | None = None
+    top: int | None = None
+    date: dt.date | None = None
+    paper: str = "A4"
+    lang: str | None = None
+    model: str | None = None
+    cards: bool = False
+    contacts: str = "hidden"
+    basemap: str = "none"
+    tile_cache: Path | str | None = None
+    overrides: dict | None = None
+
+
 def _check_options(
     paper: str, lang: str, contacts: str, basemap: str, sites, top, settings: Settings
 ) -> None:
@@ -162,53 +209,25 @@ def _check_options(
 
 def print_sites(
     ws,
+    options: PrintOptions,
     *,
     out: Path | str,
-    sites: Sequence[str] | None = None,
-    top: int | None = None,
-    date: dt.date | None = None,
-    paper: str = "A4",
-    lang: str | None = None,
-    model: str | None = None,
-    cards: bool = False,
-    contacts: str = "hidden",
-    basemap: str = "none",
-    tile_cache: Path | str | None = None,
     settings: Settings | None = None,
-    overrides: dict | None = None,
     analysis: Analysis | None = None,
     playbook: Playbook | None = None,
 ) -> PrintResult:
-    """Print field maps and plans for ``sites`` (zone ids) or the ``top`` N recommended.
+    """Print field maps and plans for ``options.sites`` (zone ids) or the ``options.top`` recommended.
 
     Parameters
     ----------
     ws
         The workspace (:func:`territory.inputs.workspace.load_workspace`).
+    options
+        What to print and how (:class:`PrintOptions`).
     out
         The PDF file to write (written atomically).
-    sites, top
-        Either zone ids, in print order, or how many recommended sites.
-    date
-        The day of the outing (default: next Saturday).
-    paper
-        ``A4`` or ``A3``; each map page takes the orientation that fits its area.
-    lang
-        ``zh`` or ``en`` (default: the dealer's language).
-    cards
-        Also show A-cards and deposit cards, counted per zone.
-    contacts
-        ``hidden`` (default): no list of people. ``masked``: add an
-        invitation list of nearby owners with masked names and phones.
-    basemap
-        ``none``, ``osm`` or ``amap`` tiles under the vector layers; when
-        the tiles cannot be had the maps are printed without them, with a
-        note on the page and in ``notices``.
-    tile_cache
-        Folder for cached tiles (default: the user's cache folder).
-    settings, overrides
-        Settings (default: the workspace's) and per-call overrides, e.g.
-        ``{"print": {"osm_url": "http://127.0.0.1:8000/{z}/{x}/{y}.png"}}``.
+    settings
+        Settings (default: the workspace's); ``options.overrides`` apply on top.
     analysis, playbook
         Precomputed :func:`territory.analysis.zones.analyse` result and playbook
         (for the same model and settings) to save time.
@@ -222,73 +241,63 @@ def print_sites(
     PrintError
         For a bad option, an unknown zone, or a missing CJK font.
     """
-    lang = lang or getattr(ws.dealer, "language", "zh") or "zh"
-    settings = (settings or ws.settings).merged(overrides)
-    paper = str(paper).upper()
+    o = options
+    lang = o.lang or getattr(ws.dealer, "language", "zh") or "zh"
+    settings = (settings or ws.settings).merged(o.overrides)
+    paper = str(o.paper).upper()
+    sites, top, contacts, basemap = o.sites, o.top, o.contacts, o.basemap
     _check_options(paper, lang, contacts, basemap, sites, top, settings)
     fonts = register_fonts(lang=lang)
-    if date is None:
-        from territory.outreach.ranking import next_saturday
-
-        date = next_saturday()
+    date = o.date or next_saturday()
     known = set(ws.zones["zone_id"])
     if sites:
         unknown = [z for z in sites if str(z) not in known]
         if unknown:
             raise PrintError("print.unknown_zone", lang=lang, zone=", ".join(map(str, unknown)))
-    analysis = analysis or analyse(ws, model=model, settings=settings, lang=lang)
+    analysis = analysis or analyse(ws, model=o.model, settings=settings, lang=lang)
     playbook = playbook or load_playbook(ws.root, lang=lang)
+    facts = SiteFacts(ws, analysis, playbook=playbook, settings=settings, lang=lang)
     notices: list[str] = []
     if top is not None:
         rec = recommend(
             ws,
             date=date,
             top=top,
-            model=model,
             settings=settings,
             analysis=analysis,
             playbook=playbook,
             lang=lang,
+            facts=facts,
         )
         zone_ids = [str(z) for z in rec.sites["zone_id"]] if len(rec.sites) else []
         if len(zone_ids) < top:
             notices.append(t("print.fewer_sites", lang, n=len(zone_ids), top=top))
         if not zone_ids:
             raise PrintError("print.no_sites", lang=lang)
-        leads = dict(zip(zone_ids, rec.sites["expected_leads"], strict=True))
     else:
         zone_ids = list(dict.fromkeys(str(z) for z in sites or ()))
-        leads = {}
 
     ctx = _context(
         ws,
         analysis=analysis,
         settings=settings,
-        playbook=playbook,
+        facts=facts,
         fonts=fonts,
         lang=lang,
         paper=paper,
         date=date,
-        cards=cards,
+        cards=o.cards,
         contacts=contacts,
         basemap=basemap,
-        tile_cache=tile_cache,
+        tile_cache=o.tile_cache,
         n_sites=len(zone_ids),
         notices=notices,
     )
     site_objs: list[_Site] = []
     row_of = {z: i for i, z in enumerate(analysis.zones["zone_id"].astype(str))}
     for rank, zone_id in enumerate(zone_ids, start=1):
-        plan = build_plan(
-            ws,
-            zone_id=zone_id,
-            date=date,
-            model=model,
-            lang=lang,
-            settings=settings,
-            analysis=analysis,
-            playbook=playbook,
-        )
+        brief = facts.brief(zone_id, date, referral_rows=contacts == "masked")
+        plan = build_plan(ws, zone_id=zone_id, date=date, lang=lang, facts=facts, brief=brief)
         row = row_of[zone_id]
         z = analysis.zones.iloc[row]
         site_objs.append(
@@ -299,10 +308,11 @@ def print_sites(
                 name=_blank(z["name"], zone_id),
                 district=_blank(z["district"], "—"),
                 zone_type=str(z["zone_type"]),
-                formats=list(plan.formats),
-                slots=site_slots(playbook, str(z["zone_type"]), date, analysis.profile),
-                expected_leads=float(leads.get(zone_id, plan.kpi["new_leads"])),
+                formats=list(brief.formats),
+                slots=list(brief.slots),
+                expected_leads=float(brief.economics.leads),
                 plan=plan,
+                brief=brief,
             )
         )
 
@@ -356,6 +366,7 @@ def print_sites(
                 "formats": site.formats,
                 "time_slots": [s.label(lang) for s in site.slots],
                 "expected_leads": round(site.expected_leads, 1),
+                "spot": site.brief.spot.to_dict(),
                 "first_page": first,
                 "pages": len(pages),
                 **info,
@@ -385,7 +396,7 @@ def _context(
     *,
     analysis: Analysis,
     settings: Settings,
-    playbook: Playbook,
+    facts: SiteFacts,
     fonts,
     lang: str,
     paper: str,
@@ -413,8 +424,9 @@ def _context(
         ws=ws,
         analysis=analysis,
         settings=settings,
-        playbook=playbook,
-        history=EventHistory.for_workspace(ws, playbook, settings=settings.history, as_of=date),
+        playbook=facts.playbook,
+        history=facts.history_for(date),
+        facts=facts,
         fonts=fonts,
         measure=_Measure(fonts),
         lang=lang,

@@ -77,7 +77,8 @@ def problems_table(problems: Iterable[Problem], *, key: str = "problems") -> Non
     """The validation report: severity, file, row, column, message and fix, errors first."""
     lang = state.lang()
     rows = []
-    for p in sorted(problems, key=lambda p: p.severity != ERROR):
+    order = {ERROR: 0, "warning": 1}
+    for p in sorted(problems, key=lambda p: order.get(p.severity, 2)):
         d = p.to_dict(lang)
         rows.append(
             {

@@ -43,6 +43,7 @@ __all__ = [
     "analysis",
     "bind",
     "cached_map",
+    "chosen_sites",
     "coverage",
     "default_folder",
     "folder",
@@ -61,6 +62,7 @@ __all__ = [
     "print_territories_pdf",
     "ready",
     "recommendation",
+    "recommendation_weeks",
     "save",
     "save_lang",
     "set_pref",
@@ -91,6 +93,8 @@ PREF_DEFAULTS: dict[str, Any] = {
     "date": None,
     "top": 5,
     "rotation_weeks": None,
+    "chosen_sites": [],
+    "weeks": 1,
     "coverage_start": None,
     "coverage_end": None,
     "paper": "A4",
@@ -362,13 +366,16 @@ def _recommendation(
     weights: tuple[tuple[str, float], ...],
     rotation_weeks: int,
     top: int,
+    sites: tuple[str, ...] = (),
+    weeks: int = 1,
 ):
-    from territory.outreach.ranking import recommend
+    from territory.outreach.ranking import recommend_weeks
 
     ws = _workspace(root, stamp)
-    return recommend(
+    return recommend_weeks(
         ws,
         date=dt.date.fromisoformat(date),
+        weeks=weeks,
         top=top,
         model=model,
         overrides={
@@ -377,6 +384,7 @@ def _recommendation(
         },
         analysis=_analysis(root, stamp, model, radius_km, lang),
         lang=lang,
+        sites=sites,
     )
 
 
@@ -392,8 +400,14 @@ def site_date() -> dt.date:
     return next_saturday()
 
 
-def recommendation():
-    """Ranked sites for the saved date, weights, rotation and N (cached)."""
+def chosen_sites() -> tuple[str, ...]:
+    """Zone ids the user chose as outreach sites (设为外拓点) that the workspace still has."""
+    known = set(workspace().zones["zone_id"].astype(str))
+    return tuple(z for z in (pref("chosen_sites") or []) if str(z) in known)
+
+
+def recommendation_weeks() -> list:
+    """One recommendation per outreach day: the saved date and the weeks after it (cached)."""
     o = overrides()["ranking"]
     return _recommendation(
         *_key(),
@@ -404,7 +418,14 @@ def recommendation():
         tuple(sorted(o["weights"].items())),
         int(o["rotation_weeks"]),
         int(pref("top")),
+        chosen_sites(),
+        max(1, int(pref("weeks") or 1)),
     )
+
+
+def recommendation():
+    """Ranked sites for the saved date, weights, rotation, N and the user's chosen sites (cached)."""
+    return recommendation_weeks()[0]
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -507,8 +528,39 @@ def _zones_map(ws_key, args, options):
         settings=a.settings,
         opacity=options.get("opacity"),
         legend_position=options.get("legend_position", "bottomright"),
+        formats=_zone_formats(ws, a, use_lang, options.get("date")),
+        feature=_feature_models(ws, a, use_lang),
+        actions=_card_actions(options.get("actions"), use_lang),
     )
     return m
+
+
+def _feature_models(ws, a, use_lang: str) -> list[str] | None:
+    """The model to feature in each zone (only when the dealer sells more than one)."""
+    from territory.outreach.site import SiteFacts
+
+    if len(ws.dealer.models) < 2:
+        return None
+    return SiteFacts.for_workspace(ws, analysis=a, lang=use_lang).feature_models()
+
+
+def _card_actions(codes: str | None, use_lang: str) -> tuple:
+    """Zone-card buttons by code (``"set_site"``: 设为外拓点)."""
+    from territory.render.maps import CardAction
+
+    return tuple(
+        CardAction(code, t(f"maps.action.{code}", use_lang))
+        for code in (codes or "").split(",")
+        if code
+    )
+
+
+def _zone_formats(ws, a, use_lang: str, date: str | None) -> list[list[str]]:
+    """Every zone's formats as the site brief orders them (the workspace's playbook)."""
+    from territory.outreach.site import SiteFacts
+
+    facts = SiteFacts.for_workspace(ws, analysis=a, lang=use_lang)
+    return facts.zone_formats(dt.date.fromisoformat(date) if date else None)
 
 
 def _choropleth_map(ws_key, args, options):
@@ -666,15 +718,13 @@ def print_pdf(
     Uses the same model, radius, weights, rotation and date as the Sites page,
     with the analysis cached for the print language.
     """
-    from territory.render.printing import print_sites
+    from territory.render.printing import PrintOptions, print_sites
 
     ws = workspace()
     model = str(pref("model"))
     radius_km = float(pref("radius_km"))
     with tempfile.TemporaryDirectory(prefix="territory-print-") as tmp:
-        result = print_sites(
-            ws,
-            out=Path(tmp) / "field-maps.pdf",
+        options = PrintOptions(
             sites=list(zone_ids),
             date=site_date(),
             paper=paper,
@@ -684,6 +734,11 @@ def print_pdf(
             contacts=contacts,
             basemap=basemap,
             overrides=overrides(),
+        )
+        result = print_sites(
+            ws,
+            options,
+            out=Path(tmp) / "field-maps.pdf",
             analysis=_analysis(*_key(), model, radius_km, check_lang(print_lang)),
         )
         return result.path.read_bytes(), result

@@ -9,8 +9,8 @@ import altair as alt
 import streamlit as st
 
 from territory.leads.coverage import bar_chart_data
+from territory.ui import PAGES_DIR, state
 from territory.ui import components as ui
-from territory.ui import state
 
 tr = state.tr
 ui.header("ui.coverage.title", "ui.coverage.caption")
@@ -21,6 +21,36 @@ def _save_range() -> None:
     if len(value) == 2:
         state.set_pref("coverage_start", value[0])
         state.set_pref("coverage_end", value[1])
+
+
+def _use_sites(zone_ids: list[str]) -> None:
+    chosen = list(dict.fromkeys([*state.chosen_sites(), *zone_ids]))
+    state.set_pref("chosen_sites", chosen)
+    st.session_state["_chosen_changed"] = True
+
+
+def _best_sites(rows) -> None:
+    """Coverage and sites agree: each awareness-gap district links to its best sites."""
+    from territory.outreach.ranking import best_in_district
+
+    rec = state.recommendation()
+    sep = "、" if state.lang() == "zh" else ", "
+    for r in rows.itertuples(index=False):
+        best = best_in_district(rec, r.district)
+        if best.empty:
+            continue
+        names = sep.join(
+            f"{n}（{s:.2f}）" for n, s in zip(best["name"], best["score"], strict=True)
+        )
+        st.markdown(ui.md(tr("ui.coverage.best_sites", district=r.label, sites=names)))
+        b1, b2 = st.columns(2)
+        b1.button(
+            tr("ui.coverage.use_sites"),
+            key=f"use_sites_{r.district}",
+            on_click=_use_sites,
+            args=(list(best["zone_id"]),),
+        )
+        b2.page_link(str(PAGES_DIR / "sites.py"), label=tr("ui.coverage.go_sites"))
 
 
 with state.guard():
@@ -82,6 +112,8 @@ with state.guard():
                     for r in rows.itertuples(index=False)
                 )
                 box(f"**{tr(title_key, n=len(rows))}**\n\n{text}")
+                if title_key == "ui.coverage.awareness":
+                    _best_sites(rows)
 
     table = table.assign(deposit_pct=table["deposit_rate"] * 100)
     ui.table(

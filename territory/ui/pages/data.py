@@ -78,7 +78,10 @@ with state.guard():
         key="layer_summary",
     )
     if ws.notices:
-        with st.expander(tr("ui.data.notices", n=len(ws.notices))):
+        warnings = [p for p in ws.notices if p.severity == "warning"]
+        if warnings:  # results may be wrong until the user looks: shown open, not folded away
+            st.warning(tr("ui.data.warnings", n=len(warnings)))
+        with st.expander(tr("ui.data.notices", n=len(ws.notices)), expanded=bool(warnings)):
             ui.problems_table(ws.notices, key="workspace_notices")
 
     st.subheader(tr("ui.data.open_title"))

@@ -4,11 +4,13 @@ A Streamlit page script, run by ``app.py``'s navigation (not imported).
 """
 
 import datetime as dt
+import math
 
 import pandas as pd
 import streamlit as st
 
 from territory.analysis.influence import influence_rings
+from territory.outreach.site import referral_invitations
 from territory.render import maps
 from territory.ui import PAGES_DIR, state
 from territory.ui import components as ui
@@ -17,12 +19,23 @@ from territory.vocab import FORMATS, TOOLS, ZONE_TYPES, label
 tr = state.tr
 ui.header("ui.sites.title", "ui.sites.caption")
 
+
+def _money(value) -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "—"
+    return tr("ui.money", value=f"{value:,.0f}")
+
+
+def _save_chosen() -> None:
+    state.set_pref("chosen_sites", list(st.session_state.get("w_chosen_sites") or []))
+
+
 with state.guard():
     ws = state.workspace()
     lang = state.lang()
     sep = "、" if lang == "zh" else ", "
 
-    c1, c2, c3 = st.columns([1.2, 1, 1])
+    c1, c2, c3, c4 = st.columns([1.2, 1, 1, 1])
     c1.date_input(
         tr("ui.sites.date"),
         key=state.bind("date", value=state.site_date()),
@@ -41,6 +54,32 @@ with state.guard():
         args=("rotation_weeks",),
         help=tr("ui.sites.rotation_help"),
     )
+    c4.slider(
+        tr("ui.sites.weeks"),
+        1,
+        8,
+        key=state.bind("weeks"),
+        on_change=state.save,
+        args=("weeks",),
+        help=tr("ui.sites.weeks_help"),
+    )
+    zones = ws.zones
+    names = {
+        str(z): f"{n}（{d}）" if lang == "zh" else f"{n} ({d})"
+        for z, n, d in zip(zones["zone_id"], zones["name"], zones["district"], strict=True)
+    }
+    if "w_chosen_sites" not in st.session_state or st.session_state.pop("_chosen_changed", False):
+        # Set before the widget exists in this run (a card action on the map changed it).
+        st.session_state["w_chosen_sites"] = list(state.chosen_sites())
+    st.multiselect(
+        tr("ui.sites.chosen"),
+        list(names),
+        format_func=names.get,
+        key="w_chosen_sites",
+        on_change=_save_chosen,
+        help=tr("ui.sites.chosen_help"),
+        placeholder=tr("ui.sites.chosen_placeholder"),
+    )
     with st.expander(tr("ui.sites.weights"), expanded=False):
         st.caption(tr("ui.sites.weights_help"))
         cols = st.columns(len(state.WEIGHT_KEYS))
@@ -56,7 +95,8 @@ with state.guard():
             )
 
     with st.spinner(tr("ui.spinner.ranking")):
-        rec = state.recommendation()
+        weeks = state.recommendation_weeks()
+    rec = weeks[0]
     sites = rec.sites
     day = state.site_date()
     st.markdown(
@@ -68,9 +108,10 @@ with state.guard():
             model=ui.md(rec.model),
         )
     )
-    for note in rec.notes:
-        key = f"analysis.note.{note}" if note == "cold_start" else f"recommend.note.{note}"
-        st.info(tr(key))
+    from territory.outreach.ranking import recommend_json
+
+    for note in recommend_json(rec, lang=lang)["notes"]:
+        st.info(note)
     if sites.empty:
         st.warning(tr("ui.sites.none"))
         st.stop()
@@ -79,7 +120,12 @@ with state.guard():
     with left:
         with st.spinner(tr("ui.spinner.map")):
             m = state.cached_map(
-                "zones", colour_by="zone_type", opacity=0.45, legend_position="topleft"
+                "zones",
+                colour_by="zone_type",
+                opacity=0.45,
+                legend_position="topleft",
+                date=day.isoformat(),
+                actions="set_site",
             )
             settings = rec.analysis.settings
             rings = influence_rings(
@@ -93,31 +139,77 @@ with state.guard():
             )
             maps.add_sites(m, sites, lang=lang)
             maps.finish_map(m)
-        ui.show_map(m, height=700)
+        action = ui.show_map(m, height=700, key="sites_map")
+        if action is not None and action.action == "set_site" and action.id in names:
+            # 设为外拓点 on a zone's card: the zone joins the user's sites.
+            state.set_pref("chosen_sites", list(dict.fromkeys([*state.chosen_sites(), action.id])))
+            st.session_state["_chosen_changed"] = True
+            st.rerun()
     with right:
         for row in sites.itertuples(index=False):
             with st.container(border=True):
+                badge = f" · {tr('ui.sites.by_user')}" if row.chosen_by == "user" else ""
                 st.markdown(
                     f"**{row.rank}. {ui.md(row.name)}** · {ui.md(row.district)} · "
-                    f"{ui.md(label(row.zone_type, ZONE_TYPES, lang))}"
+                    f"{ui.md(label(row.zone_type, ZONE_TYPES, lang))}{badge}"
                 )
                 st.caption(
                     ui.md(sep.join(label(f, FORMATS, lang) for f in row.formats[:2]))
                     + (" · " + ui.md(row.time_slots[0]) if row.time_slots else "")
+                    + " · "
+                    + ui.md(tr("ui.sites.spot_line", spot=row.spot["name"]))
                 )
                 st.markdown(
                     tr(
-                        "ui.sites.card_line",
+                        "ui.sites.card_line2",
                         leads=f"{row.expected_leads:,.0f}",
-                        cost=f"{row.estimated_cost:,.0f}",
+                        sales=f"{row.expected_sales:,.1f}",
+                        cost=f"{row.cost:,.0f}",
+                        cps=_money(row.cost_per_sale),
                         score=f"{row.score:.2f}",
                     )
                 )
-        total_cost = float(sites["estimated_cost"].sum())
+        total_cost = float(sites["cost"].sum())
         total_leads = float(sites["expected_leads"].sum())
-        k1, k2 = st.columns(2)
-        k1.metric(tr("ui.sites.total_leads"), f"{total_leads:,.0f}")
-        k2.metric(tr("ui.sites.total_cost"), tr("ui.money", value=f"{total_cost:,.0f}"))
+        total_sales = float(sites["expected_sales"].sum())
+        k1, k2, k3 = st.columns(3)
+        k1.metric(tr("ui.sites.sum_leads"), f"{total_leads:,.0f}")
+        k2.metric(tr("ui.sites.sum_sales"), f"{total_sales:,.1f}")
+        k3.metric(tr("ui.sites.sum_cost"), tr("ui.sites.sum_cost_value", k=total_cost / 1000))
+        if rec.passed:
+            st.markdown(f"**{tr('ui.sites.not_chosen')}**")
+            st.markdown("\n".join(f"- {ui.md(p['text'])}" for p in rec.passed))
+
+    if len(weeks) > 1:
+        st.subheader(tr("ui.sites.calendar"))
+        st.caption(tr("ui.sites.calendar_help"))
+        per_row = 4
+        for start in range(0, len(weeks), per_row):
+            cols = st.columns(per_row)
+            for col, week in zip(cols, weeks[start : start + per_row], strict=False):
+                with col, st.container(border=True):
+                    st.markdown(
+                        f"**{week.date.isoformat()} {tr(f'ui.weekday.{week.date.weekday()}')}**"
+                    )
+                    if week.sites.empty:
+                        st.caption(tr("ui.sites.none"))
+                        continue
+                    for r in week.sites.itertuples(index=False):
+                        fmt = label(r.formats[0], FORMATS, lang) if r.formats else "—"
+                        st.markdown(
+                            f"{r.rank}. {ui.md(r.name)}  \n{ui.md(fmt)} · {r.expected_leads:,.0f}"
+                        )
+                    if week.capacity:
+                        c = week.capacity
+                        st.caption(
+                            tr(
+                                "ui.sites.capacity_line",
+                                staff=c["used_staff"],
+                                of_staff="—" if c["staff"] is None else c["staff"],
+                                cars=c["used_test_cars"],
+                                of_cars="—" if c["test_cars"] is None else c["test_cars"],
+                            )
+                        )
 
     options = list(sites["zone_id"])
     titles = {
@@ -132,22 +224,26 @@ with state.guard():
     site = sites[sites["zone_id"] == chosen].iloc[0]
 
     st.subheader(titles[chosen])
-    m1, m2, m3, m4, m5 = st.columns(5)
-    m1.metric(
-        tr("ui.col.leads"),
-        f"{site['expected_leads']:,.0f}",
-        tr("ui.sites.sales_delta", sales=f"{site['expected_sales']:,.1f}"),
-        delta_color="off",
-        delta_arrow="off",
-    )
-    m2.metric(tr("ui.col.cost"), tr("ui.money", value=f"{site['estimated_cost']:,.0f}"))
-    for col, key in ((m3, "cost_per_sale"), (m4, "cost_per_lead")):
-        value = site[key]
-        col.metric(
-            tr(f"ui.sites.{key}"),
-            "—" if value is None or pd.isna(value) else tr("ui.money", value=f"{value:,.0f}"),
+    m1, m2, m3, m4, m5, m6 = st.columns(6)
+    m1.metric(tr("ui.col.leads"), f"{site['expected_leads']:,.0f}")
+    m2.metric(tr("ui.sites.sales"), f"{site['expected_sales']:,.1f}")
+    m3.metric(tr("ui.col.cost"), _money(site["cost"]))
+    m4.metric(tr("ui.sites.cost_per_lead"), _money(site["cost_per_lead"]))
+    m5.metric(tr("ui.sites.cost_per_sale"), _money(site["cost_per_sale"]))
+    m6.metric(tr("ui.sites.referral"), f"{int(site['referral_targets']):,}")
+
+    spot = site["spot"]
+    s1, s2 = st.columns([3, 1])
+    s1.markdown(
+        tr(
+            "ui.sites.spot",
+            spot=ui.md(spot["name"]),
+            kind=ui.md(tr(f"site.spot_kind.{spot['kind']}")),
+            lon=f"{spot['gcj02'][0]:.6f}",
+            lat=f"{spot['gcj02'][1]:.6f}",
         )
-    m5.metric(tr("ui.sites.owners_nearby"), f"{int(site['owners_nearby']):,}")
+    )
+    s2.link_button(tr("ui.sites.navigate"), spot["amap_url"], icon=":material/navigation:")
 
     d1, d2 = st.columns([3, 2])
     with d1:
@@ -167,6 +263,24 @@ with state.guard():
         )
         st.markdown(f"**{tr('ui.sites.tools')}**")
         st.markdown(sep.join(ui.md(label(x, TOOLS, lang)) for x in site["tools"]))
+        st.markdown(f"**{tr('ui.sites.feature_model')}**")
+        st.markdown(ui.md(site["feature_model"]))
+
+    with st.expander(tr("ui.sites.invitations", n=int(site["referral_targets"])), expanded=False):
+        st.caption(tr("ui.sites.invitations_help"))
+        brief = rec.facts.brief(chosen, day, referral_rows=True)
+        invites = referral_invitations(ws, brief, lang=lang)
+        ui.table(
+            invites,
+            {
+                "name": "ui.sites.col.name",
+                "phone": "ui.sites.col.phone",
+                "model": "ui.sites.col.model",
+                "delivered": "ui.sites.delivered",
+                "months": "ui.sites.months",
+            },
+            key="referral_table",
+        )
 
     learned = rec.history.learned_table() if rec.history is not None else pd.DataFrame()
     if not learned.empty:
