@@ -185,7 +185,7 @@ def print_territories(
         "n_sites": 1,
         "notices": notices,
     }
-    ctx = _context(ws, **_context_extras(ws, settings, lang), **context_kw)
+    ctx = _context(ws, facts=_facts_for(ws, analysis, settings, lang), **context_kw)
     colours = territory_colours(everyone)
     row_of = {z: i for i, z in enumerate(analysis.zones["zone_id"].astype(str))}
     owner = dict(zip(split.zones["zone_id"], split.zones["consultant"], strict=True))
@@ -247,11 +247,13 @@ def print_territories(
     )
 
 
-def _context_extras(ws, settings: Settings, lang: str) -> dict[str, Any]:
-    """The outreach playbook and history the shared print context carries (unused here)."""
+def _facts_for(ws, analysis: Analysis, settings: Settings, lang: str):
+    """The site facts the shared print context carries (its playbook and history)."""
     from territory.outreach.playbook import load_playbook
+    from territory.outreach.site import SiteFacts
 
-    return {"playbook": load_playbook(ws.root, lang=lang)}
+    playbook = load_playbook(ws.root, lang=lang)
+    return SiteFacts(ws, analysis, playbook=playbook, settings=settings, lang=lang)
 
 
 def _shapes(ctx, split) -> dict[str, Any]:
