@@ -296,10 +296,20 @@ def _first_map(browser, url: str) -> tuple[float, list[str]]:
     page = browser.new_page(viewport={"width": 1440, "height": 1000})
     errors: list[str] = []
     page.on("response", lambda r: errors.append(f"{r.status} {r.url}") if r.status >= 400 else None)
+    from playwright.sync_api import Error as PlaywrightError
+
     start = time.perf_counter()
     page.goto(url, wait_until="commit")
-    frame = page.wait_for_selector(MAP_IFRAME, state="attached", timeout=120_000).content_frame()
-    frame.wait_for_function("window.territoryMapReady === true", timeout=120_000)
+    for attempt in range(12):  # the app may replace the map's frame while it loads
+        frame = page.wait_for_selector(MAP_IFRAME, state="attached", timeout=120_000)
+        try:
+            frame.content_frame().wait_for_function(
+                "window.territoryMapReady === true", timeout=10_000
+            )
+            break
+        except PlaywrightError:
+            if attempt == 11:
+                raise
     seconds = time.perf_counter() - start
     page.close()
     return seconds, errors

@@ -902,7 +902,7 @@ def _args_print(p: argparse.ArgumentParser, lang: str) -> None:
     )
     p.add_argument(
         "--basemap",
-        choices=("none", "osm", "amap"),
+        choices=("none", "osm", "amap", "auto"),
         default="none",
         help=t("cli.opt.basemap", lang),
     )

@@ -508,6 +508,19 @@ class MapSettings:
     max_pois: int = 2000
     #: Radius (px) of the largest card bubble; bubbles scale with the square root of the count.
     max_bubble_px: float = 16.0
+    #: AMap (高德) tiles of the interactive maps, in GCJ-02 (``{s}`` 1-4, ``{lang}``, ``{x}``,
+    #: ``{y}``, ``{z}``); tests point it at a local tile server.
+    amap_url: str = (
+        "https://webrd0{s}.is.autonavi.com/appmaptile?lang={lang}&size=1&scale=1&style=8"
+        "&x={x}&y={y}&z={z}"
+    )
+    #: OpenStreetMap tiles of the interactive maps (``{s}`` a-c is not used by the default).
+    osm_url: str = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    #: Seconds the app waits for one AMap tile when the basemap is "auto" (else: no basemap);
+    #: the check runs while the workspace loads, so little of it is spent waiting.
+    tile_probe_timeout_s: float = 1.0
+    #: Seconds an "auto" basemap decision is kept before the tiles are tried again.
+    tile_probe_ttl_s: float = 600.0
 
 
 @dataclass(frozen=True)

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
+
+# Tests never reach a tile server on the internet: an "auto" basemap means none here. The
+# basemap tests start a local tile server and clear this for the app they start.
+os.environ.setdefault("TERRITORY_OFFLINE", "1")
 
 #: Four 0.02° squares (about 2 km) in a row, west to east, in WGS-84.
 X0, Y0, D = 104.00, 30.60, 0.02

@@ -44,6 +44,26 @@ def test_plan_in_english(ws):
     assert plan.section("kpi").title == "KPI targets"
 
 
+def test_publicity_never_starts_before_today(ws):
+    """An outing on 12-12 planned on 12-07: publicity from 12-07, flagged as short (was 12-05)."""
+    day, today = dt.date(2026, 12, 12), dt.date(2026, 12, 7)
+    table = build_plan(ws, zone_id="0101", date=day, today=today).section("publicity").table
+    assert set(table["日期"]) == {"2026-12-07 – 2026-12-11"}
+    assert all("仅 5 天" in note for note in table["备注"])
+    # A week or more ahead: the full week before the outing, no note.
+    early = build_plan(ws, zone_id="0101", date=day, today=dt.date(2026, 12, 1))
+    table = early.section("publicity").table
+    assert set(table["日期"]) == {"2026-12-05 – 2026-12-11"} and "备注" not in table
+    # Tomorrow: one day, today.
+    english = build_plan(ws, zone_id="0101", date=day, today=dt.date(2026, 12, 11), lang="en")
+    table = english.section("publicity").table
+    assert set(table["Dates"]) == {"2026-12-11 – 2026-12-11"}
+    assert all(note.startswith("only 1 day(s)") for note in table["Note"])
+    for section_table in (table,):
+        first_days = [d.split(" – ")[0] for d in section_table["Dates"]]
+        assert min(first_days) >= "2026-12-11"
+
+
 def test_unknown_zone(ws):
     with pytest.raises(KeyError, match="territory score"):
         build_plan(ws, zone_id="nope", date=SATURDAY)

@@ -366,6 +366,62 @@ def test_amap_shifts_every_layer_to_gcj02(tiny, tile_server, tmp_path):
     assert "高德" in pdf_text(amap.path, 1)
 
 
+def test_auto_basemap_prints_amap_and_reprints_offline_from_the_cache(tiny, tmp_path):
+    """The app's "auto" basemap: AMap tiles from a (local) server, cached; a reprint with the
+    server gone, and the cache past its age, still has the streets."""
+    import http.server
+    import threading
+
+    served: list[str] = []
+    handler = type("Handler", (_Tiles,), {"served": served})
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    overrides = {"print": {"amap_url": url + "/appmaptile?x={x}&y={y}&z={z}"}}
+    cache = tmp_path / "cache"
+    try:
+        first = print_sites(
+            tiny,
+            sites=["001"],
+            date=DATE,
+            out=tmp_path / "auto.pdf",
+            basemap="auto",
+            tile_cache=cache,
+            overrides=overrides,
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+    assert first.basemap_used == "amap" and first.notices == [] and served
+    assert first.sites[0]["map"]["coord_sys"] == "gcj02"
+    # Offline, a month later: the cached tiles are older than tile_cache_days, and still used.
+    stale = {"print": {**overrides["print"], "tile_cache_days": 0.0}}
+    again = print_sites(
+        tiny,
+        sites=["001"],
+        date=DATE,
+        out=tmp_path / "again.pdf",
+        basemap="auto",
+        tile_cache=cache,
+        overrides=stale,
+    )
+    assert again.basemap_used == "amap" and again.notices == []
+    assert magenta_share(render(again.path, tmp_path / "a", page=1)[0]) > 0.2
+    # No cache and no server: vector layers only, and the notice says why.
+    offline = print_sites(
+        tiny,
+        sites=["001"],
+        date=DATE,
+        out=tmp_path / "offline.pdf",
+        basemap="auto",
+        tile_cache=tmp_path / "empty",
+        overrides=overrides,
+    )
+    assert offline.basemap_used is None and len(offline.notices) == 1
+
+
 def test_map_geometry_shifts_polygons_like_points():
     import geopandas as gpd
     from shapely.geometry import Point, box

@@ -31,21 +31,22 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from scipy import sparse, stats
-from sklearn.cluster import AgglomerativeClustering
-from sklearn.linear_model import PoissonRegressor
-from sklearn.model_selection import KFold
-from sklearn.preprocessing import SplineTransformer, StandardScaler
-from threadpoolctl import threadpool_limits
 
 from territory.inputs import coords
 from territory.settings import Settings, WhitespaceSettings
 from territory.vocab import ZONE_TYPES
+
+if TYPE_CHECKING:
+    from scipy import sparse
+
+# scipy and scikit-learn are imported where they are used: they take seconds to import, and
+# a precomputed analysis (the app's cold start) is read back without them.
 
 __all__ = [
     "WhitespaceResult",
@@ -90,6 +91,8 @@ def _features(frame: pd.DataFrame) -> np.ndarray:
 
 def _fold_design(x: np.ndarray, d: np.ndarray, train: np.ndarray, knots: int) -> np.ndarray:
     """Features plus a cubic spline of distance whose knots come from the training fold."""
+    from sklearn.preprocessing import SplineTransformer
+
     spline = SplineTransformer(n_knots=knots, degree=3, extrapolation="constant")
     spline.fit(d[train, None])
     return np.column_stack([x, spline.transform(d[:, None])])
@@ -107,6 +110,11 @@ def expected_customers(
     α is the method-of-moments estimate of var = μ + αμ² from the
     out-of-fold predictions (0 when counts are not over-dispersed).
     """
+    from sklearn.linear_model import PoissonRegressor
+    from sklearn.model_selection import KFold
+    from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
+
     s = settings or WhitespaceSettings()
     y = frame["customers"].astype("float64").to_numpy()
     pop = frame["population"].astype("float64").to_numpy()
@@ -153,6 +161,8 @@ def expected_customers(
 
 def _confidence(observed: np.ndarray, mu: np.ndarray, alpha: float) -> np.ndarray:
     """P(a zone like this holds more customers than observed)."""
+    from scipy import stats
+
     out = np.zeros(len(mu))
     ok = mu > 0
     if alpha > 0:
@@ -223,6 +233,8 @@ def adjacency(geoms: gpd.GeoSeries, *, tolerance_m: float) -> sparse.csr_matrix:
 
     ``geoms`` must be in a projected CRS (metres).
     """
+    from scipy import sparse
+
     values = np.asarray(geoms.values, dtype=object)
     n = len(values)
     if n == 0:
@@ -239,6 +251,8 @@ def _split(
     members: np.ndarray, xy: np.ndarray, adj: sparse.csr_matrix, limit: float
 ) -> list[np.ndarray]:
     """Bisect a connected set of zones (Ward, adjacency-constrained) until each piece is narrower than ``limit``."""
+    from sklearn.cluster import AgglomerativeClustering
+
     if len(members) == 1 or np.ptp(xy[members], axis=0).max() <= limit:
         return [members]
     with warnings.catch_warnings():
@@ -274,6 +288,8 @@ def candidate_areas(
     ``expected_customers``, ``shortfall``, ``score``, ``lon``, ``lat`` and
     the dissolved geometry, most promising first.
     """
+    from scipy import sparse
+
     settings = settings or Settings()
     s = settings.whitespace
     columns = [

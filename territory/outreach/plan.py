@@ -103,11 +103,14 @@ def build_plan(
     playbook: Playbook | None = None,
     facts: SiteFacts | None = None,
     brief: SiteBrief | None = None,
+    today: dt.date | None = None,
 ) -> Plan:
     """Fill the 13-part plan for ``zone_id`` on ``date``.
 
     The site's facts come from its brief (:class:`territory.outreach.site.SiteBrief`):
     pass ``facts`` (or a ready ``brief``) to share them with ranking and printing.
+    Publicity runs the week before ``date`` but never starts before ``today``
+    (default: the real today); a shortened run says so in a note column.
 
     Raises
     ------
@@ -301,7 +304,12 @@ def build_plan(
         ),
         part(
             "publicity",
-            table=_publicity(date, budget.get("preheat_ads", 0.0) + budget.get("media", 0.0), lang),
+            table=_publicity(
+                date,
+                budget.get("preheat_ads", 0.0) + budget.get("media", 0.0),
+                lang,
+                today=today or dt.date.today(),
+            ),
         ),
         part(
             "kpi",
@@ -468,9 +476,20 @@ def _background(z, owners, nearby, analysis, settings, lang, brief) -> list[tupl
     return rows
 
 
-def _publicity(date: dt.date, budget: float, lang: str) -> pd.DataFrame:
+#: Days of publicity before an outing (seed 000: the week before).
+PUBLICITY_DAYS = 7
+
+
+def _publicity(date: dt.date, budget: float, lang: str, *, today: dt.date) -> pd.DataFrame:
+    """Publicity channels for the week before ``date``; an upcoming outing's never start
+    before ``today`` (the run is shortened and flagged instead)."""
     channels = ("owner_groups", "moments", "sms", "community")
     shares = (0.0, 0.6, 0.1, 0.3)
+    start, end = date - dt.timedelta(days=PUBLICITY_DAYS), date - dt.timedelta(days=1)
+    note = None
+    if date > today and start < today:
+        start = today
+        note = t("plan.pub.short", lang, days=(end - start).days + 1, want=PUBLICITY_DAYS)
     rows = []
     for channel, share in zip(channels, shares, strict=True):
         rows.append(
@@ -478,11 +497,10 @@ def _publicity(date: dt.date, budget: float, lang: str) -> pd.DataFrame:
                 t("plan.pub.type", lang): t(f"plan.pub.{channel}", lang),
                 t("plan.pub.name", lang): t(f"plan.pub.{channel}_name", lang),
                 t("plan.pub.slot", lang): t(f"plan.pub.{channel}_slot", lang),
-                t(
-                    "plan.pub.dates", lang
-                ): f"{(date - dt.timedelta(days=7)).isoformat()} – {(date - dt.timedelta(days=1)).isoformat()}",
+                t("plan.pub.dates", lang): f"{start.isoformat()} – {end.isoformat()}",
                 t("plan.pub.budget", lang): round(budget * share),
                 t("plan.pub.actual", lang): "",
+                **({t("plan.pub.note", lang): note} if note else {}),
             }
         )
     return pd.DataFrame(rows)

@@ -25,7 +25,7 @@ Examples
 >>> layer.kind, layer.texts
 ('labels', ['&lt;b&gt;3 km&lt;/b&gt;'])
 >>> to_js(layer)
-'JSON.parse(\\'{"points":"_p~iF~ps|U","precision":5,"texts":["&lt;b&gt;3 km&lt;/b&gt;"],"anchor":"centre","css":""}\\')'
+'JSON.parse(\\'{"points":"_p~iF~ps|U","precision":5,"texts":["&lt;b&gt;3 km&lt;/b&gt;"],"anchor":"centre","css":"","alternatives":null,"fixed":false}\\')'
 """
 
 from __future__ import annotations
@@ -249,6 +249,8 @@ class LabelLayer:
     texts: list[str]
     anchor: str = "centre"  # centre | north-east
     css: str = ""
+    alternatives: list[str] | None = None  # per label: encoded places it may move to
+    fixed: bool = False  # legends keep clear of it (they change corner)
 
 
 @dataclass(frozen=True)
@@ -379,15 +381,36 @@ def dots_layer(
 
 
 def labels_layer(
-    *, points: str, precision: int, texts: Sequence[Any], anchor: str = "centre", css: str = ""
+    *,
+    points: str,
+    precision: int,
+    texts: Sequence[Any],
+    anchor: str = "centre",
+    css: str = "",
+    alternatives: Sequence[str] | None = None,
+    fixed: bool = False,
 ) -> LabelLayer:
-    """The payload of a ``labels`` layer: ``texts`` (raw; escaped here) at encoded points."""
+    """The payload of a ``labels`` layer: ``texts`` (raw; escaped here) at encoded points.
+
+    ``alternatives`` (one encoded polyline per label) are places the label may
+    move to, in order, when its own is off the map or hidden (by a legend, a
+    control, the dealer's pin, a site or another label); ``fixed`` labels stay
+    and the legends move away from them instead.
+    """
     if anchor not in ("centre", "north-east"):
         raise ValueError(f"anchor must be 'centre' or 'north-east', not {anchor!r}")
     if css and not _CODE.match(css):
         raise ValueError(f"not a CSS class: {css!r}")
+    if alternatives is not None and len(alternatives) != len(texts):
+        raise ValueError(f"{len(alternatives)} alternatives for {len(texts)} labels")
     return LabelLayer(
-        points=points, precision=int(precision), texts=_texts(texts), anchor=anchor, css=css
+        points=points,
+        precision=int(precision),
+        texts=_texts(texts),
+        anchor=anchor,
+        css=css,
+        alternatives=None if alternatives is None else [str(a) for a in alternatives],
+        fixed=bool(fixed),
     )
 
 

@@ -153,6 +153,27 @@ def _host(url: str) -> str:
     return urlsplit(url).netloc or url
 
 
+def probe(url_template: str, *, lon: float, lat: float, timeout: float, user_agent: str) -> bool:
+    """Whether one tile of ``url_template`` (the one at zoom 12 over ``lon``/``lat``) loads.
+
+    ``{s}`` is filled with ``1`` and ``{lang}`` with ``zh_cn``; the answer must
+    decode as an image. Used to decide an "auto" basemap.
+    """
+    import math
+
+    zoom = 12
+    n = 2**zoom
+    x = int((lon + 180.0) / 360.0 * n)
+    lat_r = math.radians(max(min(lat, 85.0), -85.0))
+    y = int((1.0 - math.asinh(math.tan(lat_r)) / math.pi) / 2.0 * n)
+    url = url_template.replace("{s}", "1").replace("{lang}", "zh_cn").format(z=zoom, x=x, y=y)
+    try:
+        _decode(_download(url, user_agent=user_agent, timeout=timeout), _host(url))
+    except TileError:
+        return False
+    return True
+
+
 def fetch_mosaic(
     extent: tuple[float, float, float, float],
     *,
@@ -190,11 +211,22 @@ def fetch_mosaic(
             except TileError:
                 pass  # a damaged cache file: fetch it again
         left = deadline - time.monotonic()
-        if left <= 0:
-            raise TileError(f"{_host(url_template)}: tiles took longer than {total_timeout:g} s")
-        url = url_template.format(z=zoom, x=x, y=y)
-        data = _download(url, user_agent=user_agent, timeout=min(timeout, left))
-        image = _decode(data, _host(url))
+        try:
+            if left <= 0:
+                raise TileError(
+                    f"{_host(url_template)}: tiles took longer than {total_timeout:g} s"
+                )
+            url = url_template.format(z=zoom, x=x, y=y)
+            data = _download(url, user_agent=user_agent, timeout=min(timeout, left))
+            image = _decode(data, _host(url))
+        except TileError:
+            # Offline reprint: a tile older than cache_days is still better than none.
+            if path.exists():
+                try:
+                    return x, y, _decode(path.read_bytes(), str(path)), False
+                except TileError:
+                    pass
+            raise
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.write_bytes(data)

@@ -58,6 +58,7 @@ from territory.settings import MapSettings, Settings
 from territory.vocab import FORMATS, FORMATS_BY_ZONE_TYPE, POI_TYPES, ZONE_TYPES, label
 
 __all__ = [
+    "BASEMAPS",
     "COLOUR_BY",
     "CUSTOMER_STYLES",
     "TERRITORY_COLOURS",
@@ -67,6 +68,7 @@ __all__ = [
     "add_cards",
     "add_customers",
     "add_dealer",
+    "add_notice",
     "add_pois",
     "add_sites",
     "add_territories",
@@ -102,6 +104,10 @@ TILES: dict[str, tuple[str | None, str, str | None, str]] = {
     ),
 }
 
+#: The basemap a user chooses (app sidebar; shared by the map pages and print): ``auto`` is
+#: AMap when its tiles can be reached, else none (with a notice on the map).
+BASEMAPS: tuple[str, ...] = ("auto", "amap", "osm", "none")
+
 #: What zones can be coloured by.
 COLOUR_BY: tuple[str, ...] = (
     "zone_type",
@@ -125,6 +131,9 @@ ZONE_COLOURS: dict[str, str] = {
     "other": "#bab0ac",
 }
 _NO_DATA = "#d9d9d9"
+#: Where a ring's label may sit (degrees, counter-clockwise from east), best first: the
+#: north-east keeps clear of the dealer's pin; the others are used when it is hidden.
+_RING_LABEL_ANGLES = (45, 30, 60, 15, 75, 0, 90, 135, 120, 150, 315, 330, 300, 225, 180, 270)
 _SEQUENTIAL = {
     2: ["#fdd49e", "#d7301f"],
     3: ["#fdd49e", "#fc8d59", "#b30000"],
@@ -277,13 +286,15 @@ def base_map(
     """
     if tiles not in TILES:
         raise ValueError(f"unknown tiles {tiles!r}; use one of {', '.join(TILES)}")
+    ms = (settings or Settings()).maps
     url, attribution, subdomains, system = TILES[tiles]
+    url = {"amap": ms.amap_url, "osm": ms.osm_url}.get(tiles, url)
     m = _folium.new_map(
         location=[round(float(lat), 6), round(float(lon), 6)],
         zoom=zoom,
         coord_sys=system,
         tiles=tiles,
-        settings=(settings or Settings()).maps,
+        settings=ms,
     )
     if url is not None:
         folium.TileLayer(
@@ -318,6 +329,12 @@ def finish_map(m: folium.Map, *, layer_control: bool = True) -> folium.Map:
     background = "#f3f4f6" if _folium.meta(m).tiles == "none" else None
     _folium.add_ready(m, pl.json_for_script(background))
     return stable_ids(m)
+
+
+def add_notice(m: folium.Map, text: str) -> folium.Map:
+    """A one-line note at the top right of the map (e.g. why it has no basemap)."""
+    _folium.add_notice(m, pl.json_for_script({"text": safe_text(text), "position": "topright"}))
+    return m
 
 
 def _legend(
@@ -421,19 +438,28 @@ def _count_classes(values: np.ndarray, n: int = 5) -> tuple[np.ndarray, list[flo
 # --------------------------------------------------------------------------- zones
 
 
+def _present(
+    k: Sequence[int], entries: dict[int, tuple[str, str, str]], order: Sequence[int]
+) -> list[tuple[str, str, str]]:
+    """Legend items (in ``order``) of the classes that some feature has: no empty classes."""
+    used = set(k)
+    return [entries[c] for c in order if c in used and c in entries]
+
+
 def _zone_classes(
     zones: pd.DataFrame, colour_by: str, *, lang: str, settings: Settings
 ) -> tuple[list[int], list[str], list[tuple[str, str, str]], str]:
-    """Class index per zone, palette, legend items and legend title."""
-    len(zones)
+    """Class index per zone, palette, legend items (classes present only) and legend title."""
+    no_data = t("maps.legend.no_data", lang)
     if colour_by == "zone_type":
         codes = list(ZONE_TYPES)
-        present = [c for c in codes if c in set(zones["zone_type"])]
         palette = [ZONE_COLOURS[c] for c in codes] + [_NO_DATA]
         index = {c: i for i, c in enumerate(codes)}
         k = [index.get(v, len(codes)) for v in zones["zone_type"]]
-        items = [(ZONE_COLOURS[c], label(c, ZONE_TYPES, lang), "") for c in present]
-        return k, palette, items, t("maps.legend.zone_type", lang)
+        entries = {
+            i: (ZONE_COLOURS[c], label(c, ZONE_TYPES, lang), "") for i, c in enumerate(codes)
+        }
+        return k, palette, _present(k, entries, range(len(codes))), t("maps.legend.zone_type", lang)
     if colour_by in ("density_tier", "income_tier"):
         count = settings.scoring.tier_count
         colours = (_SEQUENTIAL if colour_by == "density_tier" else _INCOME)[count]
@@ -445,7 +471,10 @@ def _zone_classes(
                 if pd.notna(tier) and int(tier) not in names:
                     names[int(tier)] = str(text)
         k = [int(v) if pd.notna(v) and 0 <= v < count else count for v in tiers]
-        items = [(colours[i], names.get(i, str(i + 1)), "") for i in sorted(names)][::-1]
+        entries = {i: (colours[i], names.get(i, str(i + 1)), "") for i in range(count)}
+        entries[count] = (_NO_DATA, no_data, "")
+        order = [*range(count - 1, -1, -1), count]
+        items = _present(k, entries, order)
         return k, [*colours, _NO_DATA], items, t(f"maps.legend.{colour_by}", lang)
     if colour_by == "r_value":
         target = settings.scoring.target_r
@@ -460,21 +489,61 @@ def _zone_classes(
             f"{e[2]}–{e[3]}",
             t("maps.legend.r_above", lang, lo=e[3]),
         ]
-        items = [(c, text, "") for c, text in zip(_R_COLOURS, texts, strict=True)][::-1]
+        entries = {
+            i: (c, text, "") for i, (c, text) in enumerate(zip(_R_COLOURS, texts, strict=True))
+        }
+        entries[5] = (_NO_DATA, no_data, "")
         return (
             k,
             [*_R_COLOURS, _NO_DATA],
-            items,
+            _present(k, entries, [4, 3, 2, 1, 0, 5]),
             t("maps.legend.r_value", lang, target=f"{target:g}"),
         )
     if colour_by == "whitespace_score":
         score = pd.to_numeric(zones["whitespace_score"], errors="coerce").to_numpy(dtype="float64")
         k = [min(int(v * 5), 4) if np.isfinite(v) else 5 for v in score]
-        texts = [f"{i / 5:.1f}–{(i + 1) / 5:.1f}" for i in range(5)]
-        items = [(c, text, "") for c, text in zip(_WHITESPACE_COLOURS, texts, strict=True)][::-1]
-        items.append((_NO_DATA, t("maps.legend.no_data", lang), ""))
+        entries = {
+            i: (c, f"{i / 5:.1f}–{(i + 1) / 5:.1f}", "") for i, c in enumerate(_WHITESPACE_COLOURS)
+        }
+        entries[5] = (_NO_DATA, no_data, "")
+        items = _present(k, entries, [4, 3, 2, 1, 0, 5])
         return k, [*_WHITESPACE_COLOURS, _NO_DATA], items, t("maps.legend.whitespace_score", lang)
     raise ValueError(f"unknown colour_by {colour_by!r}; use one of {', '.join(COLOUR_BY)}")
+
+
+def _quantile_classes(
+    values: np.ndarray, palette: Sequence[str], fmt
+) -> tuple[list[int], list[str], list[tuple[str, str, str]]]:
+    """Up to five quantile classes (5 = no data), the palette by class, legend items darkest first.
+
+    Class limits are compared as the legend prints them, so no two classes
+    read the same ("15%–15%") and no class is empty; a class of one value
+    reads as that value.
+    """
+    finite = values[np.isfinite(values)]
+    if not len(finite):
+        return [5] * len(values), [*palette[:5], _NO_DATA], []
+    shown = np.array([float(fmt(v).rstrip("%")) for v in finite])
+    cuts = np.unique(np.quantile(shown, [0.2, 0.4, 0.6, 0.8]))
+    cuts = cuts[(cuts > shown.min()) & (cuts <= shown.max())]
+    rounded = np.array([float(fmt(v).rstrip("%")) if np.isfinite(v) else np.nan for v in values])
+    k = [int(np.searchsorted(cuts, v, side="right")) if np.isfinite(v) else 5 for v in rounded]
+    used = sorted(set(c for c in k if c != 5))
+    # Renumber the classes in use 0..n-1 and stretch them over the palette's range.
+    colours = [
+        palette[round(i * (len(palette) - 1) / max(len(used) - 1, 1))] for i in range(len(used))
+    ]
+    if len(used) == 1:
+        colours = [palette[len(palette) // 2]]
+    remap = {c: i for i, c in enumerate(used)}
+    k = [remap.get(c, 5) for c in k]
+    items = []
+    for i in remap.values():
+        members = finite[np.asarray([x for x in k if x != 5]) == i]
+        lo, hi = fmt(members.min()), fmt(members.max())
+        items.append((colours[i], lo if lo == hi else f"{lo}–{hi}", ""))
+    full = [*colours, *[_NO_DATA] * (5 - len(colours)), _NO_DATA]
+    return k, full, items[::-1]
 
 
 def _zone_card(
@@ -641,19 +710,29 @@ def add_dealer(
                 style=style,
             )
             _add(m, payload, name=t(key, lang))
-        # Ring labels on each ring's north-east point: clear of the dealer's pin above the centre.
+        # Ring labels on each ring's north-east point (clear of the dealer's pin above the
+        # centre); where that is off the map or hidden, the map moves them along the ring.
         b = rings.geometry.bounds
-        diagonal = np.sqrt(0.5)
-        lx = ((b["minx"] + b["maxx"]) / 2 + (b["maxx"] - b["minx"]) / 2 * diagonal).to_numpy()
-        ly = ((b["miny"] + b["maxy"]) / 2 + (b["maxy"] - b["miny"]) / 2 * diagonal).to_numpy()
+        cx, cy = ((b["minx"] + b["maxx"]) / 2).to_numpy(), ((b["miny"] + b["maxy"]) / 2).to_numpy()
+        rx, ry = ((b["maxx"] - b["minx"]) / 2).to_numpy(), ((b["maxy"] - b["miny"]) / 2).to_numpy()
+        angles = np.radians(_RING_LABEL_ANGLES)
+        first = angles[0]
         texts = [
             t("maps.ring_radius", lang, km=f"{r:g}") if is_r else t("maps.ring", lang, km=f"{r:g}")
             for r, is_r in zip(rings["ring_km"], rings["is_radius"], strict=True)
         ]
+        alternatives = [
+            _encode_points(m, x + a * np.cos(angles[1:]), y + c * np.sin(angles[1:]))
+            for x, y, a, c in zip(cx, cy, rx, ry, strict=True)
+        ]
         _add(
             m,
             pl.labels_layer(
-                points=_encode_points(m, lx, ly), precision=_ms(m).precision, texts=texts
+                points=_encode_points(m, cx + rx * np.cos(first), cy + ry * np.sin(first)),
+                precision=_ms(m).precision,
+                texts=texts,
+                css="territory-label-ring",
+                alternatives=alternatives,
             ),
             name=t("maps.layer.ring_labels", lang),
             control=False,
@@ -1003,6 +1082,7 @@ def add_areas(
             points=_encode_points(m, centres.x, centres.y),
             precision=_ms(m).precision,
             texts=[str(a) for a in areas["area_id"]],
+            fixed=True,
         ),
         name=t("maps.layer.area_labels", lang),
         control=False,
@@ -1436,28 +1516,14 @@ def choropleth_map(
             ],
         )
     values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype="float64")
-    finite = values[np.isfinite(values)]
     palette = (
         _SEQUENTIAL[5]
         if column == "a_cards_per_10k"
         else ["#f7fcf5", "#c7e9c0", "#74c476", "#31a354", "#006d2c"]
     )
-    if len(finite):
-        edges = np.unique(np.quantile(finite, [0.2, 0.4, 0.6, 0.8]))
-        k = [int(np.searchsorted(edges, v, side="right")) if np.isfinite(v) else 5 for v in values]
-    else:
-        edges = np.array([])
-        k = [5] * len(values)
     fmt = (lambda v: f"{v:.1f}") if column == "a_cards_per_10k" else (lambda v: f"{100 * v:.0f}%")
-    bounds = [
-        float(finite.min()) if len(finite) else 0.0,
-        *edges.tolist(),
-        float(finite.max()) if len(finite) else 0.0,
-    ]
-    items = [
-        (palette[i], f"{fmt(bounds[i])}–{fmt(bounds[i + 1])}", "") for i in range(len(bounds) - 1)
-    ][::-1]
-    items.append((_NO_DATA, t("maps.legend.no_data", lang), ""))
+    k, classes_palette, items = _quantile_classes(values, palette, fmt)
+    items.extend([(_NO_DATA, t("maps.legend.no_data", lang), "")] if 5 in k else [])
     p = {
         "name": _column(frame["label"] if "label" in frame else frame["district"]),
         "pop": _column(frame["population"], digits=0),
@@ -1481,7 +1547,7 @@ def choropleth_map(
         geometry=_encode_geoms(m, frame.geometry),
         precision=_ms(m).precision,
         classes=k,
-        palette=[*palette, _NO_DATA],
+        palette=classes_palette,
         properties=p,
         card=pl.card(title="name", rows=rows),
         tooltip="name",
@@ -1496,6 +1562,7 @@ def choropleth_map(
                 points=_encode_points(m, centres.x, centres.y),
                 precision=_ms(m).precision,
                 texts=p["name"],
+                fixed=True,
             ),
             name=t("maps.layer.area_labels", lang),
             control=False,

@@ -89,7 +89,7 @@ __all__ = [
 ]
 
 #: Basemap choices: no tiles, OpenStreetMap, AMap (高德; layers shifted to GCJ-02).
-BASEMAPS: tuple[str, ...] = ("none", "osm", "amap")
+BASEMAPS: tuple[str, ...] = ("none", "osm", "amap", "auto")
 #: Contact choices: ``hidden`` (default: no list) or ``masked`` (invitation list, masked).
 CONTACTS: tuple[str, ...] = ("hidden", "masked")
 
@@ -164,9 +164,12 @@ class PrintOptions:
         invitation list — the spot's referral targets, then other nearby
         owners — with masked names and phones.
     basemap
-        ``none``, ``osm`` or ``amap`` tiles under the vector layers; when
-        the tiles cannot be had the maps are printed without them, with a
-        note on the page and in ``notices``.
+        ``none``, ``osm`` or ``amap`` tiles under the vector layers, or
+        ``auto`` (the app's default): AMap from the tile cache or the
+        network. When the tiles cannot be had the maps are printed without
+        them, with a note on the page and in ``notices``. Tiles are cached
+        (``tile_cache``), and a reprint with no network uses cached tiles
+        even past ``print.tile_cache_days``.
     tile_cache
         Folder for cached tiles (default: the user's cache folder).
     overrides
@@ -202,7 +205,7 @@ def _check_options(
     if top is not None and top < 1:
         raise PrintError("print.bad_top", lang=lang, value=top)
     if basemap != "none":
-        template = settings.print.amap_url if basemap == "amap" else settings.print.osm_url
+        template = settings.print.osm_url if basemap == "osm" else settings.print.amap_url
         if not all(f"{{{c}}}" in template for c in "xyz"):
             raise PrintError("print.bad_template", lang=lang, value=template)
 
@@ -247,6 +250,8 @@ def print_sites(
     paper = str(o.paper).upper()
     sites, top, contacts, basemap = o.sites, o.top, o.contacts, o.basemap
     _check_options(paper, lang, contacts, basemap, sites, top, settings)
+    if basemap == "auto":
+        basemap = "amap"
     fonts = register_fonts(lang=lang)
     date = o.date or next_saturday()
     known = set(ws.zones["zone_id"])

@@ -20,6 +20,7 @@ from territory.ui import state
 __all__ = [
     "MapAction",
     "header",
+    "localise_widgets",
     "md",
     "open_folder_form",
     "problems_table",
@@ -34,6 +35,46 @@ _MARKDOWN = re.compile(r"([\\`*_{}\[\]()#+\-.!<>|~$:])")
 def md(text: object) -> str:
     """``text`` with every Markdown (and HTML) special character escaped."""
     return _MARKDOWN.sub(r"\\\1", str(text))
+
+
+def _css_string(text: str) -> str:
+    """``text`` as a CSS string literal (quotes, backslashes and line breaks escaped)."""
+    return (
+        '"'
+        + "".join(c if c.isalnum() or c in " ·、，,.()（）" else f"\\{ord(c):x} " for c in text)
+        + '"'
+    )
+
+
+def localise_widgets() -> None:
+    """Streamlit's own texts of the upload widget in the app's language.
+
+    ``st.file_uploader`` has no parameter for its button ("Upload") and its
+    limit line ("200MB per file • CSV, ..."), so in Chinese the page's style
+    sheet replaces them with the catalogue's texts (the original text is kept
+    for screen readers in ``aria`` attributes and hidden on screen). The other
+    widgets take our texts as parameters (labels, ``placeholder=``).
+    """
+    if state.lang() == "en":
+        return
+    from streamlit import config
+
+    limit = state.tr(
+        "ui.upload.limit",
+        mb=config.get_option("server.maxUploadSize"),
+        types="、".join(("CSV", "XLSX", "GeoJSON", "JSON", "GPKG", "ZIP", "TOML")),
+    )
+    button = state.tr("ui.upload.button")
+    css = f"""
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p,
+[data-testid="stFileUploaderDropzoneInstructions"] span {{
+  font-size: 0 !important; line-height: 0 !important; }}
+[data-testid="stFileUploaderDropzone"] button [data-testid="stMarkdownContainer"] p::after {{
+  content: {_css_string(button)}; font-size: 14px; line-height: 1.6; }}
+[data-testid="stFileUploaderDropzoneInstructions"] span::after {{
+  content: {_css_string(limit)}; font-size: 14px; line-height: 1.6; }}
+"""
+    st.html(f"<style>{css}</style>")
 
 
 def header(title_key: str, caption_key: str | None = None) -> None:

@@ -1,7 +1,10 @@
 """Session state, saved preferences and caches of the app.
 
 This is the only module of Territory with ``st.cache_*``: the package's
-functions stay plain. Caches are keyed by the workspace folder and a stamp of
+functions stay plain. What a fresh server would have to compute again (the
+workspace, its analysis, the customer hexagons, the maps) is also kept on disk
+by :mod:`territory.ui._precomputed`, so the first map after a restart comes in
+seconds. Caches are keyed by the workspace folder and a stamp of
 its files, so saving new files invalidates them; the analysis is cached per
 model, radius and language, so moving a weight slider or the date only reruns
 :func:`territory.outreach.ranking.recommend` with the precomputed ``analysis=``.
@@ -23,6 +26,8 @@ import os
 import shutil
 import sqlite3
 import tempfile
+import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -41,6 +46,7 @@ __all__ = [
     "PREF_DEFAULTS",
     "WEIGHT_KEYS",
     "analysis",
+    "basemap",
     "bind",
     "cached_map",
     "chosen_sites",
@@ -52,6 +58,7 @@ __all__ = [
     "home",
     "init",
     "lang",
+    "offline",
     "open_folder",
     "overrides",
     "plan",
@@ -68,6 +75,7 @@ __all__ = [
     "set_pref",
     "site_date",
     "stage_files",
+    "start_basemap_check",
     "store_files",
     "territories",
     "territories_map",
@@ -85,7 +93,7 @@ PREF_DEFAULTS: dict[str, Any] = {
     "lang": None,
     "model": None,
     "radius_km": None,
-    "tiles": "none",
+    "tiles": "auto",
     "colour_by": "zone_type",
     "customer_style": "hexagons",
     "show_cards": False,
@@ -100,7 +108,6 @@ PREF_DEFAULTS: dict[str, Any] = {
     "paper": "A4",
     "print_lang": None,
     "masked_contacts": False,
-    "print_basemap": "none",
     "print_cards": False,
     **{f"weight_{k}": None for k in WEIGHT_KEYS},
 }
@@ -155,7 +162,22 @@ def _stamp(root: Path) -> str:
 def _files_workspace(root: str, files: str):
     from territory.inputs.workspace import load_workspace
 
-    return load_workspace(root, save_store=True, journal=False)
+    return _kept(
+        "workspace",
+        (root, files),
+        lambda: load_workspace(root, save_store=True, journal=False),
+    )
+
+
+def _kept(kind: str, key: tuple, compute):
+    """``compute()``, or its result kept on disk by an earlier server (see ``_precomputed``)."""
+    from territory.ui import _precomputed
+
+    value = _precomputed.load(kind, key)
+    if value is None:
+        value = compute()
+        _precomputed.save(kind, key, value)
+    return value
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -324,6 +346,75 @@ def overrides() -> dict:
     }
 
 
+# ----------------------------------------------------------------------------- basemap
+
+_PROBES: dict[tuple, tuple[float, Any]] = {}
+_PROBES_LOCK = threading.Lock()
+
+
+def offline() -> bool:
+    """``TERRITORY_OFFLINE=1``: never try to reach tile servers ("auto" means no basemap)."""
+    return os.environ.get("TERRITORY_OFFLINE", "").strip() not in ("", "0")
+
+
+def _probe(url: str, lon: float, lat: float, timeout: float, ttl: float) -> Any:
+    """The (running or finished) probe of one AMap tile; a new one after ``ttl`` seconds."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from territory.render._tiles import probe
+
+    key = (url, round(lon, 2), round(lat, 2))
+    with _PROBES_LOCK:
+        started, future = _PROBES.get(key, (0.0, None))
+        if future is None or (future.done() and time.monotonic() - started > ttl):
+            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="territory-tiles")
+            future = pool.submit(
+                probe,
+                url,
+                lon=lon,
+                lat=lat,
+                timeout=timeout,
+                user_agent="Territory (basemap check)",
+            )
+            pool.shutdown(wait=False)
+            started = time.monotonic()
+            _PROBES[key] = (started, future)
+    return started, future
+
+
+def start_basemap_check() -> None:
+    """Start checking the AMap tiles in the background (for an "auto" basemap)."""
+    if str(pref("tiles")) == "auto" and not offline():
+        ws = workspace()
+        ms = ws.settings.maps
+        _probe(
+            ms.amap_url, ws.dealer.lon, ws.dealer.lat, ms.tile_probe_timeout_s, ms.tile_probe_ttl_s
+        )
+
+
+def basemap() -> tuple[str, bool]:
+    """The tiles the maps use now, and whether "auto" found AMap unreachable (then "none").
+
+    "auto" waits for the background check at most until its time-out.
+    """
+    choice = str(pref("tiles"))
+    if choice != "auto":
+        return choice, False
+    if offline():
+        return "none", True
+    ws = workspace()
+    ms = ws.settings.maps
+    started, future = _probe(
+        ms.amap_url, ws.dealer.lon, ws.dealer.lat, ms.tile_probe_timeout_s, ms.tile_probe_ttl_s
+    )
+    left = max(0.0, ms.tile_probe_timeout_s + 0.2 - (time.monotonic() - started))
+    try:
+        reachable = bool(future.result(timeout=left))
+    except Exception:  # still running after its time-out, or failed: no basemap this time
+        reachable = False
+    return ("amap", False) if reachable else ("none", True)
+
+
 # ----------------------------------------------------------------------------- cached computation
 
 
@@ -331,8 +422,13 @@ def overrides() -> dict:
 def _analysis(root: str, stamp: str, model: str, radius_km: float, lang: str):
     from territory.analysis.zones import analyse
 
-    ws = _workspace(root, stamp)
-    return analyse(ws, model=model, overrides={"influence": {"radius_km": radius_km}}, lang=lang)
+    def compute():
+        ws = _workspace(root, stamp)
+        return analyse(
+            ws, model=model, overrides={"influence": {"radius_km": radius_km}}, lang=lang
+        )
+
+    return _kept("analysis", (root, stamp, model, radius_km, lang), compute)
 
 
 def analysis():
@@ -344,9 +440,12 @@ def analysis():
 def _hexes(root: str, stamp: str, max_cells: int, finest: int, coarsest: int) -> pd.DataFrame:
     from territory.render.maps import hex_counts
 
-    points = _workspace(root, stamp).customers.geometry
-    points = points[points.notna() & ~points.is_empty]
-    return hex_counts(points.x, points.y, max_cells=max_cells, finest=finest, coarsest=coarsest)
+    def compute():
+        points = _workspace(root, stamp).customers.geometry
+        points = points[points.notna() & ~points.is_empty]
+        return hex_counts(points.x, points.y, max_cells=max_cells, finest=finest, coarsest=coarsest)
+
+    return _kept("hexes", (root, stamp, max_cells, finest, coarsest), compute)
 
 
 def hexes() -> pd.DataFrame:
@@ -488,7 +587,11 @@ def coverage(start: dt.date | None, end: dt.date | None) -> pd.DataFrame:
 
 @st.cache_resource(show_spinner=False, max_entries=12)
 def _map(kind: str, ws_key: tuple, args: tuple, options: tuple):
-    return _MAP_BUILDERS[kind](ws_key, args, dict(options))
+    return _kept(
+        "maps",
+        (kind, ws_key, args, options),
+        lambda: _MAP_BUILDERS[kind](ws_key, args, dict(options)),
+    )
 
 
 def cached_map(kind: str, **options: Any):
@@ -501,8 +604,14 @@ def cached_map(kind: str, **options: Any):
     map's elements) without touching the cached original.
     """
     use_lang = check_lang(options.pop("lang", None) or lang())
-    args = (str(pref("model")), float(pref("radius_km")), use_lang, str(pref("tiles")))
-    return copy.deepcopy(_map(kind, _key(), args, tuple(sorted(options.items()))))
+    tiles, fell_back = basemap()
+    args = (str(pref("model")), float(pref("radius_km")), use_lang, tiles)
+    m = copy.deepcopy(_map(kind, _key(), args, tuple(sorted(options.items()))))
+    if fell_back:
+        from territory.render.maps import add_notice
+
+        add_notice(m, t("maps.notice.no_tiles", use_lang))
+    return m
 
 
 def _zones_map(ws_key, args, options):
@@ -723,6 +832,8 @@ def print_pdf(
     ws = workspace()
     model = str(pref("model"))
     radius_km = float(pref("radius_km"))
+    if basemap == "auto" and offline():
+        basemap = "none"
     with tempfile.TemporaryDirectory(prefix="territory-print-") as tmp:
         options = PrintOptions(
             sites=list(zone_ids),

@@ -126,3 +126,35 @@ test("layer: a registered kind builds; an unknown kind is an error", () => {
     delete T.kinds.test_kind;
   }
 });
+
+const box = (left, top, right, bottom) => ({left, top, right, bottom});
+
+test("choose: the first place on the map and clear of obstacles, else the least hidden", () => {
+  const bounds = box(0, 0, 400, 300);
+  const legend = box(250, 200, 400, 300); // bottom-right corner
+  const label = (x, y) => box(x, y, x + 120, y + 16);
+  // The preferred place runs off the right edge, the second is under the legend: the third.
+  assert.equal(T.choose([label(330, 50), label(260, 220), label(100, 220)], [legend], bounds, 2), 2);
+  // Nowhere clear: the place hiding the least (here: 10 px under the legend vs off the map).
+  assert.equal(T.choose([label(390, 10), label(130, 190)], [legend], bounds, 2), 1);
+  assert.equal(T.choose([label(10, 10)], [], bounds), 0);
+});
+
+test("clearance: the shortest move off every obstacle that stays on the map", () => {
+  const bounds = box(0, 0, 400, 300);
+  const legend = box(0, 0, 150, 120); // top-left
+  const popup = box(100, 50, 300, 150);
+  const mv = T.clearance(popup, [legend], bounds, 8);
+  assert.deepEqual(mv, {dx: 58, dy: 0}); // right of the legend (8 px gap) beats below it (78)
+  assert.equal(T.overlapArea(T.shift(popup, mv.dx, mv.dy), legend), 0);
+  assert.deepEqual(T.clearance(box(200, 200, 220, 210), [legend], bounds), {dx: 0, dy: 0});
+  // No clear place on the map: no move.
+  assert.deepEqual(T.clearance(box(0, 0, 400, 300), [legend], bounds), {dx: 0, dy: 0});
+});
+
+test("inside and overlapArea", () => {
+  assert.equal(T.inside(box(5, 5, 10, 10), box(0, 0, 20, 20), 2), true);
+  assert.equal(T.inside(box(1, 5, 10, 10), box(0, 0, 20, 20), 2), false);
+  assert.equal(T.overlapArea(box(0, 0, 10, 10), box(5, 5, 20, 20)), 25);
+  assert.equal(T.overlapArea(box(0, 0, 10, 10), box(10, 0, 20, 10)), 0);
+});

@@ -92,6 +92,9 @@
  * @property {string} anchor     'centre' (text centred on the point) or 'north-east' (text
  *                               starts right of the point, above it)
  * @property {string} css        extra CSS class of the label
+ * @property {?string[]} alternatives  per label, encoded points it may move to (in order of
+ *                               preference) when its own place is hidden or off the map
+ * @property {boolean} fixed     a label the legends must keep clear of (they change corner)
  */
 
 /**
@@ -241,6 +244,66 @@
     return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
   };
 
+  /** Area of the intersection of two boxes (0 when they do not overlap). */
+  T.overlapArea = function (a, b) {
+    var w = Math.min(a.right, b.right) - Math.max(a.left, b.left);
+    var h = Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top);
+    return w > 0 && h > 0 ? w * h : 0;
+  };
+
+  /** Whether box a lies inside box b, `margin` px from its edges. */
+  T.inside = function (a, b, margin) {
+    var m = margin || 0;
+    return a.left >= b.left + m && a.top >= b.top + m && a.right <= b.right - m && a.bottom <= b.bottom - m;
+  };
+
+  /** A box moved by (dx, dy). */
+  T.shift = function (a, dx, dy) {
+    return {left: a.left + dx, top: a.top + dy, right: a.right + dx, bottom: a.bottom + dy};
+  };
+
+  /**
+   * The first of `places` (candidate boxes of one label or legend) that lies inside `bounds`
+   * and overlaps none of `obstacles`; when none does, the one hiding the least (area outside
+   * the bounds counts as hidden). Returns its index.
+   */
+  T.choose = function (places, obstacles, bounds, margin) {
+    var best = 0, bestCost = Infinity;
+    for (var i = 0; i < places.length; i++) {
+      var b = places[i], cost = 0;
+      for (var j = 0; j < obstacles.length; j++) { cost += T.overlapArea(b, obstacles[j]); }
+      var area = (b.right - b.left) * (b.bottom - b.top);
+      cost += area - T.overlapArea(b, {left: bounds.left + (margin || 0), top: bounds.top + (margin || 0),
+        right: bounds.right - (margin || 0), bottom: bounds.bottom - (margin || 0)});
+      if (cost === 0) { return i; }
+      if (cost < bestCost) { best = i; bestCost = cost; }
+    }
+    return best;
+  };
+
+  /**
+   * The smallest move (dx, dy) that takes box `a` clear of every box in `obstacles` while it
+   * stays inside `bounds` (tries each side of each obstacle); {dx: 0, dy: 0} when clear.
+   */
+  T.clearance = function (a, obstacles, bounds, gap) {
+    var g = gap === undefined ? 6 : gap, hits = obstacles.filter(function (o) { return T.overlapArea(a, o) > 0; });
+    if (!hits.length) { return {dx: 0, dy: 0}; }
+    var moves = [{dx: 0, dy: 0}];
+    hits.forEach(function (o) {
+      moves.push({dx: o.right + g - a.left, dy: 0}, {dx: o.left - g - a.right, dy: 0},
+        {dx: 0, dy: o.bottom + g - a.top}, {dx: 0, dy: o.top - g - a.bottom});
+    });
+    var best = null, bestLen = Infinity;
+    moves.forEach(function (mv) {
+      var b = T.shift(a, mv.dx, mv.dy);
+      if (!T.inside(b, bounds, 0)) { return; }
+      if (obstacles.some(function (o) { return T.overlapArea(b, o) > 0; })) { return; }
+      var len = Math.abs(mv.dx) + Math.abs(mv.dy);
+      if (len < bestLen) { best = mv; bestLen = len; }
+    });
+    return best || {dx: 0, dy: 0};
+  };
+
   // Web Mercator (metres) of the canvas layers.
   var R = 6378137, K = 0.5 / (Math.PI * R), D = Math.PI / 180, LAT = 85.0511287798;
 
@@ -287,7 +350,7 @@
       layer.bindTooltip(function (l) { return hoverText(d, l._hit !== undefined ? l._hit : l._i); }, {sticky: true});
     }
     if (d.card && d.card.on === 'click') {
-      layer.bindPopup(function (l) { return card(l._hit !== undefined ? l._hit : l._i); }, {maxWidth: 360});
+      layer.bindPopup(function (l) { return card(l._hit !== undefined ? l._hit : l._i); }, T.popupOptions(360));
       layer.on('popupopen', function (e) { T.bindActions(e.popup.getElement(), d); });
     }
   }
@@ -518,13 +581,21 @@
   /** Many circles drawn on the canvas (card bubbles, points of interest). */
   T.kinds.dots = function (d) { return canvasLayer(d, true); };
 
-  /** Text labels at points; 'north-east' labels start right of and above their point. */
+  /**
+   * Text labels at points; 'north-east' labels start right of and above their point. Labels
+   * with alternatives move to the first place that is on the map and clear of the legends,
+   * the other controls, the dealer's pin, the sites and the labels placed before them.
+   */
   T.kinds.labels = function (d) {
     var group = L.layerGroup(), pts = T.decode(d.points, d.precision);
     var cls = 'territory-label territory-label-' + (d.anchor || 'centre') + (d.css ? ' ' + d.css : '');
+    group.labels = [];
     for (var i = 0; i < pts.length; i++) {
-      group.addLayer(L.marker(pts[i], {interactive: false, keyboard: false,
-        icon: L.divIcon({className: 'territory-label-icon', html: '<span class="' + cls + '">' + d.texts[i] + '</span>', iconSize: null})}));
+      var marker = L.marker(pts[i], {interactive: false, keyboard: false,
+        icon: L.divIcon({className: 'territory-label-icon', html: '<span class="' + cls + '">' + d.texts[i] + '</span>', iconSize: null})});
+      var places = [pts[i]].concat(d.alternatives && d.alternatives[i] ? T.decode(d.alternatives[i], d.precision) : []);
+      group.labels.push({marker: marker, places: places, fixed: !!d.fixed});
+      group.addLayer(marker);
     }
     return group;
   };
@@ -542,7 +613,7 @@
         m.on('click', (function (id) { return function () { T.emit(d.click_action, id); }; }(d.ids[i])));
       } else {
         m.bindTooltip(d.properties[d.tooltip][i], {direction: 'top', offset: [0, -12]});
-        m.bindPopup(T.card.bind(null, d, i), {maxWidth: 380, autoPanPaddingTopLeft: [60, 60]});
+        m.bindPopup(T.card.bind(null, d, i), T.popupOptions(380));
         m.on('popupopen', function (e) { T.bindActions(e.popup.getElement(), d); });
       }
       group.addLayer(m);
@@ -580,8 +651,145 @@
       return div;
     };
     c.addTo(map);
+    (map._territoryLegends || (map._territoryLegends = [])).push(c);
     return c;
   };
+
+  // ------------------------------------------------------------------ layout: nothing hidden
+
+  function boxOf(el, origin) {
+    var r = el.getBoundingClientRect();
+    return {left: r.left - origin.left, top: r.top - origin.top, right: r.right - origin.left, bottom: r.bottom - origin.top};
+  }
+
+  function boxes(container, selector, origin) {
+    var out = [], els = container.querySelectorAll(selector);
+    for (var i = 0; i < els.length; i++) {
+      var b = boxOf(els[i], origin);
+      if (b.right > b.left && b.bottom > b.top) { out.push(b); }
+    }
+    return out;
+  }
+
+  var CORNERS = ['bottomright', 'bottomleft', 'topleft', 'topright'];
+
+  /**
+   * Move each legend to a corner where it hides no site, no dealer pin and no fixed label
+   * (its own corner first); then place the labels (see T.kinds.labels). Run once the map is
+   * drawn; the labels again after every move or zoom.
+   */
+  T.layout = function (map) {
+    var container = map.getContainer(), origin = container.getBoundingClientRect();
+    if (container.clientWidth < 50 || container.clientHeight < 50) { return; } // hidden: later
+    var important = boxes(container, '.territory-site, .territory-dealer svg', origin);
+    map.eachLayer(function (layer) {
+      (layer.labels || []).forEach(function (l) {
+        var el = l.fixed && l.marker.getElement() && l.marker.getElement().firstChild;
+        if (el) { important.push(boxOf(el, origin)); }
+      });
+    });
+    (map._territoryLegends || []).forEach(function (legend) {
+      var home = legend.getPosition(), costs = [];
+      var order = [home].concat(CORNERS.filter(function (c) { return c !== home; }));
+      for (var k = 0; k < order.length; k++) {
+        legend.setPosition(order[k]);
+        var b = boxOf(legend.getContainer(), origin), cost = 0;
+        important.forEach(function (o) { cost += T.overlapArea(b, o); });
+        if (cost === 0) { return; }
+        costs.push(cost);
+      }
+      legend.setPosition(order[costs.indexOf(Math.min.apply(null, costs))]);
+    });
+    T.placeLabels(map);
+  };
+
+  /** Put every label where it is on the map and hides / is hidden by nothing (see above). */
+  T.placeLabels = function (map) {
+    var container = map.getContainer(), origin = container.getBoundingClientRect();
+    if (container.clientWidth < 50 || container.clientHeight < 50) { return; } // hidden: later
+    var bounds = {left: 0, top: 0, right: container.clientWidth, bottom: container.clientHeight};
+    var inner = {left: 2, top: 2, right: bounds.right - 2, bottom: bounds.bottom - 2};
+    // Controls and pins are never covered; labels avoid each other when they can.
+    var hard = boxes(container, '.leaflet-control, .territory-site, .territory-dealer svg', origin);
+    var placed = [];
+    map.eachLayer(function (layer) {
+      (layer.labels || []).forEach(function (l) {
+        var el = l.marker.getElement() && l.marker.getElement().firstChild;
+        if (!el) { return; }
+        l.marker.setLatLng(l.places[0]);
+        var here = boxOf(el, origin), base = map.latLngToContainerPoint(l.places[0]);
+        var candidates = l.places.map(function (p) {
+          var q = map.latLngToContainerPoint(p);
+          return T.shift(here, q.x - base.x, q.y - base.y);
+        });
+        var all = hard.concat(placed);
+        var i = T.choose(candidates, all, bounds, 2), chosen = candidates[i];
+        var place = map.latLngToContainerPoint(l.places[i]);
+        if (!T.inside(chosen, inner, 0)) {
+          // Pull it onto the map first.
+          var pull = {dx: Math.max(0, inner.left - chosen.left) + Math.min(0, inner.right - chosen.right),
+            dy: Math.max(0, inner.top - chosen.top) + Math.min(0, inner.bottom - chosen.bottom)};
+          chosen = T.shift(chosen, pull.dx, pull.dy);
+          place = {x: place.x + pull.dx, y: place.y + pull.dy};
+        }
+        var mv = T.clearance(chosen, all, inner);
+        if (!mv.dx && !mv.dy && hard.some(function (o) { return T.overlapArea(chosen, o) > 0; })) {
+          mv = T.clearance(chosen, hard, inner);
+        }
+        l.marker.setLatLng(map.containerPointToLatLng([place.x + mv.dx, place.y + mv.dy]));
+        placed.push(T.shift(chosen, mv.dx, mv.dy));
+      });
+    });
+  };
+
+  /**
+   * Pan the map so an open popup is on the map and clear of the legends and controls (the
+   * runtime's popups have Leaflet's own auto-pan off: it knows nothing of the legends).
+   */
+  T.clearPopup = function (map, popup) {
+    var container = map.getContainer(), el = popup.getElement();
+    if (!el) { return; }
+    for (var round = 0; round < 3; round++) {
+      var origin = container.getBoundingClientRect(), b = boxOf(el, origin), m = 8;
+      var bounds = {left: 0, top: 0, right: container.clientWidth, bottom: container.clientHeight};
+      var into = {dx: Math.max(0, m - b.left) + Math.min(0, bounds.right - m - b.right),
+        dy: Math.max(0, m - b.top) + Math.min(0, bounds.bottom - m - b.bottom)};
+      var mv = T.clearance(T.shift(b, into.dx, into.dy), boxes(container, '.leaflet-control', origin), bounds, m);
+      mv = {dx: mv.dx + into.dx, dy: mv.dy + into.dy};
+      if (!mv.dx && !mv.dy) { return; }
+      map.panBy([-mv.dx, -mv.dy], {animate: false});
+    }
+  };
+  /** Options of the runtime's popups. */
+  T.popupOptions = function (maxWidth) { return {maxWidth: maxWidth, autoPan: false}; };
+
+  /** While a tooltip overlaps a legend, the legend fades (it never hides the tooltip). */
+  T.fadeUnder = function (map, tooltip) {
+    var container = map.getContainer(), el = tooltip.getElement();
+    if (!el) { return; }
+    var origin = container.getBoundingClientRect(), b = boxOf(el, origin);
+    (map._territoryLegends || []).forEach(function (legend) {
+      var box = boxOf(legend.getContainer(), origin);
+      L.DomUtil[T.overlapArea(b, box) > 0 ? 'addClass' : 'removeClass'](legend.getContainer(), 'territory-legend-faded');
+    });
+  };
+
+  function unfade(map) {
+    (map._territoryLegends || []).forEach(function (legend) {
+      L.DomUtil.removeClass(legend.getContainer(), 'territory-legend-faded');
+    });
+  }
+
+  function stylesLoaded() {
+    var probe = document.createElement('div');
+    probe.className = 'territory-legend';
+    probe.style.position = 'absolute';
+    probe.style.visibility = 'hidden';
+    document.body.appendChild(probe);
+    var ok = window.getComputedStyle(probe).borderTopLeftRadius === '6px';
+    document.body.removeChild(probe);
+    return ok;
+  }
 
   /** A metric-only scale bar (no miles) in the bottom-left corner. */
   T.scale = function (map) {
@@ -600,14 +808,62 @@
     return c;
   };
 
-  /** Mark the map drawn (window.territoryMapReady, data-territory-ready) two frames on. */
+  /**
+   * Leaflet focuses the map on every mouse press (for its arrow keys); inside an iframe that
+   * is partly off screen the page then scrolls between press and release, and the click is
+   * lost (a site marker would not open its plan). Focus without scrolling instead.
+   */
+  T.focusWithoutScroll = function (map) {
+    var keyboard = map.keyboard;
+    if (!keyboard || !keyboard._onMouseDown) { return; }
+    var on = keyboard.enabled();
+    if (on) { keyboard.disable(); }
+    keyboard._onMouseDown = function () {
+      if (this._focused) { return; }
+      this._map.getContainer().focus({preventScroll: true});
+    };
+    if (on) { keyboard.enable(); }
+  };
+
+  /**
+   * Lay the map out (T.layout) once its style sheet is in, then mark it drawn
+   * (window.territoryMapReady, data-territory-ready) two frames on.
+   */
   T.ready = function (map, background) {
     if (background) { map.getContainer().style.background = background; }
-    requestAnimationFrame(function () { requestAnimationFrame(function () {
-      window.territoryMapReady = true;
-      document.documentElement.setAttribute('data-territory-ready', '1');
-    }); });
+    T.focusWithoutScroll(map);
+    map.on('popupopen', function (e) { T.clearPopup(map, e.popup); });
+    map.on('tooltipopen', function (e) { T.fadeUnder(map, e.tooltip); });
+    map.on('tooltipclose', function () { unfade(map); });
+    map.on('zoomend moveend', function () { T.placeLabels(map); });
+    // Lay out again whenever Leaflet sees the map's box change size (the app sizes its frame
+    // after the first paint).
+    var pending = false, again = function () {
+      if (pending) { return; }
+      pending = true;
+      requestAnimationFrame(function () { pending = false; safeLayout(map); });
+    };
+    map.on('resize', again);
+    var tries = 0;
+    (function start() {
+      if (!stylesLoaded() && tries++ < 200) { setTimeout(start, 30); return; }
+      requestAnimationFrame(function () {
+        safeLayout(map);
+        requestAnimationFrame(function () {
+          window.territoryMapReady = true;
+          document.documentElement.setAttribute('data-territory-ready', '1');
+        });
+      });
+    }());
   };
+
+  function safeLayout(map) {
+    try {
+      T.layout(map);
+    } catch (e) {
+      if (window.console) { window.console.error('territory layout:', e); }
+    }
+  }
 
   return T;
 }));

@@ -108,6 +108,7 @@ with state.guard():
                 index=layers.index(_guess(upload.name)),
                 format_func=lambda name: tr(f"ui.layer.{name}"),
                 key=f"upload_layer_{i}",
+                placeholder=tr("ui.choose"),
             )
             chosen[layer] = (upload.name, upload.getvalue())
         if st.button(tr("ui.data.check"), type="primary", key="check_uploads"):

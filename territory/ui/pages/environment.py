@@ -47,6 +47,7 @@ with state.guard():
         maps.COLOUR_BY,
         format_func=lambda code: tr(f"ui.map.colour.{code}"),
         key=state.bind("colour_by"),
+        placeholder=tr("ui.choose"),
         on_change=state.save,
         args=("colour_by",),
     )

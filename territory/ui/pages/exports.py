@@ -38,7 +38,11 @@ with state.guard():
     else:
         st.session_state["w_print_sites"] = options
     chosen = st.multiselect(
-        tr("ui.print.sites"), options, format_func=titles.get, key="w_print_sites"
+        tr("ui.print.sites"),
+        options,
+        format_func=titles.get,
+        key="w_print_sites",
+        placeholder=tr("ui.choose"),
     )
 
     c1, c2, c3 = st.columns([1, 1, 2])
@@ -73,14 +77,9 @@ with state.guard():
         args=("print_cards",),
         help=tr("ui.print.cards_help"),
     )
-    c1.selectbox(
-        tr("ui.print.basemap"),
-        ["none", "osm", "amap"],
-        format_func=lambda code: tr(f"ui.print.basemap.{code}"),
-        key=state.bind("print_basemap"),
-        on_change=state.save,
-        args=("print_basemap",),
-        help=tr("ui.print.basemap_help"),
+    basemap_choice = str(state.pref("tiles"))
+    c1.caption(
+        tr("ui.print.basemap_shared", basemap=t(f"maps.tiles.{basemap_choice}", state.lang()))
     )
     paper = state.pref("paper")
     print_lang = state.pref("print_lang")
@@ -103,7 +102,7 @@ with state.guard():
             paper,
             print_lang,
             contacts,
-            state.pref("print_basemap"),
+            basemap_choice,
             bool(state.pref("print_cards")),
             repr(state.overrides()),
             str(state.pref("model")),
@@ -117,7 +116,7 @@ with state.guard():
                     paper=paper,
                     print_lang=print_lang,
                     contacts=contacts,
-                    basemap=state.pref("print_basemap"),
+                    basemap=basemap_choice,
                     cards=bool(state.pref("print_cards")),
                 )
             st.session_state["pdf_bytes"] = data

@@ -44,7 +44,15 @@ with state.guard():
         min_value=dt.date.today(),
         format="YYYY-MM-DD",
     )
-    c2.slider(tr("ui.sites.top"), 1, 10, key=state.bind("top"), on_change=state.save, args=("top",))
+    c2.slider(
+        tr("ui.sites.top"),
+        1,
+        10,
+        key=state.bind("top"),
+        on_change=state.save,
+        args=("top",),
+        help=tr("ui.sites.top_help"),
+    )
     c3.slider(
         tr("ui.sites.rotation"),
         0,
@@ -116,6 +124,27 @@ with state.guard():
         st.warning(tr("ui.sites.none"))
         st.stop()
 
+    # The N sites are chosen together (maximal covering): say so when N changes, and what moved.
+    site_names = dict(zip(sites["zone_id"], sites["name"], strict=True))
+    shown = (int(state.pref("top")), list(sites["zone_id"]))
+    before = st.session_state.get("sites_shown")
+    if before and before[0] != shown[0] and before[1] != shown[1]:
+        old_names = st.session_state.get("sites_names", {})
+        added = [site_names[z] for z in shown[1] if z not in before[1]]
+        dropped = [old_names.get(z, z) for z in before[1] if z not in shown[1]]
+        st.info(
+            tr(
+                "ui.sites.joint_changed",
+                before=before[0],
+                after=shown[0],
+                added=ui.md(sep.join(added)) if added else tr("ui.sites.joint_none"),
+                dropped=ui.md(sep.join(dropped)) if dropped else tr("ui.sites.joint_none"),
+            )
+        )
+    st.session_state["sites_shown"] = shown
+    st.session_state["sites_names"] = site_names
+    options = list(sites["zone_id"])
+
     left, right = st.columns([3, 2])
     with left:
         with st.spinner(tr("ui.spinner.map")):
@@ -137,14 +166,18 @@ with state.guard():
             maps.add_dealer(
                 m, lon=ws.dealer.lon, lat=ws.dealer.lat, name=ws.dealer.name, rings=rings, lang=lang
             )
-            maps.add_sites(m, sites, lang=lang)
+            maps.add_sites(m, sites, lang=lang, click_action="open_plan")
             maps.finish_map(m)
         action = ui.show_map(m, height=700, key="sites_map")
+        st.caption(tr("ui.sites.map_hint"))
         if action is not None and action.action == "set_site" and action.id in names:
             # 设为外拓点 on a zone's card: the zone joins the user's sites.
             state.set_pref("chosen_sites", list(dict.fromkeys([*state.chosen_sites(), action.id])))
             st.session_state["_chosen_changed"] = True
             st.rerun()
+        if action is not None and action.action == "open_plan" and action.id in options:
+            st.session_state["w_site"] = action.id
+            st.session_state["sites_dialog"] = action.id
     with right:
         for row in sites.itertuples(index=False):
             with st.container(border=True):
@@ -213,7 +246,6 @@ with state.guard():
                             )
                         )
 
-    options = list(sites["zone_id"])
     titles = {
         z: f"{r}. {n}（{d}）" if lang == "zh" else f"{r}. {n} ({d})"
         for z, r, n, d in zip(
@@ -222,7 +254,13 @@ with state.guard():
     }
     if st.session_state.get("w_site") not in options:
         st.session_state["w_site"] = options[0]
-    chosen = st.selectbox(tr("ui.sites.choose"), options, format_func=titles.get, key="w_site")
+    chosen = st.selectbox(
+        tr("ui.sites.choose"),
+        options,
+        format_func=titles.get,
+        key="w_site",
+        placeholder=tr("ui.choose"),
+    )
     site = sites[sites["zone_id"] == chosen].iloc[0]
 
     st.subheader(titles[chosen])
@@ -317,28 +355,44 @@ with state.guard():
             )
 
     st.subheader(tr("ui.sites.plan"))
-    with st.spinner(tr("ui.spinner.plan")):
-        plan = state.plan(chosen)
-    for section in plan.sections:
-        with st.expander(f"{section.number}. {section.title}", expanded=section.number <= 2):
-            if section.rows:
-                rows = pd.DataFrame(section.rows, columns=[tr("ui.col.item"), tr("ui.col.content")])
-                st.table(rows.set_index(tr("ui.col.item")))
-            if section.table is not None:
-                st.dataframe(
-                    section.table, hide_index=True, width="stretch", key=f"plan_table_{section.key}"
-                )
 
-    b1, b2 = st.columns(2)
-    b1.download_button(
-        tr("ui.sites.download_xlsx"),
-        data=lambda: state.plans_xlsx([plan]),
-        file_name=f"plan-{chosen}-{day.isoformat()}.xlsx",
-        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        icon=":material/table_view:",
-        on_click="ignore",
-    )
-    with b2:
-        st.page_link(
-            str(PAGES_DIR / "exports.py"), label=tr("ui.sites.print"), icon=":material/print:"
+    def show_plan(zone_id: str, *, where: str) -> None:
+        """The 13-part plan of ``zone_id`` and its XLSX download."""
+        with st.spinner(tr("ui.spinner.plan")):
+            plan = state.plan(zone_id)
+        for section in plan.sections:
+            with st.expander(f"{section.number}. {section.title}", expanded=section.number <= 2):
+                if section.rows:
+                    rows = pd.DataFrame(
+                        section.rows, columns=[tr("ui.col.item"), tr("ui.col.content")]
+                    )
+                    st.table(rows.set_index(tr("ui.col.item")))
+                if section.table is not None:
+                    st.dataframe(
+                        section.table,
+                        hide_index=True,
+                        width="stretch",
+                        key=f"plan_table_{where}_{section.key}",
+                    )
+        st.download_button(
+            tr("ui.sites.download_xlsx"),
+            data=lambda: state.plans_xlsx([plan]),
+            file_name=f"plan-{zone_id}-{day.isoformat()}.xlsx",
+            mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            icon=":material/table_view:",
+            on_click="ignore",
+            key=f"plan_xlsx_{where}",
         )
+
+    show_plan(chosen, where="page")
+    st.page_link(str(PAGES_DIR / "exports.py"), label=tr("ui.sites.print"), icon=":material/print:")
+
+    # A click on a site's marker opens that site's plan.
+    opened = st.session_state.pop("sites_dialog", None)
+    if opened in titles:
+
+        @st.dialog(tr("ui.sites.plan_of", site=titles[opened]), width="large")
+        def plan_dialog() -> None:
+            show_plan(opened, where="dialog")
+
+        plan_dialog()

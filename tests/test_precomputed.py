@@ -1,0 +1,59 @@
+"""territory.ui._precomputed: results kept on disk between server starts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pandas as pd
+
+from territory.ui import _precomputed
+
+
+def test_round_trip_keys_and_code_digest(tmp_path, monkeypatch):
+    monkeypatch.setenv("TERRITORY_HOME", str(tmp_path))
+    frame = pd.DataFrame({"a": [1, 2]})
+    assert _precomputed.load("analysis", ("ws", "stamp-1")) is None
+    _precomputed.save("analysis", ("ws", "stamp-1"), frame)
+    assert _precomputed.load("analysis", ("ws", "stamp-1")).equals(frame)
+    assert _precomputed.load("analysis", ("ws", "stamp-2")) is None  # the workspace changed
+    assert _precomputed.load("maps", ("ws", "stamp-1")) is None  # another kind
+    # New code (an upgrade, an edit): nothing computed by the old code is read.
+    monkeypatch.setattr(_precomputed, "code_digest", lambda: "another-version")
+    assert _precomputed.load("analysis", ("ws", "stamp-1")) is None
+    assert list((tmp_path / "cache" / "analysis").glob("*.pkl"))  # written under the home
+
+
+def test_damaged_files_are_a_miss_and_old_files_are_evicted(tmp_path, monkeypatch):
+    monkeypatch.setenv("TERRITORY_HOME", str(tmp_path))
+    _precomputed.save("hexes", ("k",), [1, 2, 3])
+    (path,) = (tmp_path / "cache" / "hexes").glob("*.pkl")
+    path.write_bytes(b"not a pickle")
+    assert _precomputed.load("hexes", ("k",)) is None
+    monkeypatch.setattr(_precomputed, "MAX_FILES", 3)
+    for i in range(6):
+        _precomputed.save("hexes", ("k", i), i)
+    assert len(list((tmp_path / "cache" / "hexes").glob("*.pkl"))) == 3
+    assert _precomputed.load("hexes", ("k", 5)) == 5
+
+
+def test_a_kept_analysis_reads_back_without_scikit_learn_or_scipy(tmp_path):
+    """The cold-start path: unpickling the analysis must not import the model libraries."""
+    from territory.analysis.zones import analyse
+    from territory.inputs.demo import demo_path
+    from territory.inputs.workspace import load_workspace
+
+    ws = load_workspace(demo_path(), use_store=False)
+    path = tmp_path / "analysis.pkl"
+    import pickle
+
+    path.write_bytes(pickle.dumps(analyse(ws)))
+    code = (
+        "import pickle, sys; a = pickle.load(open(sys.argv[1], 'rb')); "
+        "heavy = sorted(m for m in ('sklearn', 'scipy', 'mapclassify', 'matplotlib') "
+        "if m in sys.modules); print(len(a.zones), heavy)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == f"{len(ws.zones)} []"
