@@ -791,9 +791,13 @@ def _territories_map(root: str, stamp: str, radius_km: float, use_lang: str, til
 
 def territories_map():
     """A copy of the cached map of the stored territories, with its zone-card actions."""
-    return copy.deepcopy(
-        _territories_map(*_key(), float(pref("radius_km")), lang(), str(pref("tiles")))
-    )
+    tiles, fell_back = basemap()
+    m = copy.deepcopy(_territories_map(*_key(), float(pref("radius_km")), lang(), tiles))
+    if fell_back:
+        from territory.render.maps import add_notice
+
+        add_notice(m, t("maps.notice.no_tiles", lang()))
+    return m
 
 
 def print_territories_pdf(consultants: list[str] | None, *, paper: str, print_lang: str):
