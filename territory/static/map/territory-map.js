@@ -704,10 +704,10 @@
   };
 
   /** Put every label where it is on the map and hides / is hidden by nothing (see above). */
-  T.placeLabels = function (map, retry) {
+  T.placeLabels = function (map) {
     var container = map.getContainer(), origin = container.getBoundingClientRect();
-    if (!retry) { map._territoryRelabel = 0; }
     if (container.clientWidth < 50 || container.clientHeight < 50) { return; } // hidden: later
+    if (!stylesLoaded(map)) { return; } // boxes mean nothing yet: the page's load event lays out
     var bounds = {left: 0, top: 0, right: container.clientWidth, bottom: container.clientHeight};
     var inner = {left: 2, top: 2, right: bounds.right - 2, bottom: bounds.bottom - 2};
     // Controls and pins are never covered; labels avoid each other when they can.
@@ -741,19 +741,6 @@
         placed.push(T.shift(chosen, mv.dx, mv.dy));
       });
     });
-    // Read back where the labels landed: a box read while the page lagged Leaflet's state (an
-    // animation, a frame resized mid-layout) puts labels off the map; then place them again.
-    var off = [];
-    map.eachLayer(function (layer) {
-      (layer.labels || []).forEach(function (l) {
-        var el = l.marker.getElement() && l.marker.getElement().firstChild;
-        if (el && !T.inside(boxOf(el, origin), bounds, 1)) { off.push(l); }
-      });
-    });
-    if (off.length && map._territoryRelabel < 5) {
-      map._territoryRelabel += 1;
-      requestAnimationFrame(function () { T.placeLabels(map, true); });
-    }
   };
 
   /**
@@ -794,7 +781,13 @@
     });
   }
 
-  function stylesLoaded() {
+  /**
+   * Both style sheets are in: the runtime's (a legend's rounded corner) and Leaflet's (its panes
+   * are absolutely positioned). Before Leaflet's arrives, markers sit in the page's flow and every
+   * box read for the layout is hundreds of pixels off.
+   */
+  function stylesLoaded(map) {
+    if (window.getComputedStyle(map.getPane('markerPane')).position !== 'absolute') { return false; }
     var probe = document.createElement('div');
     probe.className = 'territory-legend';
     probe.style.position = 'absolute';
@@ -858,9 +851,11 @@
       requestAnimationFrame(function () { pending = false; safeLayout(map); });
     };
     map.on('resize', again);
+    // And once every style sheet and font of the page is in (a slow sheet outlives the wait below).
+    if (document.readyState !== 'complete') { window.addEventListener('load', again); }
     var tries = 0;
     (function start() {
-      if (!stylesLoaded() && tries++ < 200) { setTimeout(start, 30); return; }
+      if (!stylesLoaded(map) && tries++ < 200) { setTimeout(start, 30); return; }
       requestAnimationFrame(function () {
         safeLayout(map);
         requestAnimationFrame(function () {
