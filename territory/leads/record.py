@@ -194,7 +194,7 @@ def record_outing(
         data["location"] = str(outing.location).strip()
 
     missing_facts = "date" not in data or "zone_id" not in data or "format" not in data
-    if created and missing_facts and not problems.errors:
+    if created and missing_facts:
         missing = [
             option
             for option, key in (("--date", "date"), ("--zone", "zone_id"), ("--format", "format"))
