@@ -430,13 +430,12 @@ def apply_journal(ws, *, journal: Journal | None = None):
     entries = journal.entries(tuple(appliers))
     if not entries:
         return ws
-    notices = list(ws.notices)
     for name, kind in appliers.items():
         mine = [e for e in entries if e.kind == name]
         if not mine:
             continue
         module, _, function = kind.applier.partition(":")
         apply: Callable = getattr(importlib.import_module(module), function)
-        ws, problems = apply(ws, mine)
-        notices.extend(problems)
-    return dataclasses.replace(ws, notices=notices)
+        ws, problems = apply(ws, mine)  # an applier may also settle earlier notices
+        ws = dataclasses.replace(ws, notices=[*ws.notices, *problems])
+    return ws

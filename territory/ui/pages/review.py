@@ -124,9 +124,14 @@ with state.guard():
             cur_staff = int(row["staff"]) if row is not None and pd.notna(row["staff"]) else 0
             staff = e2.number_input(tr("ui.review.staff"), value=cur_staff, min_value=0, step=1)
             upload = st.file_uploader(
-                tr("ui.review.form"), type=["xlsx", "csv"], help=tr("ui.review.form_help")
+                tr("ui.review.form"),
+                type=["xlsx", "csv"],
+                help=tr("ui.review.form_help"),
+                key=f"w_rv_upload_{lang}_{chosen}",
             )
-            submitted = st.form_submit_button(tr("ui.review.save"), type="primary")
+            submitted = st.form_submit_button(
+                tr("ui.review.save"), type="primary", key=f"rv_save_{lang}_{chosen}"
+            )
         if submitted:
             event_id = chosen if row is not None else new_id.strip()
 
