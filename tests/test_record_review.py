@@ -219,7 +219,7 @@ def test_review_week_buckets_on_a_tiny_literal_case():
                     "2026-11-20",
                     "2026-12-05",
                     "2026-11-02",
-                ]  # fmt: skip
+                ]
             ),
             "status": ["open", "open", "open", "open", "won", "won", "open"],
             "grade": ["H", "C", "B", "C", "C", "B", "H"],
@@ -241,7 +241,7 @@ def test_review_week_buckets_on_a_tiny_literal_case():
             w["visits"],
             w["deposits"],
             w["sales"],
-        )  # fmt: skip
+        )
         for w in r["weeks"]
     ]
     assert got == [
