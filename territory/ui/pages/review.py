@@ -61,9 +61,10 @@ with state.guard():
 
     ids = events["event_id"].astype(str).tolist()
     today = dt.date.today()
+    status_now = events["status"].astype(object)
     past_done = events[
         (pd.to_datetime(events["date"]) <= pd.Timestamp(today))
-        & ~events["status"].astype(object).isin(("cancelled",))
+        & (status_now.eq("done") | status_now.isna())
     ]
     default = st.session_state.get("rv_event") or (
         str(past_done["event_id"].iloc[0]) if len(past_done) else (ids[0] if ids else NEW)
@@ -208,6 +209,7 @@ with state.guard():
             if tg.get("leads") is not None
             else None,
             delta_color="off",
+            delta_arrow="off",
         )
         k[1].metric(tr("ui.review.kpi.followed"), f"{r['followed_on_time']}")
         k[2].metric(tr("ui.review.kpi.visits"), f"{r['visits']}")
@@ -219,12 +221,14 @@ with state.guard():
             if tg.get("sales") is not None
             else None,
             delta_color="off",
+            delta_arrow="off",
         )
         k[5].metric(
             tr("ui.review.kpi.cps"),
             money(r["cost_per_sale"]),
             delta=tr("ui.review.vs_target", target=money(tg.get("cost_per_sale"))),
             delta_color="off",
+            delta_arrow="off",
         )
         st.caption(
             tr(
@@ -297,6 +301,7 @@ with state.guard():
             f"{tot['leads']}",
             delta=tr("ui.review.vs_target", target=tot["target_leads"]),
             delta_color="off",
+            delta_arrow="off",
         )
         c[3].metric(tr("ui.review.kpi.sales"), f"{tot['sales']}")
         c[4].metric(tr("ui.review.m.deals"), f"{m['outreach_deals']}")
