@@ -769,6 +769,8 @@ def cmd_print(args: argparse.Namespace) -> int:
     """Printable field maps and plans (PDF) for sites or the top N recommended."""
     from territory.render.printing import PrintError, PrintOptions, print_sites
 
+    if args.consultant:
+        return _print_territories(args)
     if args.top is not None and args.top < 1:
         raise CliError("cli.bad_option", detail="--top must be at least 1")
     if args.out.suffix.lower() != ".pdf":
@@ -795,6 +797,124 @@ def cmd_print(args: argparse.Namespace) -> int:
             overrides=_ranking_overrides(args, ws),
         )
         result = print_sites(ws, options, out=args.out)
+    except PrintError as exc:
+        _say(t("cli.error", lang, message=exc.message(lang)))
+        return EXIT_INTERNAL if exc.installation else EXIT_INVALID
+    for notice in result.notices:
+        _say(notice)
+    if args.json:
+        emit_json(result.to_dict())
+    else:
+        _say(t("cli.print_written", lang, path=str(result.path), pages=result.pages))
+    return EXIT_OK
+
+
+def cmd_split(args: argparse.Namespace) -> int:
+    """Divide the influence area among the sales consultants."""
+    from territory.inputs import assignment as stored_assignment
+    from territory.outreach import split as assign
+
+    ws = _load(args)
+    lang = args.lang or ws.dealer.language
+    locks: dict[str, str] = {}
+    for item in args.lock or ():
+        zone, sep, name = item.replace("＝", "=").partition("=")
+        if not sep or not zone.strip() or not name.strip():
+            raise CliError("split.lock_bad", value=item)
+        locks[zone.strip()] = name.strip()
+    stored = stored_assignment.load_assignment(ws.root)
+    has_stored = stored is not None
+    keep = args.keep or args.assignment is not None
+    if args.assignment is not None:
+        stored = stored_assignment.read_assignment_file(
+            args.assignment, zone_ids=ws.zones["zone_id"].tolist(), lang=lang
+        )
+    try:
+        result = assign.split_workspace(
+            ws,
+            consultants=args.consultants,
+            balance=args.balance,
+            keep=keep,
+            stored=stored,
+            locks=locks,
+            min_balance=args.min_balance,
+            lang=lang,
+        )
+    except assign.SplitError as exc:
+        raise CliError(exc.key, **exc.fields) from None
+    document = assign.split_json(result, lang=lang)
+    save = not args.dry_run and (keep or args.replace or not has_stored)
+    if save:
+        path = stored_assignment.save_assignment(
+            ws.root,
+            result.assignment(),
+            consultants=result.consultants,
+            balance=result.balance,
+            balance_index=result.balance_index,
+            origin="cli",
+        )
+        document["saved"] = str(path)
+    else:
+        document["saved"] = None
+        if not args.dry_run:
+            document["notices"].append(t("split.notice.not_saved", lang))
+    if args.json:
+        emit_json(document)
+        return EXIT_OK
+    measure = t(f"split.measure.{result.balance}", lang)
+    for row in document["territories"]:
+        _out(
+            t(
+                "split.line",
+                lang,
+                consultant=row["consultant"],
+                zones=row["zones"],
+                measure=measure,
+                load=f"{row['load']:,.0f}",
+                share=f"{row['share']:.0%}" if row["share"] is not None else "-",
+                compactness=row["compactness"],
+            )
+        )
+    yes = t("split.yes" if result.contiguous else "split.no", lang)
+    _out(t("split.summary", lang, index=document["balance_index"], measure=measure, contiguous=yes))
+    if result.kept:
+        leads = document["open_leads_moved"]
+        _out(
+            t(
+                "split.moved",
+                lang,
+                zones=document["zones_moved"],
+                orphans=document["orphans_moved"],
+                leads="-" if leads is None else leads,
+            )
+        )
+    for notice in document["notices"]:
+        _say(notice)
+    if document["saved"]:
+        _say(t("split.saved", lang, path=document["saved"]))
+    return EXIT_OK
+
+
+def _print_territories(args: argparse.Namespace) -> int:
+    """``print --consultant NAME|all``: the consultants' territory maps (PDF)."""
+    from territory.render.printing import PrintError
+    from territory.render.territory_print import print_territories
+
+    if args.out.suffix.lower() != ".pdf" or args.out.is_dir():
+        raise CliError("cli.print_bad_out", path=str(args.out))
+    ws = _load(args)
+    lang = args.lang or ws.dealer.language
+    names = None if "all" in args.consultant else args.consultant
+    try:
+        result = print_territories(
+            ws,
+            out=args.out,
+            consultants=names,
+            paper=args.paper,
+            lang=lang,
+            basemap=args.basemap,
+            tile_cache=args.tile_cache,
+        )
     except PrintError as exc:
         _say(t("cli.error", lang, message=exc.message(lang)))
         return EXIT_INTERNAL if exc.installation else EXIT_INVALID
@@ -1013,6 +1133,9 @@ def _args_print(p: argparse.ArgumentParser, lang: str) -> None:
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--site", action="append", default=None, help=t("cli.opt.print_site", lang))
     which.add_argument("--top", type=int, default=None, help=t("cli.opt.print_top", lang))
+    which.add_argument(
+        "--consultant", action="append", default=None, help=t("cli.opt.print_consultant", lang)
+    )
     p.add_argument("--date", default=None, help=t("cli.opt.date_saturday", lang))
     p.add_argument(
         "--paper", type=str.upper, choices=("A4", "A3"), default="A4", help=t("cli.opt.paper", lang)
@@ -1115,6 +1238,30 @@ def _args_review(p: argparse.ArgumentParser, lang: str) -> None:
     p.add_argument("--event", default=None, help=t("cli.opt.review_event", lang))
     p.add_argument("--month", default=None, metavar="YYYY-MM", help=t("cli.opt.review_month", lang))
     p.add_argument("--days", type=int, default=28, help=t("cli.opt.review_days", lang))
+
+
+@command("split", "cli.help.split")
+def _args_split(p: argparse.ArgumentParser, lang: str) -> None:
+    p.add_argument("--consultants", required=True, help=t("cli.opt.consultants", lang))
+    p.add_argument(
+        "--balance",
+        choices=("population", "open_leads", "workload"),
+        default="population",
+        help=t("cli.opt.balance", lang),
+    )
+    p.add_argument("--keep", action="store_true", help=t("cli.opt.keep", lang))
+    p.add_argument("--assignment", type=Path, default=None, help=t("cli.opt.assignment", lang))
+    p.add_argument(
+        "--lock",
+        action="append",
+        default=None,
+        metavar="ZONE_ID=NAME",
+        help=t("cli.opt.lock", lang),
+    )
+    p.add_argument("--min-balance", type=float, default=None, help=t("cli.opt.min_balance", lang))
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--replace", action="store_true", help=t("cli.opt.replace", lang))
+    which.add_argument("--dry-run", action="store_true", help=t("cli.opt.dry_run", lang))
 
 
 @command("network", "cli.help.network")

@@ -45,6 +45,7 @@ __all__ = [
     "Settings",
     "SettingsError",
     "SiteSettings",
+    "TerritorySettings",
     "WhitespaceSettings",
 ]
 
@@ -523,6 +524,46 @@ class MapSettings:
 
 
 @dataclass(frozen=True)
+class TerritorySettings:
+    """Consultant territories (``territory split``): adjacency, balance, compactness."""
+
+    #: Zones closer than this (m) count as touching (tolerates slivers and gaps between polygons).
+    adjacency_tolerance_m: float = 20.0
+    #: Two zones are neighbours only when they share at least this much border (m): zones that
+    #: touch at a corner do not make a territory contiguous.
+    min_shared_border_m: float = 50.0
+    #: A new split aims for every territory within this share of the mean of the balanced
+    #: measure, then makes territories more compact without leaving that band.
+    balance_tolerance: float = 0.02
+    #: The lowest acceptable balance index (0-100): ``--keep`` moves zones of consultants who
+    #: stay only while the index is below it, and locks that make it unreachable are refused.
+    min_balance: float = 80.0
+    #: Below this balance index a new split explains what holds it back (large zones, locks).
+    target_balance: float = 90.0
+    #: Iterations of the balanced k-means that places the first territories.
+    kmeans_iterations: int = 120
+    #: Step of the balanced k-means (share of a territory's squared radius per unit of imbalance).
+    kmeans_step: float = 0.15
+    #: Most rounds of boundary moves in one phase (balance, then compactness).
+    max_rounds: int = 3000
+    #: How many times the balance and compactness phases alternate.
+    phases: int = 3
+    #: Seed of the k-means start (the same inputs always give the same territories).
+    random_state: int = 0
+    #: Starts tried (balanced enough, the most compact wins) when there are at most
+    #: ``restart_max_zones`` zones; larger areas get one start (time).
+    restarts: int = 4
+    restart_max_zones: int = 1500
+    #: Workload: the customers a zone's white space is missing are to be won over this many months.
+    whitespace_months: float = 12.0
+    #: Workload: leads won ÷ leads closed when the workspace has too few closed leads (seed 004:
+    #: 13 %, the national showroom close rate).
+    default_close_rate: float = 0.13
+    #: Workload: closed leads needed before the workspace's own close rate is used.
+    min_closed_leads: int = 30
+
+
+@dataclass(frozen=True)
 class NetworkSettings:
     """A dealer network (``territory network``): responsibility areas, gaps, the Dask engine."""
 
@@ -574,6 +615,7 @@ class Settings:
     leads: LeadsSettings = field(default_factory=LeadsSettings)
     print: PrintSettings = field(default_factory=PrintSettings)
     maps: MapSettings = field(default_factory=MapSettings)
+    territories: TerritorySettings = field(default_factory=TerritorySettings)
     huff: HuffSettings = field(default_factory=HuffSettings)
     site: SiteSettings = field(default_factory=SiteSettings)
     network: NetworkSettings = field(default_factory=NetworkSettings)

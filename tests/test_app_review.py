@@ -56,7 +56,9 @@ def texts(at) -> str:
 def test_review_page_records_a_form_refuses_a_bad_one_and_reviews_the_outing(folder, tmp_path):
     ws = load_workspace(folder)
     form = tmp_path / "form.csv"
-    form.write_text("序号,姓名,电话,级别\n1,王先生,13900001111,H\n2,李女士,13900002222,A\n", "utf-8")
+    form.write_text(
+        "序号,姓名,电话,级别\n1,王先生,13900001111,H\n2,李女士,13900002222,A\n", "utf-8"
+    )
     record_outing(ws, Outing(EVENT, form=form, cost=300))
     at = run_page("territory/ui/pages/review.py", w_rv_event=EVENT)
     assert not at.error, [e.value for e in at.error]
@@ -86,7 +88,9 @@ def test_review_page_records_a_form_refuses_a_bad_one_and_reviews_the_outing(fol
 
     # a good form: recorded through the same path as the command line
     good = "序号,姓名,电话,级别\n1,甲,13900003333,H\n2,乙,13900004444,A\n3,丙,13900005555,B\n"
-    at.file_uploader(key=f"w_rv_upload_zh_{EVENT}").set_value(("good.csv", good.encode(), "text/csv"))
+    at.file_uploader(key=f"w_rv_upload_zh_{EVENT}").set_value(
+        ("good.csv", good.encode(), "text/csv")
+    )
     at.button(key=f"rv_save_zh_{EVENT}").click().run()
     assert not at.exception, at.exception
     assert not at.error, [e.value for e in at.error]

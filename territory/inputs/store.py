@@ -771,6 +771,14 @@ def export_workspace(ws, out_dir: Path | str, *, mask_personal: bool = True) -> 
         frame = traffic.copy()
         frame["date"] = pd.to_datetime(frame["date"])
         written.append(write_table(frame, out / "traffic.csv", mask=mask_personal))
+    from territory.inputs.assignment import load_assignment
+
+    assignment = load_assignment(ws.root)
+    if assignment is not None and len(assignment):
+        # The consultants' territories, as `territory split --assignment` imports them. The
+        # names are the dealer's staff, not customers: not masked (formulas still neutralised).
+        table = assignment.assign(locked=np.where(assignment["locked"], "1", ""))
+        written.append(write_table(table, out / "territories.csv", mask=False))
     return written
 
 

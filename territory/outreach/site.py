@@ -866,28 +866,18 @@ def _text(value: object, default: str) -> str:
 
 
 def _consultant(ws, zone_id: str) -> str | None:
-    """The consultant whose territory holds the zone, when the workspace has territories.
+    """The consultant whose territory holds the zone (``territory split``), or None.
 
-    Read from the stored assignment (``territory split``) when that module is
-    present, else from a ``territories`` mapping or frame on the workspace.
+    Read from the assignment stored in the workspace's journal
+    (:func:`territory.inputs.assignment.consultant_of`); a journal that cannot
+    be read names nobody rather than stopping a plan.
     """
-    territories = getattr(ws, "territories", None)
-    if territories is None:
-        try:  # consultant territories (issue 15) store the assignment in the journal
-            from territory.inputs.assignment import consultant_of  # type: ignore[import-not-found]
-        except ImportError:
-            return None
-        try:
-            return consultant_of(ws, [zone_id]).get(zone_id)
-        except (OSError, ValueError):
-            return None
-    if isinstance(territories, dict):
-        value = territories.get(zone_id)
-        return str(value) if value else None
-    if isinstance(territories, pd.DataFrame) and {"zone_id", "consultant"} <= set(territories):
-        hit = territories.loc[territories["zone_id"].astype(str) == zone_id, "consultant"]
-        return str(hit.iloc[0]) if len(hit) else None
-    return None
+    from territory.inputs.assignment import consultant_of
+
+    try:
+        return consultant_of(ws, [zone_id]).get(zone_id)
+    except (OSError, ValueError):
+        return None
 
 
 #: Per-frame caches (kept while the frame lives): {id: (weak ref, key, value)}.

@@ -1308,6 +1308,8 @@ def _facts(ctx: _Ctx, page: _Page, box_pt, site: _Site, km: float) -> None:
         ]
         facts[4:4] = extra[:1]
         facts += extra[1:]
+        if brief.consultant:  # whose territory the site is in (territory split): first
+            facts.insert(0, (t("plan.bg.consultant", lang), brief.consultant))
     if ctx.cards:
         facts.append(
             (

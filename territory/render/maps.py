@@ -61,6 +61,7 @@ __all__ = [
     "BASEMAPS",
     "COLOUR_BY",
     "CUSTOMER_STYLES",
+    "TERRITORY_COLOURS",
     "TILES",
     "ZONE_COLOURS",
     "add_areas",
@@ -70,6 +71,7 @@ __all__ = [
     "add_notice",
     "add_pois",
     "add_sites",
+    "add_territories",
     "add_zones",
     "base_map",
     "choropleth_map",
@@ -80,6 +82,8 @@ __all__ = [
     "safe_text",
     "sites_map",
     "stable_ids",
+    "territories_map",
+    "territory_colours",
     "whitespace_map",
 ]
 
@@ -1153,6 +1157,138 @@ def add_sites(
     return m
 
 
+# --------------------------------------------------------------------------- consultant territories
+
+#: Territory colours, in consultant order (colour-blind friendly, after Okabe–Ito and Tol);
+#: the palette repeats after twelve consultants.
+TERRITORY_COLOURS: tuple[str, ...] = (
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#CC79A7",
+    "#56B4E9",
+    "#D55E00",
+    "#882255",
+    "#999933",
+    "#44AA99",
+    "#AA4499",
+    "#332288",
+    "#117733",
+)
+
+
+def territory_colours(consultants: Sequence[str]) -> dict[str, str]:
+    """Each consultant's colour, by their place in ``consultants`` (maps and prints agree)."""
+    return {c: TERRITORY_COLOURS[i % len(TERRITORY_COLOURS)] for i, c in enumerate(consultants)}
+
+
+def add_territories(
+    m: folium.Map,
+    zones: gpd.GeoDataFrame,
+    outlines: gpd.GeoSeries,
+    *,
+    consultants: Sequence[str],
+    zone_types: pd.Series | None = None,
+    lang: str = "zh",
+    actions: Sequence[CardAction] = (),
+) -> folium.Map:
+    """Consultant territories: zones in their consultant's colour, outlines and names.
+
+    ``zones`` has ``zone_id``, ``name``, ``district``, ``population``,
+    ``consultant``, ``locked`` (and ``open_leads`` when known); ``outlines``
+    one (multi)polygon per consultant, in the order of ``consultants``.
+    ``actions`` put buttons on the zone card (e.g. hand the zone to another
+    consultant); a click sends ``{action, id: zone_id}`` to the app.
+    """
+    lang = check_lang(lang)
+    colours = territory_colours(consultants)
+    index = {c: i for i, c in enumerate(consultants)}
+    districts = sorted({str(d) for d in zones["district"].dropna()})
+    d_index = {d: i for i, d in enumerate(districts)}
+    types = list(ZONE_TYPES)
+    t_index = {c: i for i, c in enumerate(types)}
+    kinds = zone_types if zone_types is not None else pd.Series([None] * len(zones))
+    p = {
+        "name": _column(zones["name"].where(zones["name"].notna(), zones["zone_id"])),
+        "zone": [str(z) for z in zones["zone_id"]],
+        "consultant": [index[c] for c in zones["consultant"]],
+        "district": [d_index.get(str(v)) if pd.notna(v) else None for v in zones["district"]],
+        "type": [t_index.get(v) for v in kinds],
+        "pop": _column(zones["population"], digits=0),
+        "locked": [1 if v else 0 for v in zones["locked"]],
+    }
+    rows = [
+        CardRow(t("maps.card.consultant", lang), "consultant", "text", lookup=True),
+        CardRow(t("maps.card.zone_id", lang), "zone", "text"),
+        CardRow(t("maps.card.district", lang), "district", "text", lookup=True),
+        CardRow(t("maps.card.zone_type", lang), "type", "text", lookup=True),
+        CardRow(t("maps.card.population", lang), "pop"),
+        CardRow(t("maps.card.locked", lang), "locked", "text", lookup=True),
+    ]
+    if "open_leads" in zones and zones["open_leads"].notna().any():
+        p["leads"] = _column(zones["open_leads"], digits=0)
+        rows.append(CardRow(t("maps.card.open_leads", lang), "leads"))
+    if zone_types is None:
+        rows = [r for r in rows if r.key != "type"]
+    zone_card = pl.card(
+        title="name",
+        rows=rows,
+        lookups={
+            "consultant": list(consultants),
+            "district": districts,
+            "type": [label(c, ZONE_TYPES, lang) for c in types],
+            "locked": [t("maps.card.unlocked", lang), t("maps.card.locked_yes", lang)],
+        },
+        actions=actions,
+        id="zone" if actions else None,
+    )
+    tiles = _folium.meta(m).tiles
+    payload = pl.shapes_layer(
+        geometry=_encode_geoms(m, zones.geometry),
+        precision=_ms(m).precision,
+        classes=[index[c] for c in zones["consultant"]],
+        palette=[colours[c] for c in consultants],
+        properties=p,
+        card=zone_card,
+        tooltip="name",
+        style=pl.Style(
+            stroke="#ffffff", weight=0.6, opacity=0.9, fill=0.5 if tiles == "none" else 0.35
+        ),
+    )
+    _add(m, payload, name=t("maps.layer.territory_zones", lang))
+    shapes = gpd.GeoSeries(list(outlines), crs=outlines.crs)
+    _add(
+        m,
+        pl.polygons_layer(
+            geometry=_encode_geoms(m, shapes),
+            precision=_ms(m).precision,
+            classes=list(range(len(consultants))),
+            palette=[colours[c] for c in consultants],
+            style=pl.Style(weight=3.5, opacity=1.0, fill=0.0, interactive=False),
+        ),
+        name=t("maps.layer.territories", lang),
+    )
+    anchors = shapes.to_crs("EPSG:4326").representative_point()
+    _add(
+        m,
+        pl.labels_layer(
+            points=_encode_points(m, anchors.x, anchors.y),
+            precision=_ms(m).precision,
+            texts=list(consultants),
+            css="territory-label-consultant",
+        ),
+        name=t("maps.layer.territory_names", lang),
+        control=False,
+    )
+    _legend(
+        m,
+        t("maps.legend.territories", lang),
+        [(colours[c], c, "") for c in consultants],
+        pos="bottomright",
+    )
+    return m
+
+
 # --------------------------------------------------------------------------- whole maps
 
 
@@ -1288,6 +1424,46 @@ def sites_map(
         lang=lang,
     )
     add_sites(m, sites, lang=lang)
+    return finish_map(m)
+
+
+def territories_map(
+    ws,
+    split,
+    *,
+    tiles: str = "none",
+    lang: str = "zh",
+    actions: Sequence[CardAction] = (),
+    settings: Settings | None = None,
+) -> folium.Map:
+    """The consultants' territories (a :class:`territory.outreach.split.Split`) with the dealer."""
+    settings = settings or ws.settings
+    m = base_map(
+        lon=ws.dealer.lon,
+        lat=ws.dealer.lat,
+        radius_km=settings.influence.radius_km,
+        tiles=tiles,
+        lang=lang,
+        settings=settings,
+    )
+    types = dict(zip(ws.zones["zone_id"], ws.zones["zone_type"], strict=True))
+    add_territories(
+        m,
+        split.zones,
+        split.outlines(),
+        consultants=split.consultants,
+        zone_types=pd.Series([types.get(z) for z in split.zones["zone_id"]]),
+        lang=lang,
+        actions=actions,
+    )
+    add_dealer(
+        m,
+        lon=ws.dealer.lon,
+        lat=ws.dealer.lat,
+        name=ws.dealer.name,
+        rings=_rings(ws, settings),
+        lang=lang,
+    )
     return finish_map(m)
 
 

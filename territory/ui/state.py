@@ -74,6 +74,7 @@ __all__ = [
     "pref",
     "prefs_unsaved",
     "print_pdf",
+    "print_territories_pdf",
     "ready",
     "recommendation",
     "recommendation_weeks",
@@ -85,6 +86,9 @@ __all__ = [
     "stage_files",
     "start_basemap_check",
     "store_files",
+    "territories",
+    "territories_map",
+    "territory_settings",
     "tr",
     "use_demo",
     "workspace",
@@ -748,6 +752,81 @@ _MAP_BUILDERS = {
     "whitespace": _whitespace_map,
     "choropleth": _choropleth_map,
 }
+
+
+# ----------------------------------------------------------------------------- territories
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _territories(root: str, stamp: str, radius_km: float, use_lang: str):
+    from territory.inputs.assignment import load_assignment
+    from territory.outreach.split import describe_assignment
+
+    stored = load_assignment(root)
+    if stored is None or stored.empty:
+        return None
+    ws = _workspace(root, stamp)
+    settings = ws.settings.merged({"influence": {"radius_km": radius_km}})
+    return describe_assignment(ws, stored, lang=use_lang, settings=settings)
+
+
+def territories():
+    """The stored consultant territories with their figures (cached per journal version), or None."""
+    return _territories(*_key(), float(pref("radius_km")), lang())
+
+
+def territory_settings():
+    """The workspace's settings with this session's radius (what the Consultants page splits)."""
+    return workspace().settings.merged({"influence": {"radius_km": float(pref("radius_km"))}})
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _territories_map(root: str, stamp: str, radius_km: float, use_lang: str, tiles: str):
+    from territory.render import maps
+    from territory.render._payloads import CardAction
+
+    split = _territories(root, stamp, radius_km, use_lang)
+    ws = _workspace(root, stamp)
+    actions = [
+        CardAction(f"give-{i}", t("maps.action.give", use_lang, name=name))
+        for i, name in enumerate(split.consultants)
+    ]
+    actions.append(CardAction("toggle-lock", t("maps.action.toggle_lock", use_lang)))
+    settings = ws.settings.merged({"influence": {"radius_km": radius_km}})
+    return maps.territories_map(
+        ws, split, tiles=tiles, lang=use_lang, actions=actions, settings=settings
+    )
+
+
+def territories_map():
+    """A copy of the cached map of the stored territories, with its zone-card actions."""
+    tiles, fell_back = basemap()
+    m = copy.deepcopy(_territories_map(*_key(), float(pref("radius_km")), lang(), tiles))
+    if fell_back:
+        from territory.render.maps import add_notice
+
+        add_notice(m, t("maps.notice.no_tiles", lang()))
+    return m
+
+
+def print_territories_pdf(consultants: list[str] | None, *, paper: str, print_lang: str):
+    """The territory maps of ``consultants`` (None: everyone, with the overview) as PDF bytes."""
+    from territory.render.territory_print import print_territories
+
+    ws = workspace()
+    radius_km = float(pref("radius_km"))
+    settings = territory_settings()
+    with tempfile.TemporaryDirectory(prefix="territory-print-") as tmp:
+        result = print_territories(
+            ws,
+            out=Path(tmp) / "territories.pdf",
+            consultants=consultants,
+            paper=paper,
+            lang=print_lang,
+            settings=settings,
+            analysis=_analysis(*_key(), str(pref("model")), radius_km, check_lang(print_lang)),
+        )
+        return result.path.read_bytes(), result
 
 
 # ----------------------------------------------------------------------------- printing, files

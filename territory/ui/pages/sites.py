@@ -182,6 +182,8 @@ with state.guard():
         for row in sites.itertuples(index=False):
             with st.container(border=True):
                 badge = f" · {tr('ui.sites.by_user')}" if row.chosen_by == "user" else ""
+                if getattr(row, "consultant", None):  # whose territory the site is in
+                    badge += " · " + tr("ui.sites.consultant_badge", name=ui.md(row.consultant))
                 st.markdown(
                     f"**{row.rank}. {ui.md(row.name)}** · {ui.md(row.district)} · "
                     f"{ui.md(label(row.zone_type, ZONE_TYPES, lang))}{badge}"
