@@ -344,7 +344,10 @@ def plan_sites(
     existing = set()
     if len(events):
         same_day = events[pd.to_datetime(events["date"]).eq(day)]
-        keep = ~same_day["status"].astype(object).eq("cancelled")
+        status = (
+            same_day["status"] if "status" in same_day else pd.Series(None, index=same_day.index)
+        )
+        keep = ~status.astype(object).eq("cancelled")
         existing = set(same_day.loc[keep, "zone_id"].astype(str))
     known = set(events["event_id"].astype(str)) if len(events) else set()
     zones = set(ws.zones["zone_id"].astype(str))

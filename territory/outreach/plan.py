@@ -384,12 +384,16 @@ def _actual(ws, zone_id, date, event_id, settings, today):
         same = events["zone_id"].astype(object).eq(zone_id) & pd.to_datetime(events["date"]).eq(
             pd.Timestamp(date)
         )
-        status = events["status"].astype(object)
+        status = (
+            events["status"].astype(object)
+            if "status" in events
+            else pd.Series(None, index=events.index, dtype=object)
+        )
         hit = events[same & (status.eq("done") | status.isna())]
     if not len(hit):
         return event_id, None
     row = hit.iloc[0]
-    status = row.get("status")
+    status = row.get("status") if "status" in row.index else None
     if isinstance(status, str) and status != "done":
         return str(row["event_id"]), None
     day = pd.Timestamp(row["date"]).date()
@@ -401,7 +405,7 @@ def _actual(ws, zone_id, date, event_id, settings, today):
         as_of=today or dt.date.today(),
         settings=settings,
     )
-    cost = row.get("cost")
+    cost = row.get("cost") if "cost" in row.index else None
     actual["cost"] = None if cost is None or pd.isna(cost) else float(cost)
     return str(row["event_id"]), actual
 
