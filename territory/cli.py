@@ -758,6 +758,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 "zone_id": plan.zone_id,
                 "date": plan.date.isoformat(),
                 "kpi": plan.kpi,
+                "event_id": plan.event_id,
+                "actual": plan.actual,
             }
         )
     else:

@@ -287,6 +287,11 @@ def test_the_plans_actual_column_is_filled_after_record(ws_copy, tmp_path):
     assert table.loc["新增线索", actual] == "5"
     assert table.loc["单线索成本", actual] == "100 元"
     assert table.loc["新增线索", "目标"] == str(plan.kpi["new_leads"])
+    # the printed plan fills the same figures into its KPI box's actual column
+    from territory.i18n import t
+    from territory.render._printpages import _actuals
+
+    assert _actuals(plan, "zh")[t("plan.kpi.new_leads", "zh")] == "5"
 
 
 def test_sites_planned_from_the_sites_page_are_events_and_never_doubled(ws_copy):
