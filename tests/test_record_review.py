@@ -195,6 +195,14 @@ def test_record_creates_an_event_and_review_reports_it_as_json(ws_copy, tmp_path
     month = json.loads(capsys.readouterr().out)
     assert "X1" in [e["event_id"] for e in month["events"]]
     assert main(["review", str(ws_copy), "--event", "NOPE", "--lang", "en"]) == 2
+    # export writes the merged result: the new event and its form cards, phones masked
+    assert main(["export", str(ws_copy), "--out", str(tmp_path / "out")]) == 0
+    cards = pd.read_csv(tmp_path / "out" / "cards.csv", dtype=str)
+    form_cards = cards[cards["event_id"].eq("X1")]
+    assert sorted(form_cards["card_id"]) == ["X1-R002", "X1-R003"]
+    assert form_cards["phone"].str.fullmatch(r"139\*{4}\d{4}").all()
+    events = pd.read_csv(tmp_path / "out" / "events.csv", dtype=str).set_index("event_id")
+    assert (events.loc["X1", "status"], events.loc["X1", "zone_id"]) == ("done", ZONE)
 
 
 def test_review_week_buckets_on_a_tiny_literal_case():
