@@ -316,3 +316,33 @@ def test_sites_planned_from_the_sites_page_are_events_and_never_doubled(ws_copy)
     planned = again.events[again.events["event_id"].isin(ids)]
     assert set(planned["status"]) == {"planned"} and set(planned["zone_id"]) == {ZONE, "510105010"}
     assert {e.data["origin_page"] for e in Journal(ws_copy).entries("event_record")} == {"sites"}
+
+
+def test_an_english_csv_form_and_a_voucher_code_attribute_a_deposit_with_another_phone(tmp_path):
+    from territory.inputs.regform import read_form
+
+    path = tmp_path / "form.csv"
+    path.write_text(
+        "No.,Name,Phone,Grade H/A/B/C,Voucher\n1,Wang,+86 139-0000-1111,h,V-77\n2,,,,\n",
+        encoding="utf-8",
+    )
+    form = read_form(path, event_date=dt.date(2026, 11, 2))
+    assert not form.problems
+    assert form.rows[["row", "phone", "grade", "voucher"]].values.tolist() == [
+        [2, "13900001111", "H", "V-77"]
+    ]
+    cards = pd.DataFrame(
+        {
+            "card_id": ["E1-R002", "D5"],
+            "lead_id": ["E1-R002", "D5"],  # the deposit was typed with another phone: own lead
+            "card_type": ["A", "deposit"],
+            "event_id": ["E1", None],
+            "voucher": ["V-77", "V-77"],
+            "date": pd.to_datetime(["2026-11-02", "2026-11-12"]),
+            "status": ["open", "won"],
+        }
+    )
+    r = event_review(cards, event_id="E1", day="2026-11-02", as_of="2026-12-31")
+    assert r["attributed_by"] == {"event_id": 1, "voucher": 1}
+    assert (r["leads"], r["deposits"], r["sales"]) == (1, 1, 1)
+    assert [w["sales"] for w in r["weeks"]] == [0, 1, 0, 0]

@@ -169,7 +169,11 @@ def event_review(
         visit &= ~_col(mine, "source").eq("outreach").fillna(False)
     first_visit = date[visit].groupby(lead[visit]).min()
     deposit = in_window & kind.eq("deposit").fillna(False)
-    closed = pd.to_datetime(mine["closed_date"]) if "closed_date" in mine else date * pd.NaT
+    closed = (
+        pd.to_datetime(mine["closed_date"])
+        if "closed_date" in mine
+        else pd.Series(pd.NaT, index=mine.index, dtype="datetime64[ns]")
+    )
     won = status.eq("won").fillna(False)
     sale_day = date.where(kind.eq("deposit").fillna(False) | closed.isna(), closed)
     sold = (kind.eq("deposit").fillna(False) | won) & (sale_day >= day) & (sale_day < end)
@@ -295,7 +299,11 @@ def outreach_deals(cards: pd.DataFrame, *, start, end) -> dict:
         .first()
     )
     kind = _col(cards, "card_type")
-    closed = pd.to_datetime(cards["closed_date"]) if "closed_date" in cards else date * pd.NaT
+    closed = (
+        pd.to_datetime(cards["closed_date"])
+        if "closed_date" in cards
+        else pd.Series(pd.NaT, index=cards.index, dtype="datetime64[ns]")
+    )
     won = _col(cards, "status").eq("won").fillna(False)
     sale_day = date.where(kind.eq("deposit").fillna(False) | closed.isna(), closed)
     deal = (kind.eq("deposit").fillna(False) | won) & (sale_day >= start) & (sale_day <= end)
