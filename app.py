@@ -21,6 +21,7 @@ PAGES = [
     ("sites.py", "ui.nav.sites", ":material/flag:", "sites"),
     ("coverage.py", "ui.nav.coverage", ":material/bar_chart:", "coverage"),
     ("followup.py", "ui.nav.followup", ":material/phone_in_talk:", "followup"),
+    ("review.py", "ui.nav.review", ":material/fact_check:", "review"),
     ("consultants.py", "ui.nav.consultants", ":material/groups:", "consultants"),
     ("exports.py", "ui.nav.print", ":material/print:", "print"),
 ]

@@ -579,6 +579,65 @@ def cmd_lead(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_record(args: argparse.Namespace) -> int:
+    """Create or update an outreach event and import its filled-in registration form (journal)."""
+    from territory.leads.record import Outing, record_outing
+
+    ws = _load(args)
+    lang = args.lang or ws.dealer.language
+    outing = Outing(
+        args.event,
+        status=args.status,
+        date=args.date,
+        zone_id=args.zone,
+        format=args.format,
+        cost=args.cost,
+        staff=args.staff,
+        location=args.location,
+        form=args.form,
+        note=args.note,
+    )
+    result = record_outing(ws, outing, who=args.who, origin="cli", lang=lang)
+    if args.json:
+        emit_json(result.to_dict(lang))
+        return EXIT_OK
+    if result.notices:
+        _say(render_problems(result.notices, lang))
+    _say(
+        t(
+            "review.cli_recorded",
+            lang,
+            event=result.event_id,
+            status=result.status,
+            added=result.leads_added,
+            linked=result.leads_linked,
+        )
+    )
+    return EXIT_OK
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    """What an outing produced over the following weeks, or a month's outings."""
+    from territory.outreach.review import month_review, review_event, review_text
+
+    ws = _load(args)
+    lang = args.lang or ws.dealer.language
+    if args.days < 1:
+        raise CliError("cli.bad_option", detail="--days must be at least 1")
+    if (args.event is None) == (args.month is None):
+        raise CliError("review.cli_event_or_month")
+    if args.event is not None:
+        document = review_event(ws, args.event, days=args.days, lang=lang)
+    else:
+        document = month_review(ws, args.month, days=args.days, lang=lang)
+    if args.json:
+        emit_json(document)
+    else:
+        for line in review_text(document, lang):
+            _out(line)
+    return EXIT_OK
+
+
 def _date(
     args: argparse.Namespace, *, default_next_saturday: bool = True, default_today: bool = False
 ):
@@ -699,6 +758,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
                 "zone_id": plan.zone_id,
                 "date": plan.date.isoformat(),
                 "kpi": plan.kpi,
+                "event_id": plan.event_id,
+                "actual": plan.actual,
             }
         )
     else:
@@ -1148,6 +1209,37 @@ def _args_lead(p: argparse.ArgumentParser, lang: str) -> None:
     p.add_argument("--consultant", default=None, help=t("cli.opt.lead_consultant", lang))
     p.add_argument("--note", default=None, help=t("cli.opt.lead_note", lang))
     p.add_argument("--who", default=None, help=t("cli.opt.lead_who", lang))
+
+
+@command("record", "cli.help.record")
+def _args_record(p: argparse.ArgumentParser, lang: str) -> None:
+    p.add_argument("--event", required=True, help=t("cli.opt.record_event", lang))
+    p.add_argument("--status", default=None, help=t("cli.opt.record_status", lang))
+    p.add_argument("--date", default=None, help=t("cli.opt.record_date", lang))
+    p.add_argument(
+        "--zone", "--site", dest="zone", default=None, help=t("cli.opt.record_zone", lang)
+    )
+    p.add_argument("--format", default=None, help=t("cli.opt.record_format", lang))
+    p.add_argument("--cost", default=None, help=t("cli.opt.record_cost", lang))
+    p.add_argument("--staff", default=None, help=t("cli.opt.record_staff", lang))
+    p.add_argument("--location", default=None, help=t("cli.opt.record_location", lang))
+    p.add_argument(
+        "--form",
+        "--leads",
+        dest="form",
+        type=Path,
+        default=None,
+        help=t("cli.opt.record_form", lang),
+    )
+    p.add_argument("--note", default=None, help=t("cli.opt.lead_note", lang))
+    p.add_argument("--who", default=None, help=t("cli.opt.lead_who", lang))
+
+
+@command("review", "cli.help.review")
+def _args_review(p: argparse.ArgumentParser, lang: str) -> None:
+    p.add_argument("--event", default=None, help=t("cli.opt.review_event", lang))
+    p.add_argument("--month", default=None, metavar="YYYY-MM", help=t("cli.opt.review_month", lang))
+    p.add_argument("--days", type=int, default=28, help=t("cli.opt.review_days", lang))
 
 
 @command("split", "cli.help.split")

@@ -227,6 +227,7 @@ COLUMN_ALIASES: dict[str, tuple[str, ...]] = {
     "grade": ("级别", "客户级别", "意向级别"),
     "status": ("状态", "跟进状态"),
     "event_id": ("活动编号", "活动id"),
+    "voucher": ("券码", "电子券码", "电子券", "优惠券码", "voucher_code"),
     "location": ("地点", "活动地点"),
     "format": ("形式", "外拓形式", "活动形式"),
     "cost": ("费用", "成本", "花费"),

@@ -97,7 +97,7 @@ FORMAT_VERSION = 1
 #: Seconds a writer waits for another writer's transaction before giving up.
 BUSY_TIMEOUT_S = 30.0
 #: Modules that register kinds with appliers (imported before the journal is applied).
-KIND_MODULES: tuple[str, ...] = ("territory.inputs.leadlink",)
+KIND_MODULES: tuple[str, ...] = ("territory.inputs.leadlink", "territory.inputs.outings")
 #: Values of ``origin``.
 ORIGINS: tuple[str, ...] = ("app", "cli", "api")
 
@@ -136,6 +136,9 @@ class Kind:
     fields: tuple[str, ...]
     applier: str | None = None
     description: str = ""
+    #: Appliers run in increasing ``order`` (kinds that add rows before those that edit them:
+    #: recorded events and form leads before ``lead_update``), then in registration order.
+    order: int = 10
 
 
 #: Every registered kind, by name.
@@ -422,17 +425,17 @@ def apply_journal(ws, *, journal: Journal | None = None):
     if not journal.exists:
         return ws
     _load_kinds()
-    appliers = {name: kind for name, kind in KINDS.items() if kind.applier}
+    ranked = sorted((k for k in KINDS.values() if k.applier), key=lambda k: k.order)
+    appliers = {kind.name: kind for kind in ranked}
     entries = journal.entries(tuple(appliers))
     if not entries:
         return ws
-    notices = list(ws.notices)
     for name, kind in appliers.items():
         mine = [e for e in entries if e.kind == name]
         if not mine:
             continue
         module, _, function = kind.applier.partition(":")
         apply: Callable = getattr(importlib.import_module(module), function)
-        ws, problems = apply(ws, mine)
-        notices.extend(problems)
-    return dataclasses.replace(ws, notices=notices)
+        ws, problems = apply(ws, mine)  # an applier may also settle earlier notices
+        ws = dataclasses.replace(ws, notices=[*ws.notices, *problems])
+    return ws

@@ -158,6 +158,8 @@ LAYERS: dict[str, LayerSpec] = {
             ColumnSpec("last_contact", "date"),
             ColumnSpec("closed_date", "date"),
             ColumnSpec("lost_reason", "text"),
+            # Additions (outreach loop): the electronic voucher handed out at an outing.
+            ColumnSpec("voucher", "text"),
             *_POINT_COLUMNS,
         ),
         id_column="card_id",

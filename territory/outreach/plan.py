@@ -81,6 +81,10 @@ class Plan:
     budget: dict[str, float]
     sections: list[PlanSection]
     title: str
+    #: The recorded event this plan is for (same zone and date), and its actual figures
+    #: (:func:`territory.leads.review.event_review`), once ``territory record`` has run.
+    event_id: str | None = None
+    actual: dict | None = None
 
     def section(self, key: str) -> PlanSection:
         """The part called ``key`` (see :data:`PART_KEYS`)."""
@@ -104,6 +108,7 @@ def build_plan(
     facts: SiteFacts | None = None,
     brief: SiteBrief | None = None,
     today: dt.date | None = None,
+    event_id: str | None = None,
 ) -> Plan:
     """Fill the 13-part plan for ``zone_id`` on ``date``.
 
@@ -111,6 +116,11 @@ def build_plan(
     pass ``facts`` (or a ready ``brief``) to share them with ranking and printing.
     Publicity runs the week before ``date`` but never starts before ``today``
     (default: the real today); a shortened run says so in a note column.
+
+    Part 8 (KPI) carries a table of target and **actual** per indicator: the
+    actual column is filled from the recorded event of this zone and date
+    (``event_id``, else the done event at ``zone_id`` on ``date``; see
+    ``territory record``) over the review window, and left empty before.
 
     Raises
     ------
@@ -162,6 +172,7 @@ def build_plan(
         "target_deposits": round(cards * deposit_rate) if deposit_rate is not None else 0,
     }
     budget = {line: cost * share for line, share in pb.budget_shares.items()}
+    event_id, actual = _actual(ws, str(zone_id), date, event_id, settings, today)
 
     type_label = label(zone_type, ZONE_TYPES, lang)
     format_labels = [label(f, FORMATS, lang) for f in formats]
@@ -313,7 +324,8 @@ def build_plan(
         ),
         part(
             "kpi",
-            [(t(f"plan.kpi.{key}", lang), str(value)) for key, value in kpi.items()]
+            table=_kpi_table(kpi, econ, actual, event_id, lang),
+            rows=[(t(f"plan.kpi.{key}", lang), str(value)) for key, value in kpi.items()]
             + _kpi_basis(stats, history, formats, zone_type, expected_leads, expected_sales, lang)
             + [(t("plan.kpi.follow_up", lang), t("plan.kpi.follow_up_text", lang))],
         ),
@@ -350,6 +362,93 @@ def build_plan(
         budget=budget,
         sections=sections,
         title=title,
+        event_id=event_id,
+        actual=actual,
+    )
+
+
+#: Days after the outing that the plan's actual column covers (the review's 4 weeks).
+ACTUAL_DAYS = 28
+
+
+def _actual(ws, zone_id, date, event_id, settings, today):
+    """The recorded event of this plan and its actual figures (None, None before ``record``)."""
+    from territory.leads.review import event_review
+
+    events = ws.events
+    if events is None or not len(events):
+        return None, None
+    if event_id is not None:
+        hit = events[events["event_id"].astype(object).eq(event_id)]
+    else:
+        same = events["zone_id"].astype(object).eq(zone_id) & pd.to_datetime(events["date"]).eq(
+            pd.Timestamp(date)
+        )
+        status = (
+            events["status"].astype(object)
+            if "status" in events
+            else pd.Series(None, index=events.index, dtype=object)
+        )
+        hit = events[same & (status.eq("done") | status.isna())]
+    if not len(hit):
+        return event_id, None
+    row = hit.iloc[0]
+    status = row.get("status") if "status" in row.index else None
+    if isinstance(status, str) and status != "done":
+        return str(row["event_id"]), None
+    day = pd.Timestamp(row["date"]).date()
+    actual = event_review(
+        ws.cards,
+        event_id=str(row["event_id"]),
+        day=day,
+        days=ACTUAL_DAYS,
+        as_of=today or dt.date.today(),
+        settings=settings,
+    )
+    cost = row.get("cost") if "cost" in row.index else None
+    actual["cost"] = None if cost is None or pd.isna(cost) else float(cost)
+    return str(row["event_id"]), actual
+
+
+def _kpi_table(kpi, econ, actual, event_id, lang) -> pd.DataFrame:
+    """Part 8 as target vs actual; the actual column is empty until the outing is recorded."""
+    a = actual or {}
+    cost = a.get("cost")
+    leads, sales = a.get("leads"), a.get("sales")
+
+    def money(value):
+        return _money_or_dash(value, lang) if value is not None else ""
+
+    rows = [
+        ("new_leads", kpi["new_leads"], leads),
+        ("visits", "—", a.get("visits")),
+        ("target_deposits", kpi["target_deposits"], a.get("deposits")),
+        ("target_orders", kpi["target_orders"], sales),
+        ("cost", money(econ.cost), money(cost) if actual else ""),
+        (
+            "cost_per_lead",
+            _money_or_dash(econ.cost_per_lead, lang),
+            money(cost / leads)
+            if actual and cost is not None and leads
+            else ("—" if actual else ""),
+        ),
+        (
+            "cost_per_sale",
+            _money_or_dash(econ.cost_per_sale, lang),
+            money(cost / sales)
+            if actual and cost is not None and sales
+            else ("—" if actual else ""),
+        ),
+    ]
+    head = t("plan.kpi.actual_head", lang, days=ACTUAL_DAYS, event=event_id or "—")
+    if actual:
+        head += t("plan.kpi.actual_as_of", lang, day=actual["window"]["as_of"])
+    return pd.DataFrame(
+        {
+            t("plan.kpi.indicator", lang): [t(f"plan.kpi.row.{k}", lang) for k, _, _ in rows],
+            t("plan.kpi.target", lang): [str(v) for _, v, _ in rows],
+            head: ["" if v is None else str(v) for _, _, v in rows],
+        }
     )
 
 

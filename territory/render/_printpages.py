@@ -411,8 +411,14 @@ class _Flow:
                 )
             self.y += h
 
-    def kpi(self, title: str, rows: list[tuple[str, str]], extra: list[tuple[str, str]]) -> None:
-        """KPI targets with an empty box for the result of the day."""
+    def kpi(
+        self,
+        title: str,
+        rows: list[tuple[str, str]],
+        extra: list[tuple[str, str]],
+        actual: dict[str, str] | None = None,
+    ) -> None:
+        """KPI targets with a box for the result: empty, or the recorded outing's (``actual``)."""
         k = self.k
         row_h = self.lh + 4 * k
         head_h = self.lh + 2 * k
@@ -448,6 +454,15 @@ class _Flow:
                 ha="right",
                 color=_COLOURS["head"],
             )
+            if actual and actual.get(lab):
+                self.page.text(
+                    xs[2] + actual_w - 3 * k,
+                    self.y + 2 * k,
+                    actual[lab],
+                    size=self.size * 1.1,
+                    ha="right",
+                    color=_COLOURS["head"],
+                )
             self.y += h
         self.y += 2 * k
         if extra:
@@ -531,12 +546,51 @@ def _plan_flow(ctx: _Ctx, site: _Site, size: float) -> list[_Page]:
         title = f"{section.number}. {section.title}"
         rows = _plan_rows(section, ctx.lang)
         if section.key == "kpi":
+            rows = [(str(a), str(b)) for a, b in section.rows]  # the target/actual table: below
             numeric = [(a, b) for a, b in rows if b.isdigit()]
             other = [(a, b) for a, b in rows if not b.isdigit()]
-            flow.kpi(title, numeric, other)
+            flow.kpi(title, numeric, other + _actual_rows(plan, ctx.lang), _actuals(plan, ctx.lang))
         else:
             flow.section(title, rows)
     return pages
+
+
+def _actuals(plan, lang: str) -> dict[str, str]:
+    """Part 8's actual box per target row, from the recorded outing (empty before ``record``)."""
+    a = plan.actual
+    if not a:
+        return {}
+    figures = {
+        "new_leads": a["leads"],
+        "target_deposits": a["deposits"],
+        "target_orders": a["sales"],
+    }
+    return {t(f"plan.kpi.{key}", lang): str(value) for key, value in figures.items()}
+
+
+def _actual_rows(plan, lang: str) -> list[tuple[str, str]]:
+    """The recorded outing's cost figures, one line under the KPI box."""
+    a = plan.actual
+    if not a:
+        return []
+    head = t("plan.kpi.actual_head", lang, days=a["window"]["days"], event=plan.event_id)
+    head += t("plan.kpi.actual_as_of", lang, day=a["window"]["as_of"])
+    cost = a.get("cost")
+    money = (lambda v: f"{v:,.0f} 元") if lang == "zh" else (lambda v: f"CNY {v:,.0f}")
+    parts = [
+        (t("plan.kpi.row.cost", lang), money(cost) if cost is not None else "—"),
+        (t("plan.kpi.row.visits", lang), str(a["visits"])),
+        (
+            t("plan.kpi.row.cost_per_lead", lang),
+            money(cost / a["leads"]) if cost is not None and a["leads"] else "—",
+        ),
+        (
+            t("plan.kpi.row.cost_per_sale", lang),
+            money(cost / a["sales"]) if cost is not None and a["sales"] else "—",
+        ),
+    ]
+    sep = "；" if lang == "zh" else "; "
+    return [(head, sep.join(f"{k} {v}" for k, v in parts))]
 
 
 def _invitations(ctx: _Ctx, site: _Site) -> list[list[str]]:

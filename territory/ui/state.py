@@ -1138,3 +1138,66 @@ def call_list_xlsx(result, *, contacts: str, list_lang: str) -> bytes:
             synthetic=workspace().has_synthetic_data,
         )
         return path.read_bytes()
+
+
+# ----------------------------------------------------------------------------- outings (Review page)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _site_facts(root: str, stamp: str, model: str, radius_km: float, lang: str):
+    from territory.outreach.site import SiteFacts
+
+    a = _analysis(root, stamp, model, radius_km, lang)
+    return SiteFacts.for_workspace(_workspace(root, stamp), analysis=a, lang=lang)
+
+
+def site_facts():
+    """The site facts of the session's analysis (targets of the Review page)."""
+    return _site_facts(*_key(), str(pref("model")), float(pref("radius_km")), lang())
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def _event_review(root: str, stamp: str, model, radius_km, lang: str, event_id: str, days: int):
+    from territory.outreach.review import review_event
+
+    facts = _site_facts(root, stamp, model, radius_km, lang)
+    return review_event(_workspace(root, stamp), event_id, days=days, lang=lang, facts=facts)
+
+
+def event_review(event_id: str, days: int = 28) -> dict:
+    """The review of one event (cached until the files or the journal change)."""
+    return _event_review(
+        *_key(), str(pref("model")), float(pref("radius_km")), lang(), event_id, int(days)
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _month_review(root: str, stamp: str, model, radius_km, lang: str, month: str, days: int):
+    from territory.outreach.review import month_review
+
+    facts = _site_facts(root, stamp, model, radius_km, lang)
+    return month_review(_workspace(root, stamp), month, days=days, lang=lang, facts=facts)
+
+
+def month_review(month: str, days: int = 28) -> dict:
+    """The monthly summary of outings (cached until the files or the journal change)."""
+    return _month_review(
+        *_key(), str(pref("model")), float(pref("radius_km")), lang(), month, int(days)
+    )
+
+
+def record_outing(outing, *, who: str | None):
+    """Record an outing (and its form) in the journal; the next rerun shows it everywhere.
+
+    Raises LayerError (nothing written) on bad input.
+    """
+    from territory.leads.record import record_outing as record
+
+    return record(workspace(), outing, who=who or None, origin="app", lang=lang())
+
+
+def plan_sites(sites: list[tuple[str, str]], *, date: dt.date, cost: dict | None = None):
+    """Record chosen sites as planned events on ``date`` (the Sites page's button)."""
+    from territory.leads.record import plan_sites as plan
+
+    return plan(workspace(), sites, date=date, origin="app", cost=cost)

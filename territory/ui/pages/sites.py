@@ -211,6 +211,33 @@ with state.guard():
         k1.metric(tr("ui.sites.sum_leads"), f"{total_leads:,.0f}")
         k2.metric(tr("ui.sites.sum_sales"), f"{total_sales:,.1f}")
         k3.metric(tr("ui.sites.sum_cost"), tr("ui.sites.sum_cost_value", k=total_cost / 1000))
+        # Recommended → planned events (journal kind event_record), compared with what was done
+        # on the Review page (活动复盘).
+        day = state.site_date()
+        if st.button(
+            tr("ui.sites.add_to_plan", n=len(sites), date=day.isoformat()),
+            key="sites_add_to_plan",
+            icon=":material/event_available:",
+            help=tr("ui.sites.add_to_plan_help"),
+        ):
+            planned = state.plan_sites(
+                [
+                    (str(z), f[0] if len(f) else None)
+                    for z, f in zip(sites["zone_id"], sites["formats"], strict=True)
+                ],
+                date=day,
+                cost=dict(
+                    zip(sites["zone_id"].astype(str), sites["cost"].astype(float), strict=True)
+                ),
+            )
+            st.session_state["sites_planned_flash"] = (
+                tr("ui.sites.added_to_plan", n=len(planned), ids=", ".join(planned))
+                if planned
+                else tr("ui.sites.already_planned", date=day.isoformat())
+            )
+        flash = st.session_state.pop("sites_planned_flash", None)
+        if flash:
+            st.success(flash)
         if rec.passed:
             st.markdown(f"**{tr('ui.sites.not_chosen')}**")
             st.markdown("\n".join(f"- {ui.md(p['text'])}" for p in rec.passed))
