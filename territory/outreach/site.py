@@ -943,32 +943,44 @@ def _pois_by_zone(pois: pd.DataFrame | None) -> dict[str, dict[str, list[dict]]]
     return out
 
 
-#: Awareness-gap districts per (cards frame, radius): {key: (weak ref, districts)}.
-_GAPS: dict[tuple, tuple[weakref.ref, set[str]]] = {}
+#: The market coverage table per (cards frame, analysis, settings, lang): {key: (weak ref, table)}.
+_MARKET: dict[tuple, tuple[weakref.ref, pd.DataFrame]] = {}
+
+
+def market_coverage(ws, analysis: Analysis, settings: Settings, lang: str) -> pd.DataFrame:
+    """The coverage table by district, the market being the influence area's districts.
+
+    What ``territory coverage`` shows for the workspace and what the site
+    ranking reads its awareness gaps from; kept while the cards frame lives,
+    so one recommendation and the dealer's coverage summary share one table.
+    Treat the table as read-only.
+    """
+    from territory.leads.coverage import coverage_table
+
+    cards = ws.cards
+    key = (id(cards), id(analysis.zones), id(settings), lang)
+    hit = _MARKET.get(key)
+    if hit is not None and hit[0]() is cards:
+        return hit[1]
+    zones = analysis.zones
+    market = set(zones.loc[zones["in_influence_area"].astype(bool), "district"].dropna())
+    table = coverage_table(
+        ws.zones, ws.customers, cards, by="district", settings=settings, lang=lang, market=market
+    )
+    for k in [k for k, (ref, _) in _MARKET.items() if ref() is None]:
+        del _MARKET[k]
+    if len(_MARKET) >= 8:
+        _MARKET.clear()
+    _MARKET[key] = (weakref.ref(cards), table)
+    return table
 
 
 def _awareness_gaps(ws, analysis: Analysis, settings: Settings, lang: str) -> set[str]:
     cards = ws.cards
     if cards is None or not len(cards):
         return set()
-    key = (id(cards), id(analysis.zones))
-    hit = _GAPS.get(key)
-    if hit is not None and hit[0]() is cards:
-        return hit[1]
-    from territory.leads.coverage import coverage_table
-
-    zones = analysis.zones
-    market = set(zones.loc[zones["in_influence_area"].astype(bool), "district"].dropna())
-    table = coverage_table(
-        ws.zones, ws.customers, cards, by="district", settings=settings, lang=lang, market=market
-    )
-    gaps = set(table.loc[table["diagnosis"] == "awareness_gap", "district"].dropna().astype(str))
-    for k in [k for k, (ref, _) in _GAPS.items() if ref() is None]:
-        del _GAPS[k]
-    if len(_GAPS) >= 8:
-        _GAPS.clear()
-    _GAPS[key] = (weakref.ref(cards), gaps)
-    return gaps
+    table = market_coverage(ws, analysis, settings, lang)
+    return set(table.loc[table["diagnosis"] == "awareness_gap", "district"].dropna().astype(str))
 
 
 def referral_invitations(ws, brief: SiteBrief, *, lang: str = "zh") -> pd.DataFrame:
