@@ -323,7 +323,9 @@ def test_nothing_on_a_map_is_hidden_by_a_legend(app_url, browser, lang):
                         and label["right"] <= boxes["w"] + 1
                         and label["bottom"] <= boxes["h"] + 1
                     ):
-                        problems.append(f"{where}: label {label['what']!r} runs off the map")
+                        problems.append(
+                            f"{where}: label {label['what']!r} runs off the map {label} w={boxes['w']} h={boxes['h']}"
+                        )
                 for thing in boxes["labels"] + boxes["pins"]:
                     for control in boxes["controls"]:
                         if overlap(thing, control):

@@ -95,13 +95,24 @@ def test_network_page_in_chinese_and_english(app_url):
         legends: list[str] = []
         while time.monotonic() < deadline and not any("Follow-up gap" in t for t in legends):
             page.wait_for_timeout(500)
-            legends = [
-                f.locator(".territory-network-legend").inner_text()
-                for f in page.frames
-                if f.locator(".territory-network-legend").count()
-            ]
+            legends = _legend_texts(page)
         assert any("Diagnosis (vs network median)" in t and "Follow-up gap" in t for t in legends)
         page.wait_for_selector(IDLE, timeout=120_000)
         page.screenshot(path=str(ARTIFACTS / "network_en.png"), full_page=True)
     assert blocked == []
     assert dialogs == []
+
+
+def _legend_texts(page) -> list[str]:
+    """The network legends' texts in every frame; a frame replaced while it is read is skipped
+    (the app swaps the map's frame when the colouring changes)."""
+    from playwright.sync_api import Error
+
+    texts = []
+    for f in page.frames:
+        try:
+            if f.locator(".territory-network-legend").count():
+                texts.append(f.locator(".territory-network-legend").inner_text(timeout=2_000))
+        except Error:
+            continue
+    return texts

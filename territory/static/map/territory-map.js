@@ -704,8 +704,9 @@
   };
 
   /** Put every label where it is on the map and hides / is hidden by nothing (see above). */
-  T.placeLabels = function (map) {
+  T.placeLabels = function (map, retry) {
     var container = map.getContainer(), origin = container.getBoundingClientRect();
+    if (!retry) { map._territoryRelabel = 0; }
     if (container.clientWidth < 50 || container.clientHeight < 50) { return; } // hidden: later
     var bounds = {left: 0, top: 0, right: container.clientWidth, bottom: container.clientHeight};
     var inner = {left: 2, top: 2, right: bounds.right - 2, bottom: bounds.bottom - 2};
@@ -740,6 +741,19 @@
         placed.push(T.shift(chosen, mv.dx, mv.dy));
       });
     });
+    // Read back where the labels landed: a box read while the page lagged Leaflet's state (an
+    // animation, a frame resized mid-layout) puts labels off the map; then place them again.
+    var off = [];
+    map.eachLayer(function (layer) {
+      (layer.labels || []).forEach(function (l) {
+        var el = l.marker.getElement() && l.marker.getElement().firstChild;
+        if (el && !T.inside(boxOf(el, origin), bounds, 1)) { off.push(l); }
+      });
+    });
+    if (off.length && map._territoryRelabel < 5) {
+      map._territoryRelabel += 1;
+      requestAnimationFrame(function () { T.placeLabels(map, true); });
+    }
   };
 
   /**
