@@ -943,35 +943,39 @@ def _pois_by_zone(pois: pd.DataFrame | None) -> dict[str, dict[str, list[dict]]]
     return out
 
 
-#: The market coverage table per (cards frame, analysis, settings, lang): {key: (weak ref, table)}.
-_MARKET: dict[tuple, tuple[weakref.ref, pd.DataFrame]] = {}
+#: The market coverage table: {(id cards, id zones, id settings, lang): (refs, table)}.
+_MARKET: dict[tuple, tuple[tuple, pd.DataFrame]] = {}
 
 
 def market_coverage(ws, analysis: Analysis, settings: Settings, lang: str) -> pd.DataFrame:
     """The coverage table by district, the market being the influence area's districts.
 
     What ``territory coverage`` shows for the workspace and what the site
-    ranking reads its awareness gaps from; kept while the cards frame lives,
-    so one recommendation and the dealer's coverage summary share one table.
-    Treat the table as read-only.
+    ranking reads its awareness gaps from; kept while the cards frame and the
+    analysis live, so one recommendation and the dealer's coverage summary
+    share one table. Treat the table as read-only.
     """
     from territory.leads.coverage import coverage_table
 
     cards = ws.cards
-    key = (id(cards), id(analysis.zones), id(settings), lang)
-    hit = _MARKET.get(key)
-    if hit is not None and hit[0]() is cards:
-        return hit[1]
     zones = analysis.zones
+    key = (id(cards), id(zones), id(settings), lang)
+    hit = _MARKET.get(key)
+    if hit is not None:
+        cards_ref, zones_ref, held = hit[0]
+        if cards_ref() is cards and zones_ref() is zones and held is settings:
+            return hit[1]
     market = set(zones.loc[zones["in_influence_area"].astype(bool), "district"].dropna())
     table = coverage_table(
         ws.zones, ws.customers, cards, by="district", settings=settings, lang=lang, market=market
     )
-    for k in [k for k, (ref, _) in _MARKET.items() if ref() is None]:
+    if cards is None:
+        return table
+    for k in [k for k, (refs, _) in _MARKET.items() if refs[0]() is None or refs[1]() is None]:
         del _MARKET[k]
     if len(_MARKET) >= 8:
         _MARKET.clear()
-    _MARKET[key] = (weakref.ref(cards), table)
+    _MARKET[key] = ((weakref.ref(cards), weakref.ref(zones), settings), table)
     return table
 
 
