@@ -91,9 +91,13 @@ def run_network_once(folder: Path, workers: int) -> dict:
     client = Client(cluster)
     started = time.perf_counter() - t0
     try:
+        cpu0 = client.run(time.process_time)
+        own0 = time.process_time()
         t0 = time.perf_counter()
         result = run_network(folder, client=client, date=DATE)
         wall = time.perf_counter() - t0
+        own = time.process_time() - own0
+        cpu1 = client.run(time.process_time)
         peaks = client.run(_peak_rss)
     finally:
         client.close()
@@ -102,6 +106,9 @@ def run_network_once(folder: Path, workers: int) -> dict:
         "workers": workers,
         "cluster_start_s": round(started, 1),
         "wall_s": round(wall, 1),
+        # CPU seconds of every process of the run (workers + this process, which holds the
+        # client and the scheduler): the work done, whatever the machine's load.
+        "cpu_s": round(sum(cpu1[w] - cpu0[w] for w in cpu1) + own, 1),
         "timings": {k: round(v, 1) for k, v in result.engine["timings"].items()},
         "peak_worker_gb": [round(v / 2**30, 2) for v in peaks.values()],
         "dealers": len(result.dealers),
@@ -163,15 +170,15 @@ def write_sample_folders(
     return out
 
 
-def loop_in_process(folders: dict[str, Path]) -> list[float]:
+def loop_in_process(folders: dict[str, Path]) -> tuple[list[float], list[float]]:
     from territory.analysis.zones import analyse
     from territory.inputs.workspace import load_workspace
     from territory.leads.coverage import coverage_table
     from territory.outreach.ranking import recommend
 
-    times = []
+    times, cpu = [], []
     for ws_dir in folders.values():
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         ws = load_workspace(ws_dir, use_store=False)
         analysis = analyse(ws)
         recommend(ws, date=DATE, top=3, analysis=analysis)
@@ -185,7 +192,8 @@ def loop_in_process(folders: dict[str, Path]) -> list[float]:
             market=set(ws.zones.loc[inside.to_numpy(), "district"].dropna()),
         )
         times.append(time.perf_counter() - t0)
-    return times
+        cpu.append(time.process_time() - c0)
+    return times, cpu
 
 
 def loop_cli(folders: dict[str, Path]) -> list[float]:
@@ -245,7 +253,8 @@ def main() -> None:
             rng.choice(ids, size=min(args.loop_sample, len(ids)), replace=False).tolist()
         )
         folders = write_sample_folders(folder, net, areas, sample, OUT / f"loop_{n}")
-        per = loop_in_process(folders)
+        loop_in_process(dict(list(folders.items())[:1]))  # imports and first-call caches
+        per, per_cpu = loop_in_process(folders)
         cli_folders = dict(list(folders.items())[: args.cli_sample])
         per_cli = loop_cli(cli_folders) if cli_folders else []
         loop = float(np.mean(per)) * n
@@ -254,6 +263,8 @@ def main() -> None:
             "label": f"measured sample of {len(per)} dealers, mean extrapolated to {n}",
             "per_dealer_s": round(float(np.mean(per)), 3),
             "extrapolated_s": round(loop, 1),
+            "per_dealer_cpu_s": round(float(np.mean(per_cpu)), 3),
+            "extrapolated_cpu_s": round(float(np.mean(per_cpu)) * n, 1),
         }
         entry["loop_cli"] = {
             "label": f"measured sample of {len(per_cli)} dealers (4 commands each), extrapolated to {n}",
@@ -264,6 +275,10 @@ def main() -> None:
         entry["ratios"] = {f"loop_vs_{w}w": round(loop / s, 2) for w, s in walls.items()} | (
             {f"cli_loop_vs_{w}w": round(loop_c / s, 2) for w, s in walls.items()} if loop_c else {}
         )
+        cpus = {r["workers"]: r["cpu_s"] for r in entry["runs"]}
+        entry["ratios"] |= {
+            f"cpu_loop_vs_{w}w": round(float(np.mean(per_cpu)) * n / c, 2) for w, c in cpus.items()
+        }
         if 1 in walls and 2 in walls:
             entry["ratios"]["speedup_1_to_2"] = round(walls[1] / walls[2], 2)
         print(

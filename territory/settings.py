@@ -591,12 +591,14 @@ class NetworkSettings:
     outlet_radius_km: float = 0.0
     #: A gap area is no wider than this (km); larger clusters of gap zones are split.
     gap_area_km: float = 40.0
-    #: Dealers per Dask partition (dealers in one partition are neighbours on a Hilbert curve).
-    dealers_per_partition: int = 40
+    #: Dealers per Dask partition (dealers in one partition are neighbours on a Hilbert curve);
+    #: small enough that the last partitions do not keep one worker busy while others idle.
+    dealers_per_partition: int = 20
     #: Zones per Dask partition for the responsibility-area join.
     zones_per_partition: int = 5000
-    #: Megabytes of a customers/cards/events CSV file read by one task.
-    chunk_mb: float = 64.0
+    #: Megabytes of a customers/cards/events CSV file read by one task (several pieces per
+    #: worker, so that reading is spread evenly).
+    chunk_mb: float = 16.0
 
 
 @dataclass(frozen=True)

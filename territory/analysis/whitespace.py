@@ -269,6 +269,28 @@ def _split(
     return [part for k in (0, 1) for part in _split(members[labels == k], xy, adj, limit)]
 
 
+def _nansum(values: np.ndarray):
+    """``Series.sum()`` of a plain numeric array: NaN skipped (as 0), the same summation."""
+    return np.nansum(values) if values.dtype.kind == "f" else values.sum()
+
+
+def _area_sums(frame: pd.DataFrame, columns: list[str]) -> dict:
+    """Per-column ``f(positions) -> sum`` equal to ``frame[column].iloc[positions].sum()``.
+
+    Plain numeric columns are summed in NumPy (no frame taken per area);
+    others (nullable, object) keep pandas' own sum.
+    """
+    out = {}
+    for column in columns:
+        series = frame[column]
+        if isinstance(series.dtype, np.dtype) and series.dtype.kind in "if":
+            values = series.to_numpy()
+            out[column] = lambda idx, v=values: _nansum(v[idx])
+        else:
+            out[column] = lambda idx, s=series: s.iloc[idx].sum()
+    return out
+
+
 def candidate_areas(
     zones: gpd.GeoDataFrame,
     *,
@@ -346,27 +368,34 @@ def candidate_areas(
     records = []
     geoms = []
     weights = picked["population"].astype("float64").to_numpy()
-    for label in np.unique(labels):
-        idx = np.flatnonzero(labels == label)
-        part = picked.iloc[idx]
-        order = np.argsort(-part[score_col].to_numpy(), kind="stable")
+    total = _area_sums(
+        picked, ["population", "customers", "expected_customers", "shortfall", score_col]
+    )
+    scores = picked[score_col].to_numpy()
+    zone_ids = picked["zone_id"].to_numpy()
+    shapes = np.asarray(projected.values, dtype=object)
+    # Each area's members in ascending order, as np.flatnonzero(labels == label) gives them.
+    by_label = np.argsort(labels, kind="stable")
+    cuts = np.flatnonzero(np.diff(labels[by_label])) + 1
+    for idx in np.split(by_label, cuts):
+        order = np.argsort(-scores[idx], kind="stable")
         w = weights[idx]
         cx, cy = np.average(xy[idx], axis=0, weights=w) if w.sum() > 0 else xy[idx].mean(axis=0)
         records.append(
             {
-                "zone_ids": [str(z) for z in part["zone_id"].to_numpy()[order]],
-                "population": int(part["population"].sum()),
-                "customers": int(part["customers"].sum()),
-                "expected_customers": float(part["expected_customers"].sum())
+                "zone_ids": [str(z) for z in zone_ids[idx][order]],
+                "population": int(total["population"](idx)),
+                "customers": int(total["customers"](idx)),
+                "expected_customers": float(total["expected_customers"](idx))
                 if mode != "cold_start"
                 else None,
-                "shortfall": float(part["shortfall"].sum()) if mode != "cold_start" else None,
-                "score": float(part[score_col].sum()),
+                "shortfall": float(total["shortfall"](idx)) if mode != "cold_start" else None,
+                "score": float(total[score_col](idx)),
                 "_x": cx,
                 "_y": cy,
             }
         )
-        geoms.append(shapely.union_all(np.asarray(projected.iloc[idx].values, dtype=object)))
+        geoms.append(shapely.union_all(shapes[idx]))
     frame = pd.DataFrame.from_records(records)
     lonlat = gpd.GeoSeries.from_xy(frame["_x"], frame["_y"], crs=crs).to_crs("EPSG:4326")
     frame["lon"] = lonlat.x.to_numpy()

@@ -251,6 +251,34 @@ def find_layer_file(root: Path, layer: str, problems: ProblemList) -> Path | Non
 # ---------------------------------------------------------------- typing
 
 
+def _by_distinct(raw: pd.Series, parse):
+    """``parse(raw)`` computed on the distinct values of ``raw`` only, then spread back.
+
+    ``parse`` must work value by value (each output row depends on its input
+    row alone), returning a Series or a tuple of Series. Dates, ages and
+    model names repeat a lot in a big file (a few thousand distinct dates in a
+    million rows), so this does the parsing once per distinct value; columns
+    with mostly distinct values (coordinates, phones) are parsed directly.
+    """
+    if len(raw) < _DISTINCT_MIN_ROWS:
+        return parse(raw)
+    codes, uniques = pd.factorize(raw, use_na_sentinel=False)
+    if len(uniques) * 4 > len(raw):
+        return parse(raw)
+    values = uniques.array if isinstance(uniques, pd.Index) else uniques
+    found = parse(pd.Series(values, name=raw.name))
+    single = isinstance(found, pd.Series)
+
+    def spread(part: pd.Series) -> pd.Series:
+        return pd.Series(part.array.take(codes), index=raw.index, name=part.name)
+
+    return spread(found) if single else tuple(spread(part) for part in found)
+
+
+#: Below this many rows a column is parsed directly (see :func:`_by_distinct`).
+_DISTINCT_MIN_ROWS = 5000
+
+
 def _numeric(raw: pd.Series) -> pd.Series:
     """Numbers from text; NaN for anything else, including "nan" and "inf" spelled out."""
     text = raw.astype("str").str.replace(r"[,，\s]", "", regex=True)
@@ -364,7 +392,7 @@ def type_columns(
             flag(scientific, "err.phone_scientific")
             out[col.name] = phones
         elif col.kind in ("int", "float"):
-            values = _numeric(raw)
+            values = _by_distinct(raw, _numeric)
             ok = values.notna()
             flag(present & ~ok, "err.not_number")
             if col.minimum is not None:
@@ -382,8 +410,9 @@ def type_columns(
             else:
                 out[col.name] = values.astype("float64")
         elif col.kind == "date":
-            values, out_of_range, serial = _parse_dates(
-                raw, years=load.date_years, serials=load.excel_serial_range
+            values, out_of_range, serial = _by_distinct(
+                raw,
+                lambda r: _parse_dates(r, years=load.date_years, serials=load.excel_serial_range),
             )
             flag(
                 out_of_range,

@@ -140,11 +140,27 @@ def in_period(dates: pd.Series, start: pd.Timestamp | None, end: pd.Timestamp | 
     return mask.fillna(False).to_numpy(dtype=bool)
 
 
+def _text_key(v) -> str | None:
+    return None if v is None or str(v).strip() == "" else str(v)
+
+
 def _text(values: pd.Series) -> pd.Series:
-    """Text keys with NA for missing or blank values (object dtype)."""
+    """Text keys with NA for missing or blank values (object dtype).
+
+    Keys repeat (a few hundred zones or districts for a hundred thousand
+    points), so text columns are factorised and the rule is applied to each
+    distinct value once (the same ``map`` on the distinct values, so missing
+    values come out exactly as they would row by row); anything else goes
+    value by value.
+    """
     out = values.astype(object).where(values.notna(), None)
-    out = out.map(lambda v: None if v is None or str(v).strip() == "" else str(v))
-    return out.astype(object)
+    if not len(out) or pd.api.types.infer_dtype(out, skipna=True) != "string":
+        return out.map(_text_key).astype(object)
+    codes, uniques = pd.factorize(out, use_na_sentinel=True)
+    missing = pd.isna(out.to_numpy())
+    na = out.to_numpy()[missing][0] if missing.any() else None
+    keyed = pd.Series([*uniques, na], dtype=object).map(_text_key).astype(object)
+    return pd.Series(keyed.to_numpy()[codes], index=values.index, dtype=object)
 
 
 def zone_keys(zones: pd.DataFrame, by: str) -> pd.Series:
@@ -166,14 +182,24 @@ def point_keys(points: pd.DataFrame | None, zones: pd.DataFrame, by: str) -> pd.
     if points is None:
         return pd.Series([], dtype=object)
     zone_key = dict(zip(_text(zones["zone_id"]), zone_keys(zones, by), strict=True))
+
+    def key_of(z):
+        return zone_key.get(z) if z is not None else None
+
     if "zone_id" in points.columns:
-        keys = _text(points["zone_id"]).map(lambda z: zone_key.get(z) if z is not None else None)
+        # Each distinct zone id looked up once (missing ones too, as row by row).
+        given = _text(points["zone_id"])
+        codes, uniques = pd.factorize(given, use_na_sentinel=True)
+        missing = pd.isna(given.to_numpy())
+        na = given.to_numpy()[missing][0] if missing.any() else None
+        found = np.array([key_of(z) for z in uniques] + [key_of(na)], dtype=object)
+        keys = pd.Series(found[codes], index=points.index, dtype=object)
     else:
         keys = pd.Series([None] * len(points), index=points.index, dtype=object)
     if by == "district" and "district" in points.columns:
         own = _text(points["district"])
         keys = keys.where(keys.notna(), own)
-    return keys.map(lambda k: UNLOCATED if k is None or pd.isna(k) else k).astype(object)
+    return keys.where(keys.notna(), UNLOCATED).astype(object)
 
 
 def ordered_keys(zones: pd.DataFrame, by: str, *point_key_series: pd.Series) -> list[str]:

@@ -244,10 +244,10 @@ def analyse_dealer(
     detail: bool = False,
 ) -> DealerResult:
     """Run the single-dealer analysis on a dealer's workspace; summarise it for the network."""
-    from territory.analysis.influence import in_influence_area, zone_distance_km
     from territory.analysis.zones import analyse, score_json, whitespace_json
-    from territory.leads.coverage import coverage_json, coverage_table
+    from territory.leads.coverage import coverage_json
     from territory.outreach.ranking import recommend, recommend_json
+    from territory.outreach.site import market_coverage
 
     customers_total = len(ws.customers)
     in_area = ws.customers["zone_id"].notna()
@@ -306,18 +306,9 @@ def analyse_dealer(
 
     analysis = analyse(ws, lang=lang)
     rec = recommend(ws, date=date, top=top, analysis=analysis, lang=lang)
-    dist = zone_distance_km(ws.zones, lon=ws.dealer.lon, lat=ws.dealer.lat)
-    inside = in_influence_area(dist, radius_km=ws.settings.influence.radius_km)
-    market = set(ws.zones.loc[inside, "district"].dropna())
-    table = coverage_table(
-        ws.zones,
-        ws.customers,
-        ws.cards,
-        by="district",
-        settings=ws.settings,
-        lang=lang,
-        market=market,
-    )
+    # `territory coverage`'s table (market: the influence area's districts); the ranking
+    # above read its awareness gaps from the same table, so it is made once.
+    table = market_coverage(ws, analysis, ws.settings, lang)
     z = analysis.zones
     lookalike = analysis.mode == "lookalike"
     expected = float(z["expected_customers"].sum()) if lookalike else None

@@ -226,6 +226,7 @@ def _partition_task(
     """Analyse one partition's dealers; hand back only what the network needs."""
     from territory.network.dealers import analyse_partition
 
+    wall, cpu = time.perf_counter(), time.process_time()
     clean = {}
     for name, frame in layers.items():
         clean[name] = frame.reset_index(drop=True) if frame is not None else None
@@ -258,6 +259,8 @@ def _partition_task(
         "problems": [p for r in results for p in r.problems],
         "details": {r.summary["dealer_id"]: r.detail for r in results} if detail else None,
         "memory": _peak_rss(),
+        "seconds": time.perf_counter() - wall,
+        "cpu_seconds": time.process_time() - cpu,
     }
 
 
@@ -522,10 +525,13 @@ def _run(
     price = float(np.median(dealers["price"])) if n_dealers else 0.0
 
     def map_groups(function, batches, settings):
+        t1 = time.perf_counter()
         data = client.scatter(batches)  # polygons: sent as data, not inside the task graph
         futures = client.map(function, data, settings=settings, pure=False)
         _track(client, futures, "gaps", progress)
-        return client.gather(futures)
+        found = client.gather(futures)
+        timings["gap_areas"] = time.perf_counter() - t1
+        return found
 
     gaps = find_gaps(
         zones,
@@ -538,6 +544,10 @@ def _run(
     )
     table = _zone_table(zones, areas, zone_table, customers_all, gaps)
     timings["network"] = time.perf_counter() - t0
+    # Where the dealers stage went: the dealer tasks' own time, summed over tasks
+    # (worker-seconds; the rest of the stage is reading the point files and the shuffle).
+    timings["dealer_tasks"] = sum(r.get("seconds", 0.0) for r in results)
+    timings["dealer_tasks_cpu"] = sum(r.get("cpu_seconds", 0.0) for r in results)
     memory = [r["memory"] for r in results if r.get("memory")]
     details = None
     if detail:

@@ -943,32 +943,48 @@ def _pois_by_zone(pois: pd.DataFrame | None) -> dict[str, dict[str, list[dict]]]
     return out
 
 
-#: Awareness-gap districts per (cards frame, radius): {key: (weak ref, districts)}.
-_GAPS: dict[tuple, tuple[weakref.ref, set[str]]] = {}
+#: The market coverage table: {(id cards, id zones, id settings, lang): (refs, table)}.
+_MARKET: dict[tuple, tuple[tuple, pd.DataFrame]] = {}
+
+
+def market_coverage(ws, analysis: Analysis, settings: Settings, lang: str) -> pd.DataFrame:
+    """The coverage table by district, the market being the influence area's districts.
+
+    What ``territory coverage`` shows for the workspace and what the site
+    ranking reads its awareness gaps from; kept while the cards frame and the
+    analysis live, so one recommendation and the dealer's coverage summary
+    share one table. Treat the table as read-only.
+    """
+    from territory.leads.coverage import coverage_table
+
+    cards = ws.cards
+    zones = analysis.zones
+    key = (id(cards), id(zones), id(settings), lang)
+    hit = _MARKET.get(key)
+    if hit is not None:
+        cards_ref, zones_ref, held = hit[0]
+        if cards_ref() is cards and zones_ref() is zones and held is settings:
+            return hit[1]
+    market = set(zones.loc[zones["in_influence_area"].astype(bool), "district"].dropna())
+    table = coverage_table(
+        ws.zones, ws.customers, cards, by="district", settings=settings, lang=lang, market=market
+    )
+    if cards is None:
+        return table
+    for k in [k for k, (refs, _) in _MARKET.items() if refs[0]() is None or refs[1]() is None]:
+        del _MARKET[k]
+    if len(_MARKET) >= 8:
+        _MARKET.clear()
+    _MARKET[key] = ((weakref.ref(cards), weakref.ref(zones), settings), table)
+    return table
 
 
 def _awareness_gaps(ws, analysis: Analysis, settings: Settings, lang: str) -> set[str]:
     cards = ws.cards
     if cards is None or not len(cards):
         return set()
-    key = (id(cards), id(analysis.zones))
-    hit = _GAPS.get(key)
-    if hit is not None and hit[0]() is cards:
-        return hit[1]
-    from territory.leads.coverage import coverage_table
-
-    zones = analysis.zones
-    market = set(zones.loc[zones["in_influence_area"].astype(bool), "district"].dropna())
-    table = coverage_table(
-        ws.zones, ws.customers, cards, by="district", settings=settings, lang=lang, market=market
-    )
-    gaps = set(table.loc[table["diagnosis"] == "awareness_gap", "district"].dropna().astype(str))
-    for k in [k for k, (ref, _) in _GAPS.items() if ref() is None]:
-        del _GAPS[k]
-    if len(_GAPS) >= 8:
-        _GAPS.clear()
-    _GAPS[key] = (weakref.ref(cards), gaps)
-    return gaps
+    table = market_coverage(ws, analysis, settings, lang)
+    return set(table.loc[table["diagnosis"] == "awareness_gap", "district"].dropna().astype(str))
 
 
 def referral_invitations(ws, brief: SiteBrief, *, lang: str = "zh") -> pd.DataFrame:
