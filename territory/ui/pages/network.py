@@ -86,7 +86,7 @@ with state.guard():
     picked = st.dataframe(
         shown,
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
         on_select="rerun",
         selection_mode="single-row",
         key="network_table",
@@ -150,7 +150,7 @@ with state.guard():
             }
             for g in gaps.head(200).itertuples(index=False)
         ]
-        st.dataframe(gap_rows, hide_index=True, use_container_width=True, key="network_gaps")
+        st.dataframe(gap_rows, hide_index=True, width="stretch", key="network_gaps")
         outlets = result.gaps.outlets
         if len(outlets):
             st.markdown(tr("ui.network.outlets"))
