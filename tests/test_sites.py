@@ -563,6 +563,7 @@ def test_a_re_rank_reuses_the_market_coverage_and_ranks_as_without_it():
     )
     assert len(site._MARKET) == 1  # the re-rank's new Settings hit the cached table
     site._MARKET.clear()
+    site._CACHE.clear()
     cold = recommend(
         ws, date=SATURDAY + dt.timedelta(days=7), top=5, analysis=analysis, overrides=overrides
     )
@@ -572,6 +573,15 @@ def test_a_re_rank_reuses_the_market_coverage_and_ranks_as_without_it():
         z: b.to_dict() for z, b in cold.briefs.items()
     }
     assert recommend_json(warm) == recommend_json(cold)
+
+    # The cached zone centres are those of projecting just the rows asked for.
+    crs = coords.local_crs(ws.dealer.lon, ws.dealer.lat)
+    pool = warm.scores.iloc[::3]
+    direct = pool.geometry.to_crs(crs).representative_point()
+    np.testing.assert_array_equal(
+        site.pool_centres(pool, analysis.zones, crs),
+        np.column_stack([direct.x.to_numpy(), direct.y.to_numpy()]),
+    )
 
     # Only settings.coverage matters: other sections share the table, coverage changes miss it.
     settings = ws.settings

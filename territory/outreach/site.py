@@ -898,6 +898,27 @@ def _cached(frame, key: tuple, make):
     return value
 
 
+def _centres(geometry, crs) -> np.ndarray:
+    pts = geometry.to_crs(crs).representative_point()
+    return np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
+
+
+def pool_centres(pool, zones, crs) -> np.ndarray:
+    """x, y rows of the representative points, projected to ``crs``, of ``pool`` (rows of ``zones``).
+
+    The points of all of ``zones`` are kept while the frame lives (a re-rank
+    asks for them again with new weights or dates); the rows handed out are
+    the figures projecting just the pool gives.
+    """
+    from pyproj import CRS
+
+    pos = zones.index.get_indexer(pool.index) if zones.index.is_unique else None
+    if pos is None or (pos < 0).any():
+        return _centres(pool.geometry, crs)
+    key = ("centres", CRS.from_user_input(crs).to_string())
+    return _cached(zones, key, lambda: _centres(zones.geometry, crs))[pos]
+
+
 def _pois_cached(pois):
     if pois is None:
         return {}
