@@ -134,10 +134,38 @@ def load_in_browser(paths: dict[str, Path], runs: int) -> dict[str, dict[str, fl
     }
 
 
+def rerank_times(ws, analysis, runs: int, *, before_each=None, first: int = 0) -> list[float]:
+    """Seconds of ``runs`` re-ranks (``recommend`` with the cached analysis after a weight,
+    rotation or date change: what the Sites page does), after one warm-up call.
+
+    ``before_each`` (optional) is called, untimed, before each timed re-rank
+    (e.g. to empty a cache for a baseline in the same run); ``first`` is the
+    number of the first run (its weight, rotation and date).
+    """
+    from territory.outreach.ranking import next_saturday, recommend
+
+    day = next_saturday()
+    recommend(ws, date=day, top=5, analysis=analysis)  # warm-up (playbook, imports)
+    times = []
+    for i in range(first, first + runs):
+        overrides = {"ranking": {"weights": {"distance": 0.1 + 0.1 * i}, "rotation_weeks": 4 + i}}
+        if before_each is not None:
+            before_each()
+        _, seconds = timed(
+            recommend,
+            ws,
+            date=day + dt.timedelta(days=7 * (i % 3)),
+            top=5,
+            analysis=analysis,
+            overrides=overrides,
+        )
+        times.append(seconds)
+    return times
+
+
 def bench_workspace(label: str, folder: Path, *, runs: int, browser: bool, out: Path) -> dict:
     from territory.analysis.zones import analyse
     from territory.inputs.workspace import load_workspace
-    from territory.outreach.ranking import next_saturday, recommend
     from territory.render import maps
     from territory.render.assets import localise, write_standalone_html
     from territory.render.export_html import write_map_html
@@ -204,20 +232,7 @@ def bench_workspace(label: str, folder: Path, *, runs: int, browser: bool, out: 
             )
             results[variant].update({"ratio_cold": ratio_cold, "ratio_warm": ratio_warm})
     # Re-ranking with the cached analysis (what the Sites page does on a weight or date change).
-    day = next_saturday()
-    recommend(ws, date=day, top=5, analysis=analysis)  # warm-up (playbook, imports)
-    rerank = []
-    for i in range(runs):
-        overrides = {"ranking": {"weights": {"distance": 0.1 + 0.1 * i}, "rotation_weeks": 4 + i}}
-        _, seconds = timed(
-            recommend,
-            ws,
-            date=day + dt.timedelta(days=7 * (i % 3)),
-            top=5,
-            analysis=analysis,
-            overrides=overrides,
-        )
-        rerank.append(seconds)
+    rerank = rerank_times(ws, analysis, runs)
     median = statistics.median(rerank)
     flag = "ok" if median < BUDGET_RERANK_S else "OVER BUDGET"
     print(

@@ -542,3 +542,64 @@ def test_awareness_gap_districts_weigh_up_their_zones():
     site = gap.sort_values("score").iloc[-1]
     brief = rec.facts.brief(site["zone_id"], SATURDAY)
     assert brief.awareness_gap
+
+
+def test_a_re_rank_reuses_the_market_coverage_and_ranks_as_without_it():
+    """New weights or dates (a new Settings) reuse the coverage table; results stay the same."""
+    import dataclasses
+
+    from territory.inputs.demo import demo_path
+    from territory.leads.coverage import coverage_table
+    from territory.outreach import site
+
+    ws = load_workspace(demo_path(), use_store=False)
+    analysis = analyse(ws)
+    overrides = {"ranking": {"weights": {"distance": 0.4}, "rotation_weeks": 6}}
+    site._MARKET.clear()
+    recommend(ws, date=SATURDAY, top=5, analysis=analysis)  # fills the cache
+    assert len(site._MARKET) == 1
+    warm = recommend(
+        ws, date=SATURDAY + dt.timedelta(days=7), top=5, analysis=analysis, overrides=overrides
+    )
+    assert len(site._MARKET) == 1  # the re-rank's new Settings hit the cached table
+    site._MARKET.clear()
+    site._CACHE.clear()
+    cold = recommend(
+        ws, date=SATURDAY + dt.timedelta(days=7), top=5, analysis=analysis, overrides=overrides
+    )
+    pd.testing.assert_frame_equal(warm.scores, cold.scores)
+    pd.testing.assert_frame_equal(warm.sites, cold.sites)
+    assert {z: b.to_dict() for z, b in warm.briefs.items()} == {
+        z: b.to_dict() for z, b in cold.briefs.items()
+    }
+    assert recommend_json(warm) == recommend_json(cold)
+
+    # The cached zone centres are those of projecting just the rows asked for.
+    crs = coords.local_crs(ws.dealer.lon, ws.dealer.lat)
+    pool = warm.scores.iloc[::3]
+    direct = pool.geometry.to_crs(crs).representative_point()
+    np.testing.assert_array_equal(
+        site.pool_centres(pool, analysis.zones, crs),
+        np.column_stack([direct.x.to_numpy(), direct.y.to_numpy()]),
+    )
+
+    # Only settings.coverage matters: other sections share the table, coverage changes miss it.
+    settings = ws.settings
+    first = site.market_coverage(ws, analysis, settings, "zh")
+    other = dataclasses.replace(
+        settings, ranking=dataclasses.replace(settings.ranking, rotation_weeks=9)
+    )
+    assert site.market_coverage(ws, analysis, other, "zh") is first
+    stricter = dataclasses.replace(
+        settings, coverage=dataclasses.replace(settings.coverage, gap_ratio=0.95)
+    )
+    fresh = site.market_coverage(ws, analysis, stricter, "zh")
+    assert fresh is not first
+    market = set(
+        analysis.zones.loc[analysis.zones["in_influence_area"].astype(bool), "district"].dropna()
+    )
+    expected = coverage_table(
+        ws.zones, ws.customers, ws.cards, by="district", settings=stricter, lang="zh", market=market
+    )
+    pd.testing.assert_frame_equal(fresh, expected)
+    assert fresh.attrs["gap_ratio"] == 0.95

@@ -54,7 +54,7 @@ from territory.inputs import coords
 from territory.outreach.covering import CoverResult, coverage_matrix, max_cover
 from territory.outreach.history import EventHistory
 from territory.outreach.playbook import Playbook, load_playbook
-from territory.outreach.site import SiteBrief, SiteFacts, ordered_formats
+from territory.outreach.site import SiteBrief, SiteFacts, ordered_formats, pool_centres
 from territory.settings import RankingSettings, Settings
 from territory.vocab import FORMATS, ZONE_TYPES, label
 
@@ -266,8 +266,7 @@ def recommend(
 
     s = settings.ranking
     crs = coords.local_crs(ws.dealer.lon, ws.dealer.lat)
-    centres = scores.geometry.to_crs(crs).representative_point()
-    xy = np.column_stack([centres.x.to_numpy(), centres.y.to_numpy()])
+    xy = pool_centres(scores, analysis.zones, crs)
     zone_ids = scores["zone_id"].astype(str).to_numpy()
     user_pos = [int(np.flatnonzero(zone_ids == z)[0]) for z in user]
     order = np.argsort(-scores["score"].to_numpy(), kind="stable")

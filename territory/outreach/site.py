@@ -898,6 +898,27 @@ def _cached(frame, key: tuple, make):
     return value
 
 
+def _centres(geometry, crs) -> np.ndarray:
+    pts = geometry.to_crs(crs).representative_point()
+    return np.column_stack([pts.x.to_numpy(), pts.y.to_numpy()])
+
+
+def pool_centres(pool, zones, crs) -> np.ndarray:
+    """x, y rows of the representative points, projected to ``crs``, of ``pool`` (rows of ``zones``).
+
+    The points of all of ``zones`` are kept while the frame lives (a re-rank
+    asks for them again with new weights or dates); the rows handed out are
+    the figures projecting just the pool gives.
+    """
+    from pyproj import CRS
+
+    pos = zones.index.get_indexer(pool.index) if zones.index.is_unique else None
+    if pos is None or (pos < 0).any():
+        return _centres(pool.geometry, crs)
+    key = ("centres", CRS.from_user_input(crs).to_string())
+    return _cached(zones, key, lambda: _centres(zones.geometry, crs))[pos]
+
+
 def _pois_cached(pois):
     if pois is None:
         return {}
@@ -943,39 +964,44 @@ def _pois_by_zone(pois: pd.DataFrame | None) -> dict[str, dict[str, list[dict]]]
     return out
 
 
-#: The market coverage table: {(id cards, id zones, id settings, lang): (refs, table)}.
-_MARKET: dict[tuple, tuple[tuple, pd.DataFrame]] = {}
+#: The market coverage table: {(id cards, id zones, id ws zones, id customers, lang):
+#: (weak refs, coverage settings, table)}.
+_MARKET: dict[tuple, tuple[tuple, Any, pd.DataFrame]] = {}
 
 
 def market_coverage(ws, analysis: Analysis, settings: Settings, lang: str) -> pd.DataFrame:
     """The coverage table by district, the market being the influence area's districts.
 
     What ``territory coverage`` shows for the workspace and what the site
-    ranking reads its awareness gaps from; kept while the cards frame and the
-    analysis live, so one recommendation and the dealer's coverage summary
-    share one table. Treat the table as read-only.
+    ranking reads its awareness gaps from; kept while the cards, customers,
+    zones frames and the analysis live, so one recommendation and the
+    dealer's coverage summary share one table. The table reads only
+    ``settings.coverage``, so a re-rank with other weights or dates (new
+    ``Settings`` from overrides) reuses it while the coverage settings are
+    equal. Treat the table as read-only.
     """
     from territory.leads.coverage import coverage_table
 
     cards = ws.cards
     zones = analysis.zones
-    key = (id(cards), id(zones), id(settings), lang)
+    frames = (cards, zones, ws.zones, ws.customers)
+    key = (*(id(f) for f in frames), lang)
     hit = _MARKET.get(key)
     if hit is not None:
-        cards_ref, zones_ref, held = hit[0]
-        if cards_ref() is cards and zones_ref() is zones and held is settings:
-            return hit[1]
+        refs, held, table = hit
+        if all(r() is f for r, f in zip(refs, frames, strict=True)) and held == settings.coverage:
+            return table
     market = set(zones.loc[zones["in_influence_area"].astype(bool), "district"].dropna())
     table = coverage_table(
         ws.zones, ws.customers, cards, by="district", settings=settings, lang=lang, market=market
     )
-    if cards is None:
+    if any(f is None for f in frames):
         return table
-    for k in [k for k, (refs, _) in _MARKET.items() if refs[0]() is None or refs[1]() is None]:
+    for k in [k for k, (refs, _, _) in _MARKET.items() if any(r() is None for r in refs)]:
         del _MARKET[k]
     if len(_MARKET) >= 8:
         _MARKET.clear()
-    _MARKET[key] = ((weakref.ref(cards), weakref.ref(zones), settings), table)
+    _MARKET[key] = (tuple(weakref.ref(f) for f in frames), settings.coverage, table)
     return table
 
 
