@@ -236,7 +236,7 @@ def test_stored_locks_void_when_their_consultant_leaves(tmp_path, capsys):
         (["--consultants", "2", "--lock", "r0c0=王五"], "没有此人", "is not among the consultants"),
         (["--consultants", "2", "--keep"], "还没有", "has none"),
         (["--consultants", "2", "--min-balance", "120"], "0 到 100", "between 0 and 100"),
-        (["--consultants", "2", "--balance", "workload"], "跟进工作量", "follow-up workload"),
+        (["--consultants", "2", "--balance", "open_leads"], "没有未结案的线索", "no open leads"),
     ],
 )
 def test_bad_input_is_a_clear_message_in_both_languages_and_writes_nothing(
@@ -570,3 +570,36 @@ def test_export_writes_the_territories_back_as_the_file_split_imports(tmp_path, 
     )
     assert status == 0 and doc["zones_moved"] == 0
     assert owners(doc) == dict(load_assignment(ws)[["zone_id", "consultant"]].values)
+
+
+def _cards_in(zones: dict[str, int]) -> str:
+    """Open B-grade A-cards: ``n`` of them at the middle of each named grid zone."""
+    rows = ["card_id,card_type,date,grade,status,phone,lon,lat"]
+    k = 0
+    for zid, n in zones.items():
+        row, col = int(zid[1]), int(zid[3])
+        x, y = X0 + (col + 0.5) * D, Y0 + (row + 0.5) * D
+        for _ in range(n):
+            k += 1
+            rows.append(f"K{k},A卡,2026-05-01,B,open,139{k:08d},{x},{y}")
+    return "\n".join(rows) + "\n"
+
+
+def test_open_leads_and_workload_come_from_the_leads(tmp_path, capsys):
+    """Leads planted in the two western columns: a split on open leads gives each of two
+    consultants the same count (population would split the grid in halves, 36 vs 0); the
+    workload split reports contacts per month from the grades' cadence."""
+    ws = grid_workspace(tmp_path / "ws")
+    planted = {f"r{r}c{c}": 3 for r in range(4) for c in range(2)}  # 8 zones × 3 leads
+    (ws / "cards.csv").write_text(_cards_in(planted), encoding="utf-8")
+    assert main(["--json", "split", str(ws), "--consultants", "2", "--balance", "open_leads"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert sorted(t["open_leads"] for t in doc["territories"]) == [12, 12]
+    assert doc["contiguous"] and doc["balance_index"] == 100
+    assert main(["--json", "split", str(ws), "--consultants", "2", "--balance", "workload"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    # 24 open B leads: one contact every 7 days each -> 24 × 30.4375 / 7 = 104.4 per month,
+    # plus what the white space should bring (none on this uniform grid of one customer).
+    total = sum(t["workload"] for t in doc["territories"])
+    assert total >= 24 * 30.4375 / 7 - 1e-6
+    assert sum(t["open_leads"] for t in doc["territories"]) == 24

@@ -191,13 +191,36 @@ def resolve_consultants(
 # ---------------------------------------------------------------- measures
 
 
-def _measures(ws, area: gpd.GeoDataFrame, balance: str, lang: str | None) -> pd.DataFrame:
-    """Per zone of the area: population, open leads and workload (None until leads exist)."""
+def _measures(
+    ws, area: gpd.GeoDataFrame, balance: str, settings: Settings, lang: str | None
+) -> pd.DataFrame:
+    """Per zone of the area: population, open leads and, when balancing on it, the workload.
+
+    Open leads come from the cards' lead table (seed 001's lifecycle). The
+    workload (expected follow-up contacts per month, :mod:`territory.leads.workload`)
+    also needs the white-space model's shortfall, so the analysis is run only
+    when the split balances on it; otherwise ``workload`` is NaN (null in JSON).
+    """
+    from territory.leads.lifecycle import lead_table
+    from territory.leads.workload import zone_workload
+
     out = pd.DataFrame(index=area.index)
     out["population"] = area["population"].astype("float64")
-    out["open_leads"] = np.nan
-    out["workload"] = np.nan
-    if balance in ("open_leads", "workload"):
+    leads = lead_table(ws.cards, settings=settings)
+    ids = area["zone_id"].astype(str).tolist()
+    shortfall = None
+    if balance == "workload":
+        from territory.analysis.zones import analyse
+
+        zones = analyse(ws, settings=settings, lang=lang or "zh").zones
+        missing = zones["shortfall"].astype("float64")
+        if "confidence" in zones:
+            missing = missing * zones["confidence"].astype("float64")
+        shortfall = pd.Series(missing.to_numpy(), index=zones["zone_id"].astype(str))
+    load = zone_workload(ids, leads, shortfall=shortfall, settings=settings)
+    out["open_leads"] = load["open_leads"].to_numpy().astype("float64")
+    out["workload"] = load["workload"].to_numpy() if balance == "workload" else np.nan
+    if balance != "population" and not np.nansum(out[balance].to_numpy()) > 0:
         raise SplitError("split.measure_unavailable", measure=_measure_label(balance, lang))
     return out
 
@@ -228,7 +251,7 @@ def _area(ws, balance: str, settings: Settings, lang: str | None) -> _Area:
     area = ws.zones.loc[inside.to_numpy()].reset_index(drop=True)
     if len(area) == 0:
         raise SplitError("split.no_zones", radius=settings.influence.radius_km)
-    measures = _measures(ws, area, balance, lang)
+    measures = _measures(ws, area, balance, settings, lang)
     projected = area.geometry.to_crs(coords.local_crs(ws.dealer.lon, ws.dealer.lat))
     graph = geo.zone_graph(projected, settings=settings.territories)
     index_of = {z: i for i, z in enumerate(area["zone_id"])}
@@ -445,7 +468,7 @@ def _describe(
                 "zone_ids": [str(z) for z in ids[members]],
                 "zones": int(members.sum()),
                 "population": int(area.zones["population"].to_numpy()[members].sum()),
-                "open_leads": _sum_or_none(area.measures["open_leads"].to_numpy()[members]),
+                "open_leads": _count_or_none(area.measures["open_leads"].to_numpy()[members]),
                 "workload": _sum_or_none(area.measures["workload"].to_numpy()[members]),
                 "load": float(loads[i]),
                 "share": float(loads[i] / target) if target > 0 else None,
@@ -534,6 +557,11 @@ def check_move(split: Split, zone_id: str, consultant: str) -> str | None:
 def _sum_or_none(values: np.ndarray) -> float | None:
     values = np.asarray(values, dtype="float64")
     return None if np.isnan(values).all() else float(np.nansum(values))
+
+
+def _count_or_none(values: np.ndarray) -> int | None:
+    total = _sum_or_none(values)
+    return None if total is None else round(total)
 
 
 def _clean_stored(stored: pd.DataFrame | None) -> pd.DataFrame | None:
