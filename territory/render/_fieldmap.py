@@ -1333,6 +1333,29 @@ def _facts(ctx: _Ctx, page: _Page, box_pt, site: _Site, km: float) -> None:
 
 
 def _locator(ctx: _Ctx, page: _Page, box_pt, site: _Site, extent) -> None:
+    ax, circle, loc_extent = locator_axes(ctx, page, box_pt, [box(*extent)])
+    districts = ctx.districts()
+    districts.plot(ax=ax, facecolor="#f2f2f2", edgecolor="#9a9a9a", linewidth=0.35, zorder=1)
+    gpd.GeoSeries([ctx.zones_m.iloc[site.row]], crs=MAP_CRS).plot(
+        ax=ax, facecolor=_COLOURS["site"], edgecolor=_COLOURS["site"], linewidth=0.5, zorder=3
+    )
+    ax.add_patch(
+        Rectangle(
+            (extent[0], extent[1]),
+            extent[2] - extent[0],
+            extent[3] - extent[1],
+            facecolor="none",
+            edgecolor="black",
+            linewidth=0.8,
+            zorder=4,
+        )
+    )
+    finish_locator(ctx, ax, circle, loc_extent, circle_zorder=2, star_size=9)
+
+
+def locator_axes(ctx: _Ctx, page: _Page, box_pt, geoms) -> tuple:
+    """A locator inset's title and empty axes: ``(ax, influence circle, extent)``, the extent
+    showing the dealer's influence circle and ``geoms`` (Web Mercator) with a margin."""
     k = ctx.k
     ox, oy, ow, oh = box_pt
     title_h = 11 * k
@@ -1350,39 +1373,27 @@ def _locator(ctx: _Ctx, page: _Page, box_pt, site: _Site, extent) -> None:
         spine.set_linewidth(0.5)
         spine.set_edgecolor("#777777")
     circle = _influence_circle(ctx)
-    geoms = [circle, box(*extent)]
-    xmin, ymin, xmax, ymax = shapely.total_bounds(np.asarray(geoms, dtype=object))
+    xmin, ymin, xmax, ymax = shapely.total_bounds(np.asarray([circle, *geoms], dtype=object))
     pad = 0.04 * max(xmax - xmin, ymax - ymin)
     loc_extent = _fit((xmin - pad, ymin - pad, xmax + pad, ymax + pad), ow / (oh - title_h))
-    districts = ctx.districts()
-    districts.plot(ax=ax, facecolor="#f2f2f2", edgecolor="#9a9a9a", linewidth=0.35, zorder=1)
+    return ax, circle, loc_extent
+
+
+def finish_locator(ctx: _Ctx, ax, circle, loc_extent, *, circle_zorder: int, star_size: float):
+    """Draw the influence circle (dashed) and the dealer's star, and fix the locator's extent."""
     gpd.GeoSeries([circle], crs=MAP_CRS).plot(
         ax=ax,
         facecolor="none",
         edgecolor=_COLOURS["dealer"],
         linewidth=0.7,
         linestyle="--",
-        zorder=2,
-    )
-    gpd.GeoSeries([ctx.zones_m.iloc[site.row]], crs=MAP_CRS).plot(
-        ax=ax, facecolor=_COLOURS["site"], edgecolor=_COLOURS["site"], linewidth=0.5, zorder=3
-    )
-    ax.add_patch(
-        Rectangle(
-            (extent[0], extent[1]),
-            extent[2] - extent[0],
-            extent[3] - extent[1],
-            facecolor="none",
-            edgecolor="black",
-            linewidth=0.8,
-            zorder=4,
-        )
+        zorder=circle_zorder,
     )
     ax.plot(
         [ctx.dealer_m[0]],
         [ctx.dealer_m[1]],
         marker="*",
-        markersize=9 * k,
+        markersize=star_size * ctx.k,
         color=_COLOURS["dealer"],
         markeredgecolor="white",
         markeredgewidth=0.6,

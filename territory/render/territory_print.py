@@ -40,7 +40,6 @@ import geopandas as gpd
 import matplotlib
 import numpy as np
 import pandas as pd
-import shapely
 from matplotlib.lines import Line2D
 from shapely.geometry import Point, box
 
@@ -59,6 +58,8 @@ from territory.render._fieldmap import (
     _map_layout,
     _reset_view,
     _short_name,
+    finish_locator,
+    locator_axes,
 )
 from territory.render._printfonts import _FALLBACK_FAMILY, PrintError, register_fonts
 from territory.render._printpages import (
@@ -619,27 +620,7 @@ def _facts(ctx, page, box_pt, split, name) -> None:
 
 
 def _locator(ctx, page, box_pt, shapes, colours, name, extent) -> None:
-    k = ctx.k
-    ox, oy, ow, oh = box_pt
-    title_h = 11 * k
-    page.text(
-        ox,
-        oy,
-        t("print.locator", ctx.lang, km=ctx.settings.influence.radius_km),
-        size=7 * k,
-        color=_COLOURS["head"],
-    )
-    ax = page.axes(ox, oy + title_h, ow, oh - title_h)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for spine in ax.spines.values():
-        spine.set_linewidth(0.5)
-        spine.set_edgecolor("#777777")
-    circle = _influence_circle(ctx)
-    geoms = [circle, box(*extent), *shapes.values()]
-    xmin, ymin, xmax, ymax = shapely.total_bounds(np.asarray(geoms, dtype=object))
-    pad = 0.04 * max(xmax - xmin, ymax - ymin)
-    loc_extent = _fit((xmin - pad, ymin - pad, xmax + pad, ymax + pad), ow / (oh - title_h))
+    ax, circle, loc_extent = locator_axes(ctx, page, box_pt, [box(*extent), *shapes.values()])
     for other, shape in shapes.items():
         gpd.GeoSeries([shape], crs=MAP_CRS).plot(
             ax=ax,
@@ -649,29 +630,7 @@ def _locator(ctx, page, box_pt, shapes, colours, name, extent) -> None:
             linewidth=0.5,
             zorder=2 if other == name else 1,
         )
-    gpd.GeoSeries([circle], crs=MAP_CRS).plot(
-        ax=ax,
-        facecolor="none",
-        edgecolor=_COLOURS["dealer"],
-        linewidth=0.7,
-        linestyle="--",
-        zorder=3,
-    )
-    ax.plot(
-        [ctx.dealer_m[0]],
-        [ctx.dealer_m[1]],
-        marker="*",
-        markersize=8 * k,
-        color=_COLOURS["dealer"],
-        markeredgecolor="white",
-        markeredgewidth=0.6,
-        zorder=5,
-    )
-    ax.set_xlim(loc_extent[0], loc_extent[2])
-    ax.set_ylim(loc_extent[1], loc_extent[3])
-    ax.set_aspect("equal", adjustable="box")
-    ax.set_xlabel("")
-    ax.set_ylabel("")
+    finish_locator(ctx, ax, circle, loc_extent, circle_zorder=3, star_size=8)
 
 
 def _zone_list_pages(ctx, split, name, row, locked) -> list[_Page]:
