@@ -769,7 +769,7 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
 def cmd_print(args: argparse.Namespace) -> int:
     """Printable field maps and plans (PDF) for sites or the top N recommended."""
-    from territory.render.printing import PrintError, PrintOptions, print_sites
+    from territory.render.printing import PrintOptions, print_sites
 
     if args.consultant:
         return _print_territories(args)
@@ -784,31 +784,20 @@ def cmd_print(args: argparse.Namespace) -> int:
     lang = args.lang or ws.dealer.language
     for zone_id in args.site or ():
         _zone(ws, zone_id)
-    try:
-        options = PrintOptions(
-            sites=args.site,
-            top=args.top,
-            date=date,
-            paper=args.paper,
-            lang=lang,
-            model=_model(ws, args),
-            cards=args.cards,
-            contacts=args.contacts or "hidden",
-            basemap=args.basemap,
-            tile_cache=args.tile_cache,
-            overrides=_ranking_overrides(args, ws),
-        )
-        result = print_sites(ws, options, out=args.out)
-    except PrintError as exc:
-        _say(t("cli.error", lang, message=exc.message(lang)))
-        return EXIT_INTERNAL if exc.installation else EXIT_INVALID
-    for notice in result.notices:
-        _say(notice)
-    if args.json:
-        emit_json(result.to_dict())
-    else:
-        _say(t("cli.print_written", lang, path=str(result.path), pages=result.pages))
-    return EXIT_OK
+    options = dict(
+        sites=args.site,
+        top=args.top,
+        date=date,
+        paper=args.paper,
+        lang=lang,
+        model=_model(ws, args),
+        cards=args.cards,
+        contacts=args.contacts or "hidden",
+        basemap=args.basemap,
+        tile_cache=args.tile_cache,
+        overrides=_ranking_overrides(args, ws),
+    )
+    return _printed(lambda: print_sites(ws, PrintOptions(**options), out=args.out), args, lang)
 
 
 def cmd_split(args: argparse.Namespace) -> int:
@@ -899,7 +888,6 @@ def cmd_split(args: argparse.Namespace) -> int:
 
 def _print_territories(args: argparse.Namespace) -> int:
     """``print --consultant NAME|all``: the consultants' territory maps (PDF)."""
-    from territory.render.printing import PrintError
     from territory.render.territory_print import print_territories
 
     if args.out.suffix.lower() != ".pdf" or args.out.is_dir():
@@ -907,8 +895,8 @@ def _print_territories(args: argparse.Namespace) -> int:
     ws = _load(args)
     lang = args.lang or ws.dealer.language
     names = None if "all" in args.consultant else args.consultant
-    try:
-        result = print_territories(
+    return _printed(
+        lambda: print_territories(
             ws,
             out=args.out,
             consultants=names,
@@ -916,7 +904,18 @@ def _print_territories(args: argparse.Namespace) -> int:
             lang=lang,
             basemap=args.basemap,
             tile_cache=args.tile_cache,
-        )
+        ),
+        args,
+        lang,
+    )
+
+
+def _printed(make, args: argparse.Namespace, lang: str) -> int:
+    """Run a printer (``make()``) and report its file, pages and notices, or its error."""
+    from territory.render.printing import PrintError
+
+    try:
+        result = make()
     except PrintError as exc:
         _say(t("cli.error", lang, message=exc.message(lang)))
         return EXIT_INTERNAL if exc.installation else EXIT_INVALID
