@@ -63,6 +63,17 @@ def _grid_text(page, index: int) -> str:
     return grid.locator("table").first.inner_text(timeout=30_000)
 
 
+def _grid_text_eventually(page, index: int, expected: str, timeout_s: float = 30) -> str:
+    """The grid's text once it contains ``expected`` (a stale grid can outlive a rerun briefly)."""
+    text = ""
+    for _ in range(int(timeout_s * 2)):
+        text = _grid_text(page, index)
+        if expected in text:
+            return text
+        page.wait_for_timeout(500)
+    raise AssertionError(f"{expected!r} not in grid {index}: {text!r}")
+
+
 def test_review_page_in_chromium(app_url, home):
     ARTIFACTS.mkdir(exist_ok=True)
     with chromium() as browser:
@@ -132,5 +143,6 @@ def _walk(page, app_url: str, home: Path) -> None:
     page.get_by_text(t("ui.review.title", "en"), exact=True).first.wait_for(timeout=120_000)
     page.get_by_text("Attribution:", exact=False).first.wait_for(timeout=60_000)
     page.get_by_text(t("ui.review.month", "en"), exact=True).first.wait_for(timeout=60_000)
-    assert "Week 1" in _grid_text(page, 0)
+    # The grid is redrawn after the headings: wait for its English text, not its first paint.
+    assert _grid_text_eventually(page, 0, "Week 1")
     page.screenshot(path=str(ARTIFACTS / "review_en.png"), full_page=True)
