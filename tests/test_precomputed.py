@@ -37,6 +37,13 @@ def test_damaged_files_are_a_miss_and_old_files_are_evicted(tmp_path, monkeypatc
     assert _precomputed.load("hexes", ("k", 5)) == 5
 
 
+def _fresh_python(code: str, path) -> str:
+    """What ``code`` prints in a new Python process (``sys.argv[1]`` = ``path``)."""
+    return subprocess.run(
+        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
 def test_a_kept_analysis_reads_back_without_scikit_learn_or_scipy(tmp_path):
     """The cold-start path: unpickling the analysis must not import the model libraries."""
     from territory.analysis.zones import analyse
@@ -53,7 +60,35 @@ def test_a_kept_analysis_reads_back_without_scikit_learn_or_scipy(tmp_path):
         "heavy = sorted(m for m in ('sklearn', 'scipy', 'mapclassify', 'matplotlib') "
         "if m in sys.modules); print(len(a.zones), heavy)"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", code, str(path)], capture_output=True, text=True, check=True
-    ).stdout
-    assert out.strip() == f"{len(ws.zones)} []"
+    assert _fresh_python(code, path) == f"{len(ws.zones)} []"
+
+
+def test_a_kept_ranking_and_plan_read_back_without_scipy(tmp_path):
+    """The Sites page after a restart: its ranking and plan come back without the maths libraries.
+
+    The modules the page imports (ranking, covering, site facts, coverage, learning) import
+    scipy only where they compute, so reading kept results costs no scipy import (~1 s).
+    """
+    import datetime as dt
+    import pickle
+
+    from territory.inputs.demo import demo_path
+    from territory.inputs.workspace import load_workspace
+    from territory.outreach.plan import build_plan
+    from territory.outreach.ranking import recommend_weeks
+
+    ws = load_workspace(demo_path(), use_store=False)
+    day = dt.date(2026, 12, 12)
+    weeks = recommend_weeks(ws, date=day, weeks=1, top=5)
+    plan = build_plan(ws, zone_id=str(weeks[0].sites["zone_id"].iloc[0]), date=day)
+    path = tmp_path / "kept.pkl"
+    path.write_bytes(pickle.dumps((weeks, plan)))
+    code = (
+        "import pickle, sys\n"
+        "import territory.outreach.ranking, territory.outreach.site, territory.leads.coverage\n"
+        "import territory.leads.learning, territory.outreach.covering, territory.ui.state\n"
+        "weeks, plan = pickle.load(open(sys.argv[1], 'rb'))\n"
+        "heavy = sorted(m for m in ('sklearn', 'scipy', 'statsmodels') if m in sys.modules)\n"
+        "print(list(weeks[0].sites['zone_id']), heavy)"
+    )
+    assert _fresh_python(code, path) == f"{list(weeks[0].sites['zone_id'])} []"

@@ -74,7 +74,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from territory.i18n import check_lang, t
 from territory.leads._grouping import (
@@ -376,6 +375,10 @@ def _open_by_grade(table, cards, card_keys, mask, keys) -> None:
 
 def _diagnose(table: pd.DataFrame, cs: CoverageSettings) -> None:
     """Yardsticks, bounds, p-values and the diagnosis (see the module notes)."""
+    # scipy.stats takes about a second to import: here, when a coverage table is made, not when
+    # the app starts and reads a kept one.
+    from scipy import stats
+
     conf, ratio = cs.confidence, cs.gap_ratio
     pop = table["population"].astype("float64").to_numpy(na_value=np.nan)
     a = table["a_cards"].to_numpy(dtype="float64")

@@ -51,7 +51,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special
 
 from territory.settings import HistorySettings
 from territory.vocab import FORMATS_BY_ZONE_TYPE
@@ -479,6 +478,9 @@ def _fit_leads(cells: pd.DataFrame, every: np.ndarray, s: HistorySettings):
     n = cells["n"].to_numpy(dtype="float64")
     total = cells["leads"].to_numpy(dtype="float64")
     log_prior = np.log(cells["prior_leads"].to_numpy(dtype="float64"))
+    # Imported here, not at the top: the app imports this module when it starts.
+    from scipy import optimize, special
+
     log_fact = float(special.gammaln(every + 1).sum())
     n_events = len(every)
 
@@ -502,6 +504,7 @@ def _fit_close(cells: pd.DataFrame, s: HistorySettings) -> float:
     trials = cells["trials"].to_numpy(dtype="float64")
     sales = cells["sales"].to_numpy(dtype="float64")
     p0 = cells["prior_close"].to_numpy(dtype="float64")
+    from scipy import optimize, special  # see _fit_leads
 
     def objective(log_kappa: float) -> float:
         kappa = math.exp(log_kappa)

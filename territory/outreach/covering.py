@@ -46,14 +46,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.spatial import cKDTree
 
 from territory.settings import RankingSettings, Settings
 
 if TYPE_CHECKING:
     import geopandas as gpd
     import pulp
+    import scipy.sparse as sp
+
+# scipy.sparse and scipy.spatial are imported in the functions that compute: importing them takes
+# about half a second, and the app reads kept rankings (and this module's CoverResult) on start.
 
 __all__ = [
     "CoverResult",
@@ -163,6 +165,9 @@ def coverage_matrix(
     >>> m.toarray()
     array([[ True,  True]])
     """
+    import scipy.sparse as sp
+    from scipy.spatial import cKDTree
+
     demand = _points(demand_xy, "demand_xy")
     candidates = _points(candidate_xy, "candidate_xy")
     if isinstance(radius, bool) or not isinstance(radius, int | float | np.number):
@@ -470,6 +475,8 @@ class _Problem:
         sites, and the weight of each group. A group is the set of demand
         points with positive weight reached by exactly the same sites.
         """
+        import scipy.sparse as sp
+
         if self._reduced is None:
             cand = np.asarray(self.pool, dtype=np.int64)
             cols = self.w_csr[cand].tocsc()
@@ -605,6 +612,8 @@ def _greedy_bound(problem: _Problem, picks: list[int]) -> float:
     - the LP relaxation (:func:`_lp_bound`), when the model is small enough
       for it to be quick (``_LP_BOUND_MAX_TERMS``).
     """
+    import scipy.sparse as sp
+
     must = problem.must
     r = problem.k - len(must)
     bounds = [problem.reachable]
@@ -694,6 +703,7 @@ def _lp_bound(problem: _Problem) -> float | None:
     ``lam``, ``b @ lam + sum_j max over [l_j, u_j] of (c - A.T @ lam)_j v_j``
     bounds the LP (weak duality), so solver tolerances cannot make it too small.
     """
+    import scipy.sparse as sp
     from scipy.optimize import linprog
 
     cand, incidence, weight = problem.reduced()
@@ -741,6 +751,8 @@ def _prefer_low_indices(problem: _Problem, sites: Sequence[int]) -> list[int]:
     admissible lower-indexed site without losing covered weight. Every swap
     lowers the sum of indices, so the loop ends.
     """
+    import scipy.sparse as sp
+
     chosen = sorted(set(sites))
     must = set(problem.must)
     w_csr = problem.w_csr
@@ -929,6 +941,8 @@ def _weights(weights: object) -> np.ndarray:
 
 
 def _coverage(coverage: object, n_demand: int) -> sp.csr_matrix:
+    import scipy.sparse as sp
+
     if sp.issparse(coverage):
         cover = sp.csr_matrix(coverage, dtype=bool)
     else:

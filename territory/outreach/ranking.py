@@ -42,11 +42,11 @@ import datetime as dt
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from territory.analysis.zones import Analysis, analyse
 from territory.i18n import t
@@ -57,6 +57,9 @@ from territory.outreach.playbook import Playbook, load_playbook
 from territory.outreach.site import SiteBrief, SiteFacts, ordered_formats, pool_centres
 from territory.settings import RankingSettings, Settings
 from territory.vocab import FORMATS, ZONE_TYPES, label
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 __all__ = [
     "Recommendation",
@@ -291,6 +294,8 @@ def recommend(
     reach = np.asarray(cover @ demand_w).ravel()
     typical = float(np.median(reach[reach > 0])) if (reach > 0).any() else 1.0
     own = s.site_quality_weight * typical * scores["score"].to_numpy()[cand]
+    import scipy.sparse as sp  # here, not at the top: see territory/outreach/covering.py
+
     full_cover = sp.hstack([cover, sp.identity(len(cand), format="csr")], format="csr")
     full_w = np.concatenate([demand_w, own])
     mandatory = [int(np.flatnonzero(cand == i)[0]) for i in user_pos]

@@ -476,24 +476,29 @@ def _recommendation(
     top: int,
     sites: tuple[str, ...] = (),
     weeks: int = 1,
+    today: str = "",
 ):
     from territory.outreach.ranking import recommend_weeks
 
-    ws = _workspace(root, stamp)
-    return recommend_weeks(
-        ws,
-        date=dt.date.fromisoformat(date),
-        weeks=weeks,
-        top=top,
-        model=model,
-        overrides={
-            "influence": {"radius_km": radius_km},
-            "ranking": {"weights": dict(weights), "rotation_weeks": rotation_weeks},
-        },
-        analysis=_analysis(root, stamp, model, radius_km, lang),
-        lang=lang,
-        sites=sites,
-    )
+    def compute():
+        return recommend_weeks(
+            _workspace(root, stamp),
+            date=dt.date.fromisoformat(date),
+            weeks=weeks,
+            top=top,
+            model=model,
+            overrides={
+                "influence": {"radius_km": radius_km},
+                "ranking": {"weights": dict(weights), "rotation_weeks": rotation_weeks},
+            },
+            analysis=_analysis(root, stamp, model, radius_km, lang),
+            lang=lang,
+            sites=sites,
+        )
+
+    # ``today`` is part of the key: a plan's publicity never starts before today.
+    key = (root, stamp, model, radius_km, lang, date, weights, rotation_weeks, top, sites, weeks)
+    return _kept("recommendation", (*key, today), compute)
 
 
 def site_date() -> dt.date:
@@ -528,6 +533,7 @@ def recommendation_weeks() -> list:
         int(pref("top")),
         chosen_sites(),
         max(1, int(pref("weeks") or 1)),
+        dt.date.today().isoformat(),
     )
 
 
@@ -537,26 +543,45 @@ def recommendation():
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def _plan(root: str, stamp: str, model: str, radius_km: float, lang: str, zone_id: str, date: str):
+def _plan(
+    root: str,
+    stamp: str,
+    model: str,
+    radius_km: float,
+    lang: str,
+    zone_id: str,
+    date: str,
+    today: str = "",
+):
     from territory.outreach.plan import build_plan
 
-    ws = _workspace(root, stamp)
-    return build_plan(
-        ws,
-        zone_id=zone_id,
-        date=dt.date.fromisoformat(date),
-        model=model,
-        lang=lang,
-        settings=ws.settings.merged({"influence": {"radius_km": radius_km}}),
-        analysis=_analysis(root, stamp, model, radius_km, lang),
-    )
+    def compute():
+        ws = _workspace(root, stamp)
+        return build_plan(
+            ws,
+            zone_id=zone_id,
+            date=dt.date.fromisoformat(date),
+            model=model,
+            lang=lang,
+            settings=ws.settings.merged({"influence": {"radius_km": radius_km}}),
+            analysis=_analysis(root, stamp, model, radius_km, lang),
+        )
+
+    # ``today`` is part of the key: publicity never starts before today.
+    return _kept("plan", (root, stamp, model, radius_km, lang, zone_id, date, today), compute)
 
 
 def plan(zone_id: str, *, plan_lang: str | None = None):
     """The 13-part plan of a site on the outreach date (cached)."""
     use = check_lang(plan_lang or lang())
     return _plan(
-        *_key(), str(pref("model")), float(pref("radius_km")), use, zone_id, site_date().isoformat()
+        *_key(),
+        str(pref("model")),
+        float(pref("radius_km")),
+        use,
+        zone_id,
+        site_date().isoformat(),
+        dt.date.today().isoformat(),
     )
 
 
