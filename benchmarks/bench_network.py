@@ -75,7 +75,7 @@ def _peak_rss() -> int:
     return 0
 
 
-def run_network_once(folder: Path, workers: int) -> dict:
+def run_network_once(folder: Path, workers: int, memory_limit: str = "10GiB") -> dict:
     from distributed import Client, LocalCluster
 
     from territory.network.engine import run_network
@@ -86,7 +86,7 @@ def run_network_once(folder: Path, workers: int) -> dict:
         threads_per_worker=1,
         processes=True,
         dashboard_address=":0",
-        memory_limit="10GiB",
+        memory_limit=memory_limit,  # per worker; Dask spills to disk from 60 % of it
     )
     client = Client(cluster)
     started = time.perf_counter() - t0
@@ -221,6 +221,9 @@ def main() -> None:
     parser.add_argument("--loop-sample", type=int, default=30)
     parser.add_argument("--cli-sample", type=int, default=3)
     parser.add_argument("--sources", default=None)
+    parser.add_argument(
+        "--memory-limit", default="10GiB", help="per worker (Dask spills from 60 %% of it)"
+    )
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     report = {
@@ -239,7 +242,8 @@ def main() -> None:
         }
         areas = net = None
         for w in [int(x) for x in args.workers.split(",")]:
-            run = run_network_once(folder, w)
+            run = run_network_once(folder, w, args.memory_limit)
+            run["memory_limit"] = args.memory_limit
             areas, net = run.pop("_areas"), run.pop("_network")
             entry["runs"].append(run)
             print(
