@@ -599,6 +599,11 @@ class NetworkSettings:
     #: Megabytes of a customers/cards/events CSV file read by one task (several pieces per
     #: worker, so that reading is spread evenly).
     chunk_mb: float = 16.0
+    #: Memory limit of each worker of the LocalCluster ``territory network`` starts: ``auto``
+    #: (the machine's memory split between the workers) or a size such as ``"3GiB"``. Dask
+    #: spills kept data to disk from 60 % of it, pauses a worker at 80 % and restarts it at
+    #: 95 %. Not used with ``--scheduler`` (the cluster's own workers have their limits).
+    worker_memory: str = "auto"
 
 
 @dataclass(frozen=True)

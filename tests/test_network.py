@@ -295,3 +295,34 @@ def test_copy_of_grid_is_untouched(network, tmp_path):
     shutil.copytree(network, copy)
     read_network(copy)
     assert sorted(p.name for p in copy.iterdir()) == sorted(p.name for p in network.iterdir())
+
+
+# ---------------------------------------------------------------- worker memory
+
+
+def test_worker_memory_sets_the_local_clusters_limit(network, capsys, cluster):
+    """``worker_memory`` reaches the LocalCluster ``territory network`` starts; results unchanged."""
+    shared = network_doc(capsys, network, cluster)
+    text = (network / "network.toml").read_text(encoding="utf-8")
+    (network / "network.toml").write_text(text + 'worker_memory = "2GiB"\n', encoding="utf-8")
+    code, out, err = run_cli(
+        capsys, "network", str(network), "--workers", "1", "--date", DATE, "--json"
+    )
+    assert code == 0, err
+    own = json.loads(out)
+    assert own["engine"]["scheduler"] == "local"
+    assert own["engine"]["worker_memory_limits"] == [2 * 2**30]
+    strip = lambda d: {k: v for k, v in d.items() if k != "engine"}  # noqa: E731
+    assert strip(own) == strip(shared)
+
+
+@pytest.mark.parametrize("value", ["lots", "1MB"])
+def test_worker_memory_not_a_size_is_exit_2(network, capsys, value):
+    text = (network / "network.toml").read_text(encoding="utf-8")
+    (network / "network.toml").write_text(text + f'worker_memory = "{value}"\n', encoding="utf-8")
+    code, out, err = run_cli(capsys, "network", str(network), "--json", "--lang", "en")
+    assert code == 2
+    problem = json.loads(out)["problems"][0]
+    assert problem["file"] == "network.toml"
+    assert problem["column"] == "settings.network.worker_memory"
+    assert "3GiB" in err

@@ -358,7 +358,8 @@ def run_network(
             started=started,
             scheduler="client",
         )
-    with connect(scheduler, n_workers=n_workers) as own:
+    memory = net.settings.network.worker_memory
+    with connect(scheduler, n_workers=n_workers, memory_limit=memory) as own:
         return _run(
             own,
             net,
@@ -387,7 +388,9 @@ def _run(
     n_dealers = len(dealers)
     parts = dealer_partitions(dealers, ns.dealers_per_partition)
     n_parts = int(parts.max()) + 1 if n_dealers else 0
-    workers = len(client.scheduler_info().get("workers", {}))
+    info = client.scheduler_info().get("workers", {})
+    workers = len(info)
+    memory_limits = sorted({int(w.get("memory_limit") or 0) for w in info.values()})
     timings: dict[str, float] = {"read": time.perf_counter() - started}
 
     with dask.config.set({"dataframe.convert-string": False}):
@@ -563,6 +566,7 @@ def _run(
         "seconds": time.perf_counter() - started,
         "timings": timings,
         "peak_worker_memory": max(memory) if memory else None,
+        "worker_memory_limits": memory_limits,
     }
     return NetworkResult(
         network=net,

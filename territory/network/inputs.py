@@ -114,6 +114,23 @@ class NetworkError(ValueError):
     """The folder is not a network workspace (missing, not a folder, no network.toml)."""
 
 
+def _memory_bytes(value: str) -> int | None:
+    """``worker_memory`` in bytes (0 for ``auto``), or None when it is not a usable size.
+
+    >>> _memory_bytes("auto"), _memory_bytes("3GiB"), _memory_bytes("lots"), _memory_bytes("1MB")
+    (0, 3221225472, None, None)
+    """
+    from dask.utils import parse_bytes
+
+    if value == "auto":
+        return 0
+    try:
+        size = parse_bytes(value)
+    except (TypeError, ValueError):
+        return None
+    return size if size >= 2**30 else None
+
+
 def is_network(root: Path | str) -> bool:
     """Whether ``root`` is a network workspace (holds ``network.toml``)."""
     return (Path(root) / NETWORK_FILE).is_file()
@@ -380,6 +397,16 @@ def _read_network_toml(path: Path, problems: ProblemList, lang: str) -> dict[str
             column="settings.network.assignment",
             found=repr(method),
             expected=", ".join(_ASSIGNMENT_METHODS),
+        )
+        return None
+    memory = pseudo.settings.network.worker_memory
+    if _memory_bytes(memory) is None:
+        problems.add(
+            file,
+            "err.toml_bad_value",
+            column="settings.network.worker_memory",
+            found=repr(memory),
+            expected='"auto" | "3GiB" (≥ 1GiB)',
         )
         return None
     share = pseudo.settings.network.overlap_min_share
