@@ -92,3 +92,27 @@ def test_a_kept_ranking_and_plan_read_back_without_scipy(tmp_path):
         "print(list(weeks[0].sites['zone_id']), heavy)"
     )
     assert _fresh_python(code, path) == f"{list(weeks[0].sites['zone_id'])} []"
+
+
+def test_kept_site_facts_leave_the_workspace_out_and_rebind():
+    """A kept ranking does not carry every customer: its site facts pickle without the workspace.
+
+    Rebound to the workspace, the facts give the same site brief as before.
+    """
+    import datetime as dt
+    import pickle
+
+    from territory.inputs.demo import demo_path
+    from territory.inputs.workspace import load_workspace
+    from territory.outreach.ranking import recommend_weeks
+
+    ws = load_workspace(demo_path(), use_store=False)
+    day = dt.date(2026, 12, 12)
+    rec = recommend_weeks(ws, date=day, weeks=1, top=3)[0]
+    zone = str(rec.sites["zone_id"].iloc[0])
+    before = rec.facts.brief(zone, date=day)
+    data = pickle.dumps(rec)
+    assert len(data) < len(pickle.dumps(ws)) / 3  # the demo's workspace alone is ~10 MB
+    back = pickle.loads(data)
+    assert back.facts.ws is None
+    assert back.facts.rebind(ws).brief(zone, date=day) == before

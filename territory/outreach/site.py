@@ -443,6 +443,20 @@ class SiteFacts:
         self._orders: dict[tuple, list[str]] = {}
         self._gap: set[str] | None = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled without the workspace (a kept ranking would hold every customer and card).
+
+        Whoever reads the facts back gives them their workspace with :meth:`rebind`.
+        """
+        state = self.__dict__.copy()
+        state["ws"] = None
+        return state
+
+    def rebind(self, ws) -> SiteFacts:
+        """Attach ``ws`` (the workspace these facts were made from) after unpickling."""
+        self.ws = ws
+        return self
+
     @classmethod
     def for_workspace(
         cls,

@@ -498,7 +498,12 @@ def _recommendation(
 
     # ``today`` is part of the key: a plan's publicity never starts before today.
     key = (root, stamp, model, radius_km, lang, date, weights, rotation_weeks, top, sites, weeks)
-    return _kept("recommendation", (*key, today), compute)
+    kept = _kept("recommendation", (*key, today), compute)
+    ws = _workspace(root, stamp)
+    for rec in kept:  # site facts are kept without their workspace (see SiteFacts.rebind)
+        if rec.facts is not None:
+            rec.facts.rebind(ws)
+    return kept
 
 
 def site_date() -> dt.date:
