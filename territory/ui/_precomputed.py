@@ -1,9 +1,10 @@
 """Results the app keeps on disk, so that a freshly started server draws its first map fast.
 
 ``state.py`` caches the workspace, its analysis, the customer hexagons, the
-built maps, the Sites page's ranking and each site's plan in memory (``st.cache_resource``); a new server process starts with
-empty caches, and computing them again costs seconds (scikit-learn and scipy
-alone take seconds to import). This module keeps each of those results as a
+built maps, the Sites page's ranking and each site's plan in memory
+(``st.cache_resource``); a new server process starts with empty caches, and
+computing them again costs seconds (scikit-learn and scipy alone take seconds
+to import). This module keeps each of those results as a
 pickle under ``$TERRITORY_HOME/cache/<kind>/``, keyed by
 
 * what the result was computed from (the workspace folder and the sizes and
