@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import multiprocessing
@@ -278,3 +279,61 @@ def test_a_journal_that_cannot_be_opened_is_an_error_not_a_traceback(ws_root, ca
     assert JOURNAL_FILE in info.value.message("en")
     with pytest.raises(JournalError):
         Journal(ws_root / "missing").append([Edit("lead_update", "A1", {"grade": "H"})])
+
+
+def _busy_at_first(monkeypatch, times: int, *, where: str) -> list[int]:
+    """Make the journal's first ``times`` transactions answer "database is locked" at once.
+
+    ``where`` is ``"open"`` (while the connection is set up, as a WAL switch
+    racing another writer does) or ``"insert"`` (inside the transaction,
+    after the batch row was written): either way SQLite did not wait.
+    """
+    calls = [0]
+    real = Journal._writer
+
+    class Flaky:
+        def __init__(self, con):
+            self.con = con
+
+        def execute(self, sql, *args):
+            result = self.con.execute(sql, *args)
+            if sql.startswith("INSERT INTO batches") and calls[0] <= times:
+                raise sqlite3.OperationalError("database is locked")  # after the batch row
+            return result
+
+        def executemany(self, sql, rows):
+            return self.con.executemany(sql, rows)
+
+    @contextlib.contextmanager
+    def writer(self):
+        calls[0] += 1
+        with real(self) as con:
+            if where == "open" and calls[0] <= times:
+                raise sqlite3.OperationalError("database is locked")
+            yield Flaky(con) if where == "insert" else con
+
+    monkeypatch.setattr(Journal, "_writer", writer)
+    return calls
+
+
+@pytest.mark.parametrize("where", ["open", "insert"])
+def test_a_journal_that_answers_locked_at_once_is_tried_again_and_written_once(
+    ws_root, monkeypatch, where
+):
+    calls = _busy_at_first(monkeypatch, 3, where=where)
+    batch = Journal(ws_root).append([Edit("lead_update", "A1", {"grade": "H"})], who="x")
+    assert calls[0] == 4
+    entries = Journal(ws_root).entries()
+    assert [(e.batch, e.data) for e in entries] == [(batch, {"grade": "H"})]
+    assert (
+        len(Journal(ws_root)._query("SELECT batch FROM batches")) == 1
+    )  # the failed tries left nothing
+
+
+def test_a_journal_locked_for_longer_than_the_timeout_is_a_clear_error(ws_root, monkeypatch):
+    _busy_at_first(monkeypatch, 10**6, where="open")
+    with pytest.raises(JournalError) as info:
+        Journal(ws_root, timeout=0.3).append([Edit("lead_update", "A1", {"grade": "H"})], who="x")
+    assert info.value.key == "journal.busy"
+    assert JOURNAL_FILE in info.value.message("zh")
+    assert Journal(ws_root).entries() == []

@@ -69,7 +69,9 @@ import datetime as dt
 import getpass
 import importlib
 import json
+import random
 import sqlite3
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -265,6 +267,26 @@ class Journal:
         finally:
             con.close()
 
+    def _retrying(self, write: Callable[[], int]) -> int:
+        """Run ``write`` (one whole transaction), again while the journal is busy, up to ``timeout``.
+
+        SQLite's busy timeout covers waiting for a lock, but a few steps
+        answer "database is locked" at once instead of waiting (switching a
+        new file to WAL while another writer does the same, a checkpoint
+        racing an opening connection). A transaction that failed that way
+        was rolled back, so running it again cannot write it twice.
+        """
+        deadline = time.monotonic() + self.timeout
+        pause = 0.005
+        while True:
+            try:
+                return write()
+            except JournalError as exc:
+                if exc.key != "journal.busy" or time.monotonic() + pause > deadline:
+                    raise
+            time.sleep(pause * (0.5 + random.random()))
+            pause = min(pause * 2, 0.25)
+
     def append(
         self,
         edits: Iterable[Edit],
@@ -310,38 +332,45 @@ class Journal:
             rows.append((edit.kind, edit.key, data))
         who = who if who is not None else default_who()
         at = _now()
-        with self._writer() as con:
-            con.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in _SCHEMA:
-                    con.execute(statement)
-                version = con.execute(
-                    "SELECT value FROM meta WHERE key = 'format_version'"
-                ).fetchone()
-                if version is None:
-                    con.execute(
-                        "INSERT INTO meta (key, value) VALUES ('format_version', ?)",
-                        (str(FORMAT_VERSION),),
+
+        def write() -> int:
+            with self._writer() as con:
+                con.execute("BEGIN IMMEDIATE")
+                try:
+                    for statement in _SCHEMA:
+                        con.execute(statement)
+                    version = con.execute(
+                        "SELECT value FROM meta WHERE key = 'format_version'"
+                    ).fetchone()
+                    if version is None:
+                        con.execute(
+                            "INSERT INTO meta (key, value) VALUES ('format_version', ?)",
+                            (str(FORMAT_VERSION),),
+                        )
+                    elif int(version[0]) > FORMAT_VERSION:
+                        raise JournalError(
+                            "journal.newer",
+                            path=str(self.path),
+                            found=version[0],
+                            known=FORMAT_VERSION,
+                        )
+                    batch = con.execute(
+                        "INSERT INTO batches (at, who, origin, note) VALUES (?, ?, ?, ?)",
+                        (at, who, origin, note),
+                    ).lastrowid
+                    con.executemany(
+                        "INSERT INTO edits (batch, kind, key, data, at, who, origin)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [(batch, kind, key, data, at, who, origin) for kind, key, data in rows],
                     )
-                elif int(version[0]) > FORMAT_VERSION:
-                    raise JournalError(
-                        "journal.newer", path=str(self.path), found=version[0], known=FORMAT_VERSION
-                    )
-                batch = con.execute(
-                    "INSERT INTO batches (at, who, origin, note) VALUES (?, ?, ?, ?)",
-                    (at, who, origin, note),
-                ).lastrowid
-                con.executemany(
-                    "INSERT INTO edits (batch, kind, key, data, at, who, origin)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(batch, kind, key, data, at, who, origin) for kind, key, data in rows],
-                )
-                con.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(sqlite3.Error):
-                    con.execute("ROLLBACK")
-                raise
-        return int(batch)
+                    con.execute("COMMIT")
+                except BaseException:
+                    with contextlib.suppress(sqlite3.Error):
+                        con.execute("ROLLBACK")
+                    raise
+            return int(batch)
+
+        return self._retrying(write)
 
     # ------------------------------------------------------------------ reading
 
