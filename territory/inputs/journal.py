@@ -270,10 +270,10 @@ class Journal:
     def _retrying(self, write: Callable[[], int]) -> int:
         """Run ``write`` (one whole transaction), again while the journal is busy, up to ``timeout``.
 
-        SQLite's busy timeout covers waiting for a lock, but a few steps
-        answer "database is locked" at once instead of waiting (switching a
-        new file to WAL while another writer does the same, a checkpoint
-        racing an opening connection). A transaction that failed that way
+        SQLite's busy timeout covers waiting for a lock, but where waiting
+        could deadlock SQLite answers "database is locked" at once instead
+        (two connections promoting their locks on a new file that is being
+        switched to WAL, for one). A transaction that failed that way
         was rolled back, so running it again cannot write it twice.
         """
         deadline = time.monotonic() + self.timeout
