@@ -23,6 +23,9 @@ For each workspace (the demo, and the synthetic city of
   for the direct URL ``/sites``, with every HTTP response >= 400 counted. Run
   twice: "restart" (the app's precomputed analysis on disk from an earlier
   run, the usual case) and "first start" (no precomputed files at all).
+  The header says whether the installed libraries are compiled to bytecode
+  (``[tool.uv] compile-bytecode`` in pyproject.toml): without it, and with
+  ``PYTHONDONTWRITEBYTECODE`` set, every start compiles scipy & co. again.
 
 Run::
 
@@ -389,6 +392,33 @@ def bench_cold_start(runs: int) -> dict:
     return out
 
 
+def bytecode_line() -> str:
+    """How many of the app's heavy libraries' modules have a compiled .pyc next to them."""
+    import importlib.util
+
+    found = total = 0
+    for name in (
+        "scipy",
+        "sklearn",
+        "matplotlib",
+        "statsmodels",
+        "mapclassify",
+        "pandas",
+        "folium",
+    ):
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        for source in Path(next(iter(spec.submodule_search_locations))).rglob("*.py"):
+            total += 1
+            found += Path(importlib.util.cache_from_source(str(source))).exists()
+    writes = "off" if os.environ.get("PYTHONDONTWRITEBYTECODE") else "on"
+    return (
+        f"bytecode: {found:,} of {total:,} library modules compiled "
+        f"(writing .pyc on import: {writes})"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -400,6 +430,7 @@ def main() -> None:
         f"machine load (uptime): {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} "
         f"{os.getloadavg()[2]:.2f} on {os.cpu_count()} cores"
     )
+    print(bytecode_line())
     import logging
 
     import streamlit  # noqa: F401  (its loggers exist from here on)
