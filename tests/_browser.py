@@ -98,3 +98,32 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+#: The app's maps: streamlit-folium's component iframe.
+MAP_IFRAME = 'iframe[title="streamlit_folium.st_folium"]'
+
+
+def drawn_map(page, index: int = 0, *, attempts: int = 6, per_try_ms: int = 20_000):
+    """The frame of the page's ``index``-th map once it has drawn (``territoryMapReady``).
+
+    Streamlit may replace a map's iframe while it loads (a rerun, the page
+    switching): a handle taken before that points at a detached frame that
+    never becomes ready. So each try looks the iframe up again, and only the
+    last one's timeout is an error.
+    """
+    from playwright.sync_api import Error
+
+    for attempt in range(attempts):
+        handle = page.locator(MAP_IFRAME).nth(index).element_handle(timeout=90_000)
+        frame = handle.content_frame()
+        try:
+            if frame is None:
+                raise Error("the map's iframe has no frame yet")
+            frame.wait_for_function("window.territoryMapReady === true", timeout=per_try_ms)
+            return frame
+        except Error:
+            if attempt == attempts - 1:
+                raise
+            page.wait_for_timeout(200)
+    raise AssertionError("unreachable")

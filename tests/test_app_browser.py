@@ -22,7 +22,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from _browser import chromium, needs_chromium, streamlit_server
+from _browser import chromium, drawn_map, needs_chromium, streamlit_server
 
 pytestmark = needs_chromium
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -83,9 +83,7 @@ class Outside:
 
 
 def _map_frame(page, index: int = 0):
-    handle = page.locator(IFRAME).nth(index).element_handle(timeout=90_000)
-    frame = handle.content_frame()
-    frame.wait_for_function("window.territoryMapReady === true", timeout=60_000)
+    frame = drawn_map(page, index)
     page.wait_for_function(
         f"document.querySelectorAll('{IFRAME}')[{index}].getBoundingClientRect().height > 300"
     )

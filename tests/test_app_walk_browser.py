@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from _browser import chromium, free_port, needs_chromium, streamlit_server
+from _browser import chromium, drawn_map, free_port, needs_chromium, streamlit_server
 
 pytestmark = needs_chromium
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -181,15 +181,7 @@ def _maps(page, n: int) -> list:
     """The first ``n`` map frames, each drawn; a frame the page replaced meanwhile is found again."""
     frames = []
     for i in range(n):
-        for attempt in range(6):
-            handle = page.locator(IFRAME).nth(i).element_handle(timeout=90_000)
-            frame = handle.content_frame()
-            try:
-                frame.wait_for_function("window.territoryMapReady === true", timeout=20_000)
-                break
-            except sync_api.Error:
-                if attempt == 5:
-                    raise
+        frame = drawn_map(page, i)
         frames.append(frame)
     return frames
 

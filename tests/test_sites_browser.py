@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from _browser import chromium, needs_chromium
+from _browser import chromium, drawn_map, needs_chromium
 from test_app_browser import app_url, home  # noqa: F401 (module-scoped fixtures: the demo and the app)
 
 pytestmark = needs_chromium
@@ -23,10 +23,7 @@ def _idle(page) -> None:
 
 
 def _map_frame(page):
-    handle = page.locator(IFRAME).first.element_handle(timeout=120_000)
-    frame = handle.content_frame()
-    frame.wait_for_function("window.territoryMapReady === true", timeout=90_000)
-    return frame
+    return drawn_map(page, 0, per_try_ms=30_000)
 
 
 def test_sites_page_card_action_calendar_in_both_languages(app_url, home):  # noqa: F811
