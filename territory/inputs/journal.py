@@ -333,44 +333,49 @@ class Journal:
         who = who if who is not None else default_who()
         at = _now()
 
-        def write() -> int:
-            with self._writer() as con:
-                con.execute("BEGIN IMMEDIATE")
-                try:
-                    for statement in _SCHEMA:
-                        con.execute(statement)
-                    version = con.execute(
-                        "SELECT value FROM meta WHERE key = 'format_version'"
-                    ).fetchone()
-                    if version is None:
-                        con.execute(
-                            "INSERT INTO meta (key, value) VALUES ('format_version', ?)",
-                            (str(FORMAT_VERSION),),
-                        )
-                    elif int(version[0]) > FORMAT_VERSION:
-                        raise JournalError(
-                            "journal.newer",
-                            path=str(self.path),
-                            found=version[0],
-                            known=FORMAT_VERSION,
-                        )
-                    batch = con.execute(
-                        "INSERT INTO batches (at, who, origin, note) VALUES (?, ?, ?, ?)",
-                        (at, who, origin, note),
-                    ).lastrowid
-                    con.executemany(
-                        "INSERT INTO edits (batch, kind, key, data, at, who, origin)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [(batch, kind, key, data, at, who, origin) for kind, key, data in rows],
-                    )
-                    con.execute("COMMIT")
-                except BaseException:
-                    with contextlib.suppress(sqlite3.Error):
-                        con.execute("ROLLBACK")
-                    raise
-            return int(batch)
+        return self._retrying(
+            lambda: self._write_batch(rows, at=at, who=who, origin=origin, note=note)
+        )
 
-        return self._retrying(write)
+    def _write_batch(
+        self, rows: list[tuple[str, str, str]], *, at: str, who: str, origin: str, note: str | None
+    ) -> int:
+        """Write one batch of ``(kind, key, data)`` rows in one transaction; its number."""
+        with self._writer() as con:
+            con.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _SCHEMA:
+                    con.execute(statement)
+                version = con.execute(
+                    "SELECT value FROM meta WHERE key = 'format_version'"
+                ).fetchone()
+                if version is None:
+                    con.execute(
+                        "INSERT INTO meta (key, value) VALUES ('format_version', ?)",
+                        (str(FORMAT_VERSION),),
+                    )
+                elif int(version[0]) > FORMAT_VERSION:
+                    raise JournalError(
+                        "journal.newer",
+                        path=str(self.path),
+                        found=version[0],
+                        known=FORMAT_VERSION,
+                    )
+                batch = con.execute(
+                    "INSERT INTO batches (at, who, origin, note) VALUES (?, ?, ?, ?)",
+                    (at, who, origin, note),
+                ).lastrowid
+                con.executemany(
+                    "INSERT INTO edits (batch, kind, key, data, at, who, origin)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [(batch, kind, key, data, at, who, origin) for kind, key, data in rows],
+                )
+                con.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    con.execute("ROLLBACK")
+                raise
+        return int(batch)
 
     # ------------------------------------------------------------------ reading
 
