@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from territory.ui.server import page_routes
+from territory.ui.server import lifespan, page_routes
 
 # One line per page: (script in territory/ui/pages/, title key, icon, URL path; "" = the home page).
 PAGES = [
@@ -28,8 +28,13 @@ PAGES = [
 
 #: What ``streamlit run app.py`` serves (Streamlit's ``st.App``): the app, plus each page's own
 #: URL (e.g. /sites) answered with the front end told where the server is, so a page opened
-#: directly makes no failed requests (``territory/ui/server.py``).
-app = st.App(__file__, routes=page_routes([*(path for *_, path in PAGES), "network"]))
+#: directly makes no failed requests, and a lifespan that imports the first page's libraries while
+#: the browser loads the front end (``territory/ui/server.py``).
+app = st.App(
+    __file__,
+    routes=page_routes([*(path for *_, path in PAGES), "network"]),
+    lifespan=lifespan,
+)
 
 if __name__ == "__main__":  # Streamlit runs this file for every session and rerun.
     from territory.ui.shell import run

@@ -14,12 +14,34 @@ probes), so it asks the right place first.
 
 from __future__ import annotations
 
+import importlib
 import json
-from collections.abc import Iterable
+import threading
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
 
-__all__ = ["index_html", "page_routes"]
+__all__ = ["WARM_MODULES", "index_html", "lifespan", "page_routes", "warm_imports"]
+
+#: What the first page's script imports, imported once in the background while the browser loads
+#: Streamlit's front end after ``streamlit run`` (the libraries take ~0.9 s, the front end about as
+#: long). ``streamlit_folium`` is not among them: a component declared outside a script run is
+#: never registered (its iframe would answer 404); it is imported by the first script run.
+WARM_MODULES = (
+    "pandas",
+    "pyarrow",
+    "shapely",
+    "geopandas",
+    "folium",
+    "folium.plugins",
+    "streamlit.emojis",
+    "territory.render.maps",
+    "territory.outreach.site",
+    "territory.outreach.ranking",
+    "territory.analysis.zones",
+    "territory.inputs.workspace",
+)
 
 
 @cache
@@ -47,6 +69,32 @@ def index_html(base_path: str = "") -> str:
     if head < 0:  # pragma: no cover - Streamlit's index always has a head
         return html
     return html[: head + len("<head>")] + script + html[head + len("<head>") :]
+
+
+def warm_imports(modules: Iterable[str] = WARM_MODULES) -> threading.Thread:
+    """Import ``modules`` in a daemon thread; return it (started).
+
+    A module that fails to import here is left for the page that needs it, which reports the
+    error as it always would; the warm-up never stops the server.
+    """
+
+    def run() -> None:
+        for name in modules:
+            try:
+                importlib.import_module(name)
+            except Exception:  # noqa: BLE001 - the page importing it shows the error
+                return
+
+    thread = threading.Thread(target=run, name="territory-warm-imports", daemon=True)
+    thread.start()
+    return thread
+
+
+@asynccontextmanager
+async def lifespan(_app) -> AsyncIterator[None]:
+    """``st.App``'s lifespan: start :func:`warm_imports` when the server starts."""
+    warm_imports()
+    yield
 
 
 def page_routes(paths: Iterable[str]) -> list:
