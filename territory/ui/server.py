@@ -82,7 +82,7 @@ def warm_imports(modules: Iterable[str] = WARM_MODULES) -> threading.Thread:
         for name in modules:
             try:
                 importlib.import_module(name)
-            except Exception:  # noqa: BLE001 - the page importing it shows the error
+            except Exception:  # the page importing it shows the error
                 return
 
     thread = threading.Thread(target=run, name="territory-warm-imports", daemon=True)
