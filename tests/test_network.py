@@ -6,6 +6,7 @@ with worker processes); the CLI reaches it through ``--scheduler``.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shutil
 from pathlib import Path
@@ -326,3 +327,61 @@ def test_worker_memory_not_a_size_is_exit_2(network, capsys, value):
     assert problem["file"] == "network.toml"
     assert problem["column"] == "settings.network.worker_memory"
     assert "3GiB" in err
+
+
+# ---------------------------------------------------------------- the shuffles
+
+
+def test_the_largest_point_file_is_shuffled_after_the_others_and_rows_still_named(
+    network, capsys, cluster
+):
+    # Three dealer partitions (one dealer each) and small pieces: every point file is read in
+    # pieces and shuffled. The smaller files are shuffled and kept first; the largest alone is
+    # left for the dealer tasks, so its partitions are unpacked one by one as their dealer task
+    # runs (with all three shuffles in one graph, one file's partitions could all be unpacked
+    # while the dealer tasks still waited for another's).
+    from distributed import Client, get_task_stream
+
+    from territory.network.engine import run_network
+
+    text = (network / "network.toml").read_text(encoding="utf-8")
+    (network / "network.toml").write_text(
+        text + "chunk_mb = 0.002\ndealers_per_partition = 1\n", encoding="utf-8"
+    )
+    whole = grid.write_grid_network(network.parent / "whole")
+    assert (network / "customers.csv").stat().st_size > (network / "cards.csv").stat().st_size
+    with Client(cluster) as client, get_task_stream(client) as stream:
+        result = run_network(network, client=client, date=dt.date.fromisoformat(DATE))
+    assert result.engine["chunks"]["customers"] > 5 and result.engine["chunks"]["cards"] > 1
+    spans: dict[str, list[float]] = {}
+    for task in stream.data:
+        key = task["key"]
+        name = key[0] if isinstance(key, tuple) else key
+        if isinstance(name, str) and name.startswith("shuffle-transfer-"):
+            for ss in task["startstops"]:
+                if ss["action"] == "compute":
+                    spans.setdefault(name, []).extend([ss["start"], ss["stop"]])
+    assert len(spans) == 3, sorted(spans)
+    first, *_, last = sorted(spans.values(), key=min)
+    others = [s for s in spans.values() if s is not last]
+    assert min(last) >= max(max(s) for s in others)
+    assert len(last) > len(first)  # the customers: more pieces than any other file
+    # Same figures as the network read whole, unshuffled.
+    strip = lambda d: {k: v for k, v in d.items() if k != "engine"}  # noqa: E731
+    assert strip(network_doc(capsys, network, cluster)) == strip(
+        network_doc(capsys, whole, cluster)
+    )
+    # A bad value deep in a file shuffled first is still named with the user's row.
+    lines = (network / "cards.csv").read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    row = len(lines) - 3
+    cells = lines[row].split(",")
+    cells[header.index("date")] = "明天"
+    lines[row] = ",".join(cells)
+    (network / "cards.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    code, out, _err = run_cli(
+        capsys, "network", str(network), "--scheduler", cluster, "--json", "--lang", "en"
+    )
+    assert code == 2
+    bad = [p for p in json.loads(out)["problems"] if p["file"] == "cards.csv"]
+    assert bad and bad[0]["rows"] == [row + 1] and bad[0]["column"] == "date"

@@ -264,6 +264,13 @@ def _partition_task(
     }
 
 
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # read by then; a file gone now fails where it is read
+        return 0
+
+
 def _peak_rss() -> int | None:
     """This process's peak resident memory in bytes (Linux), for the benchmark."""
     try:
@@ -379,6 +386,7 @@ def _run(
     import dask.dataframe as dd
     import dask_geopandas
     from dask import delayed
+    from distributed import futures_of
 
     from territory.network._chunks import empty_chunk, merge_problems, read_chunk, row_decoder
 
@@ -434,7 +442,7 @@ def _run(
         # 2. Point files: read in pieces, shuffled by dealer partition.
         t0 = time.perf_counter()
         dealer_parts = dict(zip(dealers["dealer_id"], parts.tolist(), strict=True))
-        infos = []
+        layer_infos: dict[str, list] = {}
         layer_parts: dict[str, list] = {}
         for name, source in net.points.items():
             pieces = [
@@ -443,7 +451,7 @@ def _run(
                 )
                 for i in range(source.chunks)
             ]
-            infos.extend(p[1] for p in pieces)
+            layer_infos[name] = [p[1] for p in pieces]
             frame = dd.from_delayed(
                 [p[0] for p in pieces], meta=empty_chunk(name), verify_meta=False
             )
@@ -455,6 +463,27 @@ def _run(
             else:
                 frame = frame.repartition(npartitions=1)
             layer_parts[name] = frame.to_delayed()
+        # Every layer but the largest is shuffled first and kept (in the workers' managed
+        # memory, which Dask spills): with all three shuffles in one graph, when the customers'
+        # shuffle finished before the cards', every partition of customers was unpacked while
+        # the dealer tasks still waited for their cards (one worker held ~570 MB of them at
+        # 1,000 dealers). With one shuffle left, each dealer partition's rows are unpacked just
+        # before its task runs.
+        largest = max(net.points, key=lambda name: _file_size(net.points[name].path), default=None)
+        smaller = [name for name in layer_parts if name != largest]
+        if smaller:
+            kept = client.persist(
+                [x for name in smaller for x in (*layer_parts[name], *layer_infos[name])]
+            )
+            _track(client, futures_of(kept), "dealers", progress)
+            for name in smaller:
+                n, m = len(layer_parts[name]), len(layer_infos[name])
+                layer_parts[name], layer_infos[name], kept = (
+                    kept[:n],
+                    kept[n : n + m],
+                    kept[n + m :],
+                )
+        infos = [x for name in net.points for x in layer_infos[name]]
 
         # 3. Dealers, one task per partition.
         members = areas.members
