@@ -14,7 +14,9 @@ coverage diagnosis and gaps. The work is a Dask graph run by
    task per ~64 MB, :mod:`territory.network._chunks`), typed and checked on
    the workers, then **shuffled by dealer partition** (``set_index`` on the
    partition number with known divisions: Dask's P2P shuffle on a cluster),
-   so each partition holds every row of its dealers and nothing else.
+   so each partition holds every row of its dealers and nothing else. The
+   smaller files are shuffled first and kept, the largest last, so that its
+   partitions are unpacked one at a time as their dealer tasks run.
 3. **Dealers** — one task per partition of ``dealers_per_partition``
    neighbouring dealers (a Hilbert curve over their locations):
    :func:`territory.network.dealers.analyse_partition`.
@@ -476,13 +478,10 @@ def _run(
                 [x for name in smaller for x in (*layer_parts[name], *layer_infos[name])]
             )
             _track(client, futures_of(kept), "dealers", progress)
+            rest = iter(kept)
             for name in smaller:
-                n, m = len(layer_parts[name]), len(layer_infos[name])
-                layer_parts[name], layer_infos[name], kept = (
-                    kept[:n],
-                    kept[n : n + m],
-                    kept[n + m :],
-                )
+                layer_parts[name] = [next(rest) for _ in layer_parts[name]]
+                layer_infos[name] = [next(rest) for _ in layer_infos[name]]
         infos = [x for name in net.points for x in layer_infos[name]]
 
         # 3. Dealers, one task per partition.
