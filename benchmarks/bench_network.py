@@ -33,6 +33,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -76,18 +77,14 @@ def _peak_rss() -> int:
 
 
 def run_network_once(folder: Path, workers: int, memory_limit: str = "10GiB") -> dict:
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
-    from territory.network.engine import run_network
+    from territory.network.engine import local_cluster, run_network
 
     t0 = time.perf_counter()
-    cluster = LocalCluster(
-        n_workers=workers,
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",
-        memory_limit=memory_limit,  # per worker; Dask spills to disk from 60 % of it
-    )
+    # What `territory network` starts (its worker settings), with a fixed memory limit per
+    # worker (Dask spills to disk from 60 % of it).
+    cluster = local_cluster(workers, memory_limit=memory_limit, silence_logs=logging.WARN)
     client = Client(cluster)
     started = time.perf_counter() - t0
     try:

@@ -55,7 +55,12 @@ def dask_cluster(tmp_path):
     """A scheduler and one worker process (two threads off), as separate OS processes."""
     dask = shutil.which("dask", path=str(BIN)) or "dask"
     port = free_port()
-    env = {**os.environ, "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
+    # As docs/network.md tells a user to start workers: Dask's profiler off.
+    env = {
+        **os.environ,
+        "DASK_DISTRIBUTED__WORKER__DAEMON": "False",
+        "DASK_DISTRIBUTED__WORKER__PROFILE__ENABLED": "False",
+    }
     logs = tmp_path / "logs"
     logs.mkdir()
     files = [open(logs / name, "w") for name in ("scheduler.out", "worker.out")]  # noqa: SIM115
@@ -132,6 +137,11 @@ def test_scheduler_and_worker_processes_give_the_local_cluster_json(tmp_path, da
     assert remote == local
     assert [d["dealer_id"] for d in remote["dealers"]] == ["D1", "D2", "D3"]
     assert remote["gaps"]
+    from distributed import Client
+
+    with Client(dask_cluster, timeout="30s") as client:
+        callbacks = client.run(lambda dask_worker: sorted(dask_worker.periodic_callbacks))
+    assert not [n for names in callbacks.values() for n in names if n.startswith("profile")]
 
 
 def test_unreachable_scheduler_is_a_clear_error(tmp_path):

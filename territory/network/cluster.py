@@ -37,22 +37,12 @@ def start(workers: int | None = None, *, timeout_s: float = 300.0) -> tuple[subp
 
 def main(argv: list[str] | None = None) -> int:
     """Run a LocalCluster until stdin closes."""
-    import logging
-
-    from distributed import LocalCluster
-
-    from territory.network.engine import default_workers
+    from territory.network.engine import local_cluster
 
     parser = argparse.ArgumentParser(prog="python -m territory.network.cluster")
     parser.add_argument("--workers", type=int, default=None)
     args = parser.parse_args(argv)
-    with LocalCluster(
-        n_workers=args.workers or default_workers(),
-        threads_per_worker=1,
-        processes=True,
-        dashboard_address=":0",
-        silence_logs=logging.ERROR,
-    ) as cluster:
+    with local_cluster(args.workers) as cluster:
         sys.stdout.write(json.dumps({"address": cluster.scheduler_address}) + "\n")
         sys.stdout.flush()
         sys.stdin.read()  # until the parent closes it (or dies)
