@@ -14,6 +14,7 @@ probes), so it asks the right place first.
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import threading
@@ -84,6 +85,10 @@ def warm_imports(modules: Iterable[str] = WARM_MODULES) -> threading.Thread:
                 importlib.import_module(name)
             except Exception:  # the page importing it shows the error
                 return
+        # The libraries' objects live as long as the server: leave them out of every later
+        # collection, above all the full one Streamlit runs after each script run
+        # (``runner.postScriptGC``) while the page's last messages wait to be sent.
+        gc.freeze()
 
     thread = threading.Thread(target=run, name="territory-warm-imports", daemon=True)
     thread.start()
