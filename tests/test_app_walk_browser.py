@@ -241,20 +241,25 @@ def foreign_words(texts: list[str], allowed: set[str]) -> list[tuple[str, str]]:
 
 def test_direct_page_urls_load_with_no_failed_request(app_url, browser):
     from territory.i18n import t
+    from territory.ui.server import element_chunks
 
     for path, title, n_maps in PAGES:
         page = browser.new_page(viewport={"width": 1440, "height": 1000})
         failed: list[str] = []
+        asked: set[str] = set()
         page.on(
             "response",
             lambda r, f=failed: f.append(f"{r.status} {r.url}") if r.status >= 400 else None,
         )
         page.on("requestfailed", lambda r, f=failed: f.append(f"failed {r.url}"))
+        page.on("request", lambda r, a=asked: a.add(r.url))
         try:
             _open(page, f"{app_url}/{path}", t(title, "zh"), n_maps)
         finally:
             page.close()
         assert failed == [], (path, failed)
+        # The element kinds' code was loaded early (territory/static/app/preload-elements.js).
+        assert {app_url + chunk for chunk in element_chunks()} <= asked, path
 
 
 def test_chinese_pages_show_no_english(app_url, browser, home):

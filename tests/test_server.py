@@ -71,3 +71,61 @@ def test_a_module_that_fails_to_import_ends_the_warm_up_quietly():
         """
     )
     assert out.split() == ["True", "False"]
+
+
+def test_the_index_lists_the_element_code_to_load_early_and_the_script_is_served():
+    import asyncio
+    import json
+    import re
+    from pathlib import Path
+
+    import streamlit
+
+    from territory.ui.server import (
+        PRELOAD_SCRIPT_URL,
+        PRELOADED_ELEMENTS,
+        element_chunks,
+        index_html,
+        page_routes,
+    )
+
+    static = Path(streamlit.__file__).parent / "static"
+    chunks = element_chunks()
+    # Every kind is found in this Streamlit's manifest, as a file it serves, in the order asked.
+    assert len(chunks) == len(PRELOADED_ELEMENTS)
+    assert all((static / c.lstrip("/")).is_file() for c in chunks)
+    names = [re.sub(r"\..*$", "", Path(c).name) for c in chunks]
+    assert names == list(PRELOADED_ELEMENTS)
+    # ... and is what index.html's own code imports for it.
+    index_js = next((static / "static" / "js").glob("index.*.js")).read_text(encoding="utf-8")
+    assert all(Path(c).name in index_js for c in chunks)
+
+    html = index_html("/base")
+    listed = re.search(r'id="territory-element-chunks">(.*?)</script>', html).group(1)
+    assert json.loads(listed) == ["/base" + c for c in chunks]
+    assert f'src="/base{PRELOAD_SCRIPT_URL}"' in html
+    assert html.index("territory-element-chunks") < html.index("</head>")
+
+    routes = {route.path: route for route in page_routes(["sites"])}
+    response = asyncio.run(routes[PRELOAD_SCRIPT_URL].endpoint(None))
+    assert response.status_code == 200 and response.media_type == "text/javascript"
+    assert b"territory-element-chunks" in response.body
+    page = asyncio.run(routes["/sites"].endpoint(None))
+    assert b"territory-element-chunks" in page.body
+
+
+def test_an_unreadable_manifest_preloads_nothing(monkeypatch, tmp_path):
+    from territory.ui import server
+
+    (tmp_path / "index.html").write_text("<html><head></head><body></body></html>")
+    (tmp_path / "manifest.json").write_text("{not json")
+    monkeypatch.setattr(server, "_streamlit_static", lambda: tmp_path)
+    server._streamlit_index.cache_clear()
+    server.element_chunks.cache_clear()
+    try:
+        assert server.element_chunks() == ()
+        assert "territory-element-chunks" not in server.index_html("")
+        assert "BACKEND_BASE_URL" in server.index_html("")
+    finally:
+        server._streamlit_index.cache_clear()
+        server.element_chunks.cache_clear()

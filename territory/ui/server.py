@@ -23,7 +23,15 @@ from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
 
-__all__ = ["WARM_MODULES", "index_html", "lifespan", "page_routes", "warm_imports"]
+__all__ = [
+    "PRELOADED_ELEMENTS",
+    "WARM_MODULES",
+    "element_chunks",
+    "index_html",
+    "lifespan",
+    "page_routes",
+    "warm_imports",
+]
 
 #: What the first page's script imports, imported once in the background while the browser loads
 #: Streamlit's front end after ``streamlit run`` (the libraries take ~0.9 s, the front end about as
@@ -45,11 +53,61 @@ WARM_MODULES = (
 )
 
 
-@cache
-def _streamlit_index() -> str:
+#: The element kinds (names in Streamlit's build manifest) whose code the browser loads while the
+#: first page waits for the server (``territory/static/app/preload-elements.js``): what the map
+#: pages and the Sites page show first. Streamlit draws a batch of new elements only once the code
+#: of every kind among them has loaded, so one late kind (the data frame's 1.3 MB) held the map.
+PRELOADED_ELEMENTS = (
+    "ComponentInstance",
+    "Metric",
+    "Spinner",
+    "Selectbox",
+    "ButtonGroup",
+    "Checkbox",
+    "Button",
+    "Slider",
+    "DateInput",
+    "Multiselect",
+    "DataFrame",
+    "Html",
+    "DownloadButton",
+    "TextInput",
+)
+#: Where :func:`page_routes` serves the preloading script (under ``server.baseUrlPath``).
+PRELOAD_SCRIPT_URL = "/_territory/preload-elements.js"
+_PRELOAD_SCRIPT = Path(__file__).resolve().parents[1] / "static" / "app" / "preload-elements.js"
+
+
+def _streamlit_static() -> Path:
     import streamlit
 
-    return (Path(streamlit.__file__).parent / "static" / "index.html").read_text(encoding="utf-8")
+    return Path(streamlit.__file__).parent / "static"
+
+
+@cache
+def _streamlit_index() -> str:
+    return (_streamlit_static() / "index.html").read_text(encoding="utf-8")
+
+
+@cache
+def element_chunks(names: tuple[str, ...] = PRELOADED_ELEMENTS) -> tuple[str, ...]:
+    """Paths (under the app's base URL) of the front end's code for the element kinds ``names``.
+
+    Read from Streamlit's build manifest: the files its ``index.html`` imports on demand, by the
+    name the manifest gives them, in the order of ``names``. Empty when the manifest is missing or
+    unreadable (nothing is preloaded then; Streamlit loads what it needs as always).
+    """
+    try:
+        manifest = json.loads((_streamlit_static() / "manifest.json").read_text(encoding="utf-8"))
+        lazy = [manifest[key] for key in manifest["index.html"].get("dynamicImports", [])]
+        by_name = {entry["name"]: entry["file"] for entry in lazy if entry.get("name")}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return ()
+    return tuple(
+        f"/{by_name[name]}"
+        for name in names
+        if name in by_name and (_streamlit_static() / by_name[name]).is_file()
+    )
 
 
 def _base_path() -> str:
@@ -60,7 +118,11 @@ def _base_path() -> str:
 
 
 def index_html(base_path: str = "") -> str:
-    """Streamlit's ``index.html`` with the server's base URL set before its scripts run."""
+    """Streamlit's ``index.html`` with the server's base URL set before its scripts run.
+
+    Also lists the element kinds' code to load early (:func:`element_chunks`) for
+    ``preload-elements.js``, linked at the end of the head.
+    """
     script = (
         "<script>window.__streamlit=Object.assign({},window.__streamlit,"
         f"{{BACKEND_BASE_URL:window.location.origin+{json.dumps(base_path + '/')}}});</script>"
@@ -69,7 +131,17 @@ def index_html(base_path: str = "") -> str:
     head = html.find("<head>")
     if head < 0:  # pragma: no cover - Streamlit's index always has a head
         return html
-    return html[: head + len("<head>")] + script + html[head + len("<head>") :]
+    html = html[: head + len("<head>")] + script + html[head + len("<head>") :]
+    chunks = [base_path + path for path in element_chunks()]
+    end = html.find("</head>")
+    if not chunks or end < 0:
+        return html
+    listing = json.dumps(chunks).replace("</", "<\\/")
+    preload = (
+        f'<script type="application/json" id="territory-element-chunks">{listing}</script>'
+        f'<script defer src="{base_path}{PRELOAD_SCRIPT_URL}"></script>'
+    )
+    return html[:end] + preload + html[end:]
 
 
 def warm_imports(modules: Iterable[str] = WARM_MODULES) -> threading.Thread:
@@ -104,7 +176,7 @@ async def lifespan(_app) -> AsyncIterator[None]:
 
 def page_routes(paths: Iterable[str]) -> list:
     """Starlette routes answering ``/`` and ``/<path>`` of each page with :func:`index_html`."""
-    from starlette.responses import HTMLResponse
+    from starlette.responses import HTMLResponse, Response
     from starlette.routing import Route
 
     base = _base_path()
@@ -112,5 +184,15 @@ def page_routes(paths: Iterable[str]) -> list:
     async def index(request) -> HTMLResponse:
         return HTMLResponse(index_html(base), headers={"Cache-Control": "no-cache"})
 
+    async def preload_script(request) -> Response:
+        return Response(
+            _PRELOAD_SCRIPT.read_bytes(),
+            media_type="text/javascript",
+            headers={"Cache-Control": "no-cache"},
+        )
+
     urls = dict.fromkeys([base + "/", *(f"{base}/{p}" for p in paths if p)])
-    return [Route(url, index, methods=["GET", "HEAD"]) for url in urls]
+    return [
+        *(Route(url, index, methods=["GET", "HEAD"]) for url in urls),
+        Route(base + PRELOAD_SCRIPT_URL, preload_script, methods=["GET", "HEAD"]),
+    ]
