@@ -50,6 +50,9 @@ WARM_MODULES = (
     "territory.outreach.ranking",
     "territory.analysis.zones",
     "territory.inputs.workspace",
+    "pyogrio",
+    "territory.inputs.store",
+    "territory.ui.shell",
 )
 
 
@@ -162,10 +165,28 @@ def warm_imports(modules: Iterable[str] = WARM_MODULES) -> threading.Thread:
         # collection, above all the full one Streamlit runs after each script run
         # (``runner.postScriptGC``) while the page's last messages wait to be sent.
         gc.freeze()
+        _first_element_check()
 
     thread = threading.Thread(target=run, name="territory-warm-imports", daemon=True)
     thread.start()
     return thread
+
+
+def _first_element_check() -> None:
+    """Run Streamlit's once-per-process check made when the first element is written, now.
+
+    Before its first element Streamlit asks whether it runs in a Python prompt
+    (``streamlit.env_util.is_repl``: ``inspect.stack()`` with source lines, which on the script
+    thread's ~40-frame stack looks up each frame's module among all ~2,000 imported: 0.1-0.2 s
+    measured) to warn that it should be started with ``streamlit run``. Called here, in the
+    warm-up thread, it takes the same decision (the server is running) on a short stack,
+    off the first page's path. Skipped quietly if a Streamlit version lacks the function.
+    """
+    from streamlit import delta_generator
+
+    check = getattr(delta_generator, "_maybe_print_use_warning", None)
+    if check is not None:
+        check()
 
 
 @asynccontextmanager
