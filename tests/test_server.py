@@ -144,3 +144,54 @@ def test_an_unreadable_manifest_preloads_nothing(monkeypatch, tmp_path):
     finally:
         server._streamlit_index.cache_clear()
         server.element_chunks.cache_clear()
+
+
+def test_the_warm_up_then_runs_after_the_imports_and_its_failure_is_quiet():
+    out = _run(
+        """
+        import sys
+        from territory.ui.server import warm_imports
+        warm_imports(["csv"], then=lambda: print("then", "csv" in sys.modules)).join(30)
+        warm_imports(["json"], then=lambda: 1 / 0).join(30)
+        print("server goes on")
+        """
+    )
+    assert out.split() == ["then", "True", "server", "goes", "on"]
+
+
+def test_the_server_prepares_the_first_page_of_the_default_workspace(tmp_path, monkeypatch):
+    # What a new session's first page reads (the workspace, its analysis for the preferences
+    # saved in the workspace, the hexagons) is computed once by the warm-up, into the caches the
+    # page reads, so the page finds it there instead of computing it again.
+    monkeypatch.setenv("TERRITORY_HOME", str(tmp_path))
+    monkeypatch.delenv("TERRITORY_WORKSPACE", raising=False)
+    from territory.analysis import zones
+    from territory.inputs import store
+    from territory.ui import state
+
+    for cached in (state._files_workspace, state._workspace, state._analysis, state._hexes):
+        cached.clear()
+    folder = state.default_folder()  # the demo, copied into the new home
+    ws = state._workspace(str(folder), state._stamp(folder))
+    chosen = ws.dealer.models[-1].name
+    assert chosen != ws.dealer.models[0].name  # the saved choice differs from the default
+    store.save_ui_settings(folder, {"model": chosen, "radius_km": 12.0, "lang": "en"})
+    analysed = []
+    real = zones.analyse
+
+    def counting(ws, **kwargs):
+        analysed.append((kwargs["model"], kwargs["overrides"], kwargs["lang"]))
+        return real(ws, **kwargs)
+
+    monkeypatch.setattr(zones, "analyse", counting)
+    state.prepare()
+    assert analysed == [(chosen, {"influence": {"radius_km": 12.0}}, "en")]
+    assert len(list((tmp_path / "cache" / "analysis").glob("*.pkl"))) == 1
+    assert len(list((tmp_path / "cache" / "hexes").glob("*.pkl"))) == 1
+    # The page's own call (same key as state.analysis() in a session with those preferences).
+    key = (str(folder), state._stamp(folder))
+    prefs = state.initial_prefs(folder, state._workspace(*key))
+    state._analysis(*key, str(prefs["model"]), float(prefs["radius_km"]), prefs["lang"])
+    assert len(analysed) == 1  # found in the cache: not computed again
+    # A folder that is not a workspace is left to the page.
+    state.prepare(tmp_path / "no such folder")

@@ -17,8 +17,9 @@ from __future__ import annotations
 import gc
 import importlib
 import json
+import logging
 import threading
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from functools import cache
 from pathlib import Path
@@ -32,6 +33,8 @@ __all__ = [
     "page_routes",
     "warm_imports",
 ]
+
+_LOG = logging.getLogger("territory.ui")
 
 #: What the first page's script imports, imported once in the background while the browser loads
 #: Streamlit's front end after ``streamlit run`` (the libraries take ~0.9 s, the front end about as
@@ -148,11 +151,13 @@ def index_html(base_path: str = "") -> str:
     return html[:end] + preload + html[end:]
 
 
-def warm_imports(modules: Iterable[str] = WARM_MODULES) -> threading.Thread:
-    """Import ``modules`` in a daemon thread; return it (started).
+def warm_imports(
+    modules: Iterable[str] = WARM_MODULES, then: Callable[[], object] | None = None
+) -> threading.Thread:
+    """Import ``modules`` in a daemon thread, then call ``then()`` there; return it (started).
 
     A module that fails to import here is left for the page that needs it, which reports the
-    error as it always would; the warm-up never stops the server.
+    error as it always would; so is a failure of ``then``: the warm-up never stops the server.
     """
 
     def run() -> None:
@@ -166,6 +171,11 @@ def warm_imports(modules: Iterable[str] = WARM_MODULES) -> threading.Thread:
         # (``runner.postScriptGC``) while the page's last messages wait to be sent.
         gc.freeze()
         _first_element_check()
+        if then is not None:
+            try:
+                then()
+            except Exception:  # the page computes it again and shows the problem
+                _LOG.debug("the warm-up's %r failed", then, exc_info=True)
 
     thread = threading.Thread(target=run, name="territory-warm-imports", daemon=True)
     thread.start()
@@ -191,9 +201,19 @@ def _first_element_check() -> None:
 
 @asynccontextmanager
 async def lifespan(_app) -> AsyncIterator[None]:
-    """``st.App``'s lifespan: start :func:`warm_imports` when the server starts."""
-    warm_imports()
+    """``st.App``'s lifespan: start :func:`warm_imports` when the server starts.
+
+    Once imported, the warm-up prepares the default workspace's first page
+    (``territory.ui.state.prepare``: the workspace, its analysis, the hexagons).
+    """
+    warm_imports(then=_prepare_first_page)
     yield
+
+
+def _prepare_first_page() -> None:
+    from territory.ui import state
+
+    state.prepare()
 
 
 def page_routes(paths: Iterable[str]) -> list:

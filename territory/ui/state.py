@@ -132,6 +132,7 @@ _LOG = logging.getLogger("territory.ui")
 _FOLDER = "territory_folder"
 _PREFS = "territory_prefs"
 _UNSAVED = "territory_prefs_unsaved"
+_DEMO_COPY = threading.Lock()
 
 
 # ----------------------------------------------------------------------------- folders
@@ -149,7 +150,8 @@ def default_folder() -> Path:
         return Path(chosen)
     from territory.inputs.demo import demo_copy
 
-    return demo_copy(home() / "demo")
+    with _DEMO_COPY:  # sessions and the server's warm-up (:func:`prepare`) may ask at once
+        return demo_copy(home() / "demo")
 
 
 def folder() -> Path:
@@ -244,10 +246,14 @@ def init() -> None:
     """Load the workspace and its saved preferences once per session."""
     if _PREFS in st.session_state:
         return
-    ws = workspace()
+    st.session_state[_PREFS] = initial_prefs(folder(), workspace())
+
+
+def initial_prefs(root: Path, ws) -> dict[str, Any]:
+    """A new session's preferences in workspace ``root``: the saved ones over ``ws``'s defaults."""
     saved: dict[str, Any] = {}
     with contextlib.suppress(OSError, ValueError, sqlite3.Error):
-        saved = store.read_ui_settings(folder())
+        saved = store.read_ui_settings(root)
     prefs = {k: v for k, v in saved.items() if k in PREF_DEFAULTS}
     defaults = {
         "lang": check_lang(ws.dealer.language),
@@ -262,7 +268,7 @@ def init() -> None:
     merged.update(prefs)
     if merged["model"] not in [m.name for m in ws.dealer.models]:
         merged["model"] = ws.dealer.models[0].name
-    st.session_state[_PREFS] = merged
+    return merged
 
 
 def ready() -> bool:
@@ -461,6 +467,31 @@ def hexes() -> pd.DataFrame:
     """Existing customers counted per H3 hexagon (cached per workspace)."""
     ms = workspace().settings.maps
     return _hexes(*_key(), ms.max_hexagons, ms.finest_hex_resolution, ms.coarsest_hex_resolution)
+
+
+def prepare(root: Path | str | None = None) -> None:
+    """Compute, outside any session, what a new session's first page in ``root`` reads.
+
+    The workspace (edits replayed), its analysis for the saved preferences and the customer
+    hexagons of the default folder (:func:`default_folder`, or ``root``), into the caches the
+    pages read (``st.cache_resource``; on disk by ``_precomputed``): the server's warm-up
+    (``territory/ui/server.py``) calls it once the libraries are imported, so that after
+    ``streamlit run`` this runs while the browser loads the front end. A page asking for one of
+    these results meanwhile waits for it (Streamlit computes a cached value once) instead of
+    computing it a second time. A dealer network, a missing folder or a workspace with problems
+    is left to the page, which shows them as always.
+    """
+    from territory.network.inputs import is_network
+
+    folder_path = Path(root) if root is not None else default_folder()
+    if not folder_path.is_dir() or is_network(folder_path):
+        return
+    key = (str(folder_path), _stamp(folder_path))
+    ws = _workspace(*key)
+    prefs = initial_prefs(folder_path, ws)
+    _analysis(*key, str(prefs["model"]), float(prefs["radius_km"]), check_lang(prefs["lang"]))
+    ms = ws.settings.maps
+    _hexes(*key, ms.max_hexagons, ms.finest_hex_resolution, ms.coarsest_hex_resolution)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
