@@ -314,6 +314,28 @@ def test_huff_decay_is_recovered_from_customers_drawn_from_a_known_model():
         assert fit.deviance_explained > 0.2
 
 
+def test_the_huff_fit_imports_only_statsmodels_glm():
+    # ``statsmodels.api`` imports all of statsmodels (0.40 s against 0.06 s for the GLM), paid
+    # by the first analysis after every start of the app or a command.
+    import sys
+
+    code = """
+import sys
+import numpy as np
+from territory.analysis.huff import fit_decay, huff_share
+rng = np.random.default_rng(3)
+xy = rng.uniform(-10, 10, (300, 2))
+comp = np.array([[6.0, 0.0]])
+d0 = np.hypot(*xy.T)
+dc = np.hypot(xy[:, None, 0] - comp[:, 0], xy[:, None, 1] - comp[:, 1])
+pop = np.full(300, 5000.0)
+fit = fit_decay(rng.poisson(0.004 * pop * huff_share(d0, dc, beta=1.5)), pop, d0, dc)
+print(fit.fitted, "statsmodels.genmod" in sys.modules, "statsmodels.api" in sys.modules)
+"""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["True", "True", "False"]
+
+
 def test_a_competitor_next_to_a_zone_lowers_its_share_and_fits_through_analyse():
     beta = 1.8
     ws = grid_workspace(12, population=10_000)

@@ -197,11 +197,14 @@ def _poisson_ll(y: np.ndarray, mu: np.ndarray) -> float:
 
 def _glm_ll(y: np.ndarray, X: np.ndarray, offset: np.ndarray) -> tuple[float, np.ndarray]:
     """Log-likelihood and fitted means of a Poisson GLM with ``offset`` (statsmodels)."""
-    import statsmodels.api as sm
+    # The two modules, not ``statsmodels.api`` (which imports all of statsmodels: 0.40 s against
+    # 0.06 s, paid by the first analysis after every start of the app or a command).
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        model = sm.GLM(y, X, family=sm.families.Poisson(), offset=offset)
+        model = GLM(y, X, family=families.Poisson(), offset=offset)
         res = model.fit(method="newton", maxiter=100, tol=1e-10)
     mu = np.asarray(res.fittedvalues, dtype="float64")
     return _poisson_ll(y, mu), mu
