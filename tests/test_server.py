@@ -195,3 +195,14 @@ def test_the_server_prepares_the_first_page_of_the_default_workspace(tmp_path, m
     assert len(analysed) == 1  # found in the cache: not computed again
     # A folder that is not a workspace is left to the page.
     state.prepare(tmp_path / "no such folder")
+
+
+def test_the_first_page_preparation_reads_the_messages_first(monkeypatch):
+    from territory import i18n
+    from territory.ui import server, state
+
+    i18n.catalogue.cache_clear()
+    seen = []
+    monkeypatch.setattr(state, "prepare", lambda: seen.append(i18n.catalogue.cache_info().currsize))
+    server._prepare_first_page()
+    assert seen == [1]

@@ -203,16 +203,19 @@ def _first_element_check() -> None:
 async def lifespan(_app) -> AsyncIterator[None]:
     """``st.App``'s lifespan: start :func:`warm_imports` when the server starts.
 
-    Once imported, the warm-up prepares the default workspace's first page
-    (``territory.ui.state.prepare``: the workspace, its analysis, the hexagons).
+    Once imported, the warm-up reads the message catalogue and prepares the default
+    workspace's first page (``territory.ui.state.prepare``: the workspace, its analysis, the
+    hexagons).
     """
     warm_imports(then=_prepare_first_page)
     yield
 
 
 def _prepare_first_page() -> None:
+    from territory.i18n import catalogue
     from territory.ui import state
 
+    catalogue()  # the messages (268 KB of TOML), read by the page's first line
     state.prepare()
 
 
