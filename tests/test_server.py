@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 from territory.ui.server import WARM_MODULES
 
+ROOT = Path(__file__).resolve().parent.parent
 
-def _run(code: str) -> str:
+
+def _run(code: str, *, quiet: bool = False) -> str:
+    """What ``code`` prints in a new Python process (``quiet``: and nothing on stderr)."""
     done = subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120
     )
     assert done.returncode == 0, done.stderr
+    if quiet:
+        assert "Traceback" not in done.stderr and "Error" not in done.stderr, done.stderr
     return done.stdout
 
 
@@ -154,7 +161,8 @@ def test_the_warm_up_then_runs_after_the_imports_and_its_failure_is_quiet():
         warm_imports(["csv"], then=lambda: print("then", "csv" in sys.modules)).join(30)
         warm_imports(["json"], then=lambda: 1 / 0).join(30)
         print("server goes on")
-        """
+        """,
+        quiet=True,
     )
     assert out.split() == ["then", "True", "server", "goes", "on"]
 
@@ -162,13 +170,15 @@ def test_the_warm_up_then_runs_after_the_imports_and_its_failure_is_quiet():
 def test_the_server_prepares_the_first_page_of_the_default_workspace(tmp_path, monkeypatch):
     # What a new session's first page reads (the workspace, its analysis for the preferences
     # saved in the workspace, the hexagons) is computed once by the warm-up, into the caches the
-    # page reads, so the page finds it there instead of computing it again.
-    monkeypatch.setenv("TERRITORY_HOME", str(tmp_path))
-    monkeypatch.delenv("TERRITORY_WORKSPACE", raising=False)
+    # page reads: the app's first run then computes no analysis, even with nothing on disk.
+    from streamlit.testing.v1 import AppTest
+
     from territory.analysis import zones
     from territory.inputs import store
     from territory.ui import state
 
+    monkeypatch.setenv("TERRITORY_HOME", str(tmp_path))
+    monkeypatch.delenv("TERRITORY_WORKSPACE", raising=False)
     for cached in (state._files_workspace, state._workspace, state._analysis, state._hexes):
         cached.clear()
     folder = state.default_folder()  # the demo, copied into the new home
@@ -186,15 +196,36 @@ def test_the_server_prepares_the_first_page_of_the_default_workspace(tmp_path, m
     monkeypatch.setattr(zones, "analyse", counting)
     state.prepare()
     assert analysed == [(chosen, {"influence": {"radius_km": 12.0}}, "en")]
-    assert len(list((tmp_path / "cache" / "analysis").glob("*.pkl"))) == 1
     assert len(list((tmp_path / "cache" / "hexes").glob("*.pkl"))) == 1
-    # The page's own call (same key as state.analysis() in a session with those preferences).
-    key = (str(folder), state._stamp(folder))
-    prefs = state.initial_prefs(folder, state._workspace(*key))
-    state._analysis(*key, str(prefs["model"]), float(prefs["radius_km"]), prefs["lang"])
-    assert len(analysed) == 1  # found in the cache: not computed again
-    # A folder that is not a workspace is left to the page.
+    shutil.rmtree(tmp_path / "cache")  # a hit can only come from the caches in memory
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=180)
+    at.run()
+    assert not at.exception, at.exception
+    assert [m.label for m in at.metric]  # the Map page drew, in the saved language
+    assert len(analysed) == 1  # and took the prepared analysis
+    assert not (tmp_path / "cache" / "analysis").exists()
+
+    # No customers on the map: no hexagons counted. Not a workspace: left to the page.
+    store.save_ui_settings(folder, {"customer_style": "off"})
+    state._hexes.clear()
+    state.prepare()
+    assert not (tmp_path / "cache" / "hexes").exists()
     state.prepare(tmp_path / "no such folder")
+
+
+def test_the_lifespan_starts_the_warm_up_with_the_first_page_preparation(monkeypatch):
+    import asyncio
+
+    from territory.ui import server
+
+    started = []
+    monkeypatch.setattr(server, "warm_imports", lambda **kw: started.append(kw))
+
+    async def serve():
+        async with server.lifespan(None):
+            return list(started)
+
+    assert asyncio.run(serve()) == [{"then": server._prepare_first_page}]
 
 
 def test_the_first_page_preparation_reads_the_messages_first(monkeypatch):

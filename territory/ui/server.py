@@ -40,22 +40,22 @@ _LOG = logging.getLogger("territory.ui")
 #: Streamlit's front end after ``streamlit run`` (the libraries take ~0.9 s, the front end about as
 #: long). ``streamlit_folium`` is not among them: a component declared outside a script run is
 #: never registered (its iframe would answer 404); it is imported by the first script run.
-WARM_MODULES = (
+WARM_MODULES = (  # in the order the first script run needs them (app.py imports the shell first)
     "pandas",
     "pyarrow",
     "shapely",
     "geopandas",
+    "pyogrio",
     "folium",
     "folium.plugins",
     "streamlit.emojis",
     "territory.render.maps",
-    "territory.outreach.site",
-    "territory.outreach.ranking",
-    "territory.analysis.zones",
-    "territory.inputs.workspace",
-    "pyogrio",
     "territory.inputs.store",
     "territory.ui.shell",
+    "territory.inputs.workspace",
+    "territory.analysis.zones",
+    "territory.outreach.site",
+    "territory.outreach.ranking",
 )
 
 
@@ -170,12 +170,13 @@ def warm_imports(
         # collection, above all the full one Streamlit runs after each script run
         # (``runner.postScriptGC``) while the page's last messages wait to be sent.
         gc.freeze()
-        _first_element_check()
-        if then is not None:
+        for step in (_first_element_check, then):
+            if step is None:
+                continue
             try:
-                then()
-            except Exception:  # the page computes it again and shows the problem
-                _LOG.debug("the warm-up's %r failed", then, exc_info=True)
+                step()
+            except Exception:  # the page does it again and shows the problem
+                _LOG.debug("the warm-up's %r failed", step, exc_info=True)
 
     thread = threading.Thread(target=run, name="territory-warm-imports", daemon=True)
     thread.start()

@@ -148,9 +148,15 @@ def default_folder() -> Path:
     chosen = os.environ.get("TERRITORY_WORKSPACE")
     if chosen:
         return Path(chosen)
+    return _demo()
+
+
+def _demo() -> Path:
+    """The demo copy in :func:`home` (written or renewed under a lock: sessions and the server's
+    warm-up, :func:`prepare`, may ask at once)."""
     from territory.inputs.demo import demo_copy
 
-    with _DEMO_COPY:  # sessions and the server's warm-up (:func:`prepare`) may ask at once
+    with _DEMO_COPY:
         return demo_copy(home() / "demo")
 
 
@@ -283,10 +289,7 @@ def prefs_unsaved() -> bool:
 
 def use_demo() -> None:
     """Switch this session back to the demo workspace copy in :func:`home`."""
-    from territory.inputs.demo import demo_copy
-
-    demo = demo_copy(home() / "demo")
-    st.session_state[_FOLDER] = str(demo)
+    st.session_state[_FOLDER] = str(_demo())
     _reset_prefs()
 
 
@@ -490,8 +493,9 @@ def prepare(root: Path | str | None = None) -> None:
     ws = _workspace(*key)
     prefs = initial_prefs(folder_path, ws)
     _analysis(*key, str(prefs["model"]), float(prefs["radius_km"]), check_lang(prefs["lang"]))
-    ms = ws.settings.maps
-    _hexes(*key, ms.max_hexagons, ms.finest_hex_resolution, ms.coarsest_hex_resolution)
+    if prefs["customer_style"] != "off":  # the map draws them (hexagons or points)
+        ms = ws.settings.maps
+        _hexes(*key, ms.max_hexagons, ms.finest_hex_resolution, ms.coarsest_hex_resolution)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
