@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import pickle
 import shutil
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from territory.cli import main
@@ -364,6 +367,30 @@ def test_worker_memory_not_a_size_is_exit_2(network, capsys, value):
 # ---------------------------------------------------------------- the shuffles
 
 
+def _key_name(key) -> str:
+    name = key[0] if isinstance(key, tuple) else key
+    return name if isinstance(name, str) else ""
+
+
+def test_a_packed_partition_comes_back_the_same_and_smaller():
+    from territory.network._chunks import empty_chunk
+    from territory.network.engine import pack, unpack
+
+    rng = np.random.default_rng(5)
+    frame = empty_chunk("cards").reindex(range(2_000))
+    frame["card_id"] = [f"C{i:06d}" for i in range(2_000)]
+    frame["dealer_id"] = rng.choice(["D001", "D002"], 2_000)
+    frame["date"] = pd.Timestamp("2025-11-01") + pd.to_timedelta(rng.integers(0, 60, 2_000), "D")
+    frame["lon"] = rng.uniform(103, 105, 2_000)
+    frame["_part"] = 1
+    blob = pack(frame)
+    back = unpack(blob)
+    pd.testing.assert_frame_equal(back, frame)
+    assert (back.dtypes == frame.dtypes).all()
+    assert len(blob) < len(pickle.dumps(frame)) / 3
+    assert unpack(frame) is frame and unpack(None) is None
+
+
 def test_the_largest_point_file_is_shuffled_after_the_others_and_rows_still_named(
     network, capsys, cluster
 ):
@@ -398,6 +425,9 @@ def test_the_largest_point_file_is_shuffled_after_the_others_and_rows_still_name
     others = [s for s in spans.values() if s is not last]
     assert min(last) >= max(max(s) for s in others)
     assert len(last) > len(first)  # the customers: more pieces than any other file
+    # The kept partitions of the smaller files wait packed: one pack per file and partition.
+    packs = [t for t in stream.data if _key_name(t["key"]).startswith("pack-")]
+    assert len(packs) == 2 * 3
     # Same figures as the network read whole, unshuffled.
     strip = lambda d: {k: v for k, v in d.items() if k != "engine"}  # noqa: E731
     assert strip(network_doc(capsys, network, cluster)) == strip(
