@@ -451,7 +451,16 @@ def _analysis(root: str, stamp: str, model: str, radius_km: float, lang: str):
 
 def analysis():
     """The zone analysis for the chosen model and radius (cached)."""
-    return _analysis(*_key(), str(pref("model")), float(pref("radius_km")), lang())
+    init()
+    return _analysis_for(_key(), st.session_state[_PREFS])
+
+
+def _analysis_for(key: tuple[str, str], prefs: dict[str, Any]):
+    """The analysis of workspace ``key`` for preferences ``prefs`` (a session's or
+    :func:`prepare`'s: one cache key for both)."""
+    return _analysis(
+        *key, str(prefs["model"]), float(prefs["radius_km"]), check_lang(prefs["lang"])
+    )
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
@@ -468,8 +477,12 @@ def _hexes(root: str, stamp: str, max_cells: int, finest: int, coarsest: int) ->
 
 def hexes() -> pd.DataFrame:
     """Existing customers counted per H3 hexagon (cached per workspace)."""
-    ms = workspace().settings.maps
-    return _hexes(*_key(), ms.max_hexagons, ms.finest_hex_resolution, ms.coarsest_hex_resolution)
+    return _hexes_for(_key(), workspace())
+
+
+def _hexes_for(key: tuple[str, str], ws) -> pd.DataFrame:
+    ms = ws.settings.maps
+    return _hexes(*key, ms.max_hexagons, ms.finest_hex_resolution, ms.coarsest_hex_resolution)
 
 
 def prepare(root: Path | str | None = None) -> None:
@@ -492,10 +505,9 @@ def prepare(root: Path | str | None = None) -> None:
     key = (str(folder_path), _stamp(folder_path))
     ws = _workspace(*key)
     prefs = initial_prefs(folder_path, ws)
-    _analysis(*key, str(prefs["model"]), float(prefs["radius_km"]), check_lang(prefs["lang"]))
+    _analysis_for(key, prefs)
     if prefs["customer_style"] != "off":  # the map draws them (hexagons or points)
-        ms = ws.settings.maps
-        _hexes(*key, ms.max_hexagons, ms.finest_hex_resolution, ms.coarsest_hex_resolution)
+        _hexes_for(key, ws)
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
