@@ -447,3 +447,97 @@ def test_the_largest_point_file_is_shuffled_after_the_others_and_rows_still_name
     assert code == 2
     bad = [p for p in json.loads(out)["problems"] if p["file"] == "cards.csv"]
     assert bad and bad[0]["rows"] == [row + 1] and bad[0]["column"] == "date"
+
+
+def _scheduler_keys(dask_scheduler) -> list[str]:
+    return [str(key) for key in dask_scheduler.tasks]
+
+
+def _wait_until(check, seconds: float = 15.0) -> bool:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while not check():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_each_result_leaves_the_cluster_once_the_client_has_it(cluster):
+    # Two tasks, one held back by an Event until the other's result is on the client: by then
+    # the cluster has let go of the finished task and of the kept piece only it read (before,
+    # every result and kept piece stayed on the workers until the last task was done).
+    from dask import delayed
+    from distributed import Client, Event, futures_of
+
+    from territory.network.engine import _gather_each
+
+    def piece():
+        return np.arange(1_000)
+
+    def fast(values):
+        return int(values.sum())
+
+    def slow(name):
+        Event(name).wait(60)
+        return "slow"
+
+    with Client(cluster) as client:
+        [kept] = client.persist([delayed(piece)()])
+        kept_key = str(futures_of(kept)[0].key)
+        futures = client.compute([delayed(slow)("go-gather-each"), delayed(fast)(kept)])
+        slow_key, fast_key = (str(f.key) for f in futures)
+        del kept
+        seen: dict[str, bool] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            assert (stage, total) == ("dealers", 2)
+            if done != 1:
+                return
+            known = lambda: set(client.run_on_scheduler(_scheduler_keys))  # noqa: E731
+            seen["freed"] = _wait_until(lambda: not {fast_key, kept_key} & known())
+            seen["slow still there"] = slow_key in known()
+            Event("go-gather-each", client=client).set()
+
+        results = _gather_each(client, futures, "dealers", progress)
+    assert results == ["slow", 499_500]
+    assert futures == []
+    assert seen == {"freed": True, "slow still there": True}
+
+
+def test_no_kept_piece_outlives_its_dealer_task(network, capsys, cluster):
+    # Three dealer partitions: when the last dealer result reaches the client, the packed
+    # pieces of the smaller files (2 files x 3 partitions, kept since their shuffle) are gone
+    # from the scheduler, each freed once its dealer task was done.
+    from distributed import Client
+
+    from territory.network.engine import run_network
+
+    text = (network / "network.toml").read_text(encoding="utf-8")
+    (network / "network.toml").write_text(
+        text + "chunk_mb = 0.002\ndealers_per_partition = 1\n", encoding="utf-8"
+    )
+    packs_left: list[int] = []
+    with Client(cluster) as client:
+
+        def packs() -> int:
+            keys = client.run_on_scheduler(_scheduler_keys)
+            return sum("pack-" in key for key in keys)
+
+        phases: list[int] = []  # "dealers": the kept files' shuffle, then the dealer tasks
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage != "dealers":
+                return
+            if done == 0:
+                phases.append(total)
+            elif done == total and len(phases) == 2:
+                _wait_until(lambda: packs() == 0)
+                packs_left.append(packs())
+
+        result = run_network(
+            network, client=client, date=dt.date.fromisoformat(DATE), progress=progress
+        )
+    assert result.engine["chunks"]["cards"] > 1
+    assert len(phases) == 2 and packs_left == [0]

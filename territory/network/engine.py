@@ -369,6 +369,63 @@ def _compute(client, items: list, stage: str, progress) -> list:
     return client.gather(futures)
 
 
+def _done(_result) -> None:
+    """A marker that its argument's task has run (what Dask's bar waits on; see below)."""
+
+
+def _gather_each(client, futures: list, stage: str, progress: Progress | str | None) -> list:
+    """The results of ``futures``, in their order, each taken as soon as its task is done.
+
+    ``futures`` is emptied: once a result is on the client nothing holds its future, so the
+    worker frees it, and the scheduler frees the kept inputs that only its task needed —
+    rather than every finished result and kept piece waiting on the workers until the
+    last task is done. Dask's text bar (``"bar"``) waits on one marker task per future: its
+    set-up waits until every key it tracks exists, so it cannot track keys that may already
+    be gone.
+    """
+    import threading
+
+    from distributed import as_completed
+    from distributed import progress as bar
+
+    total = len(futures)
+    where: dict[Any, list[int]] = {}
+    for i, future in enumerate(futures):
+        where.setdefault(future.key, []).append(i)
+    results: list[Any] = [None] * total
+    markers = [client.submit(_done, f, pure=False) for f in futures] if progress == "bar" else []
+    pending = as_completed(futures, with_results=True)
+    futures.clear()
+    drawing = None
+    if markers:
+        sys.stderr.write(f"{stage}:\n")
+
+        def draw(tracked: list) -> None:
+            with contextlib.redirect_stdout(sys.stderr):
+                bar(tracked)
+            sys.stderr.write("\n")
+
+        drawing = threading.Thread(
+            target=draw, args=(markers,), name=f"territory-{stage}-bar", daemon=True
+        )
+        drawing.start()
+    elif callable(progress):
+        progress(stage, 0, total)
+    try:
+        done = 0  # not enumerate(): it keeps the last pair it yielded, and so its future
+        for future, result in pending:
+            for i in where[future.key]:
+                results[i] = result
+            del future, result
+            done += 1  # noqa: SIM113
+            if callable(progress):
+                progress(stage, done, total)
+    finally:
+        if drawing is not None:
+            drawing.join()
+    return results
+
+
 def run_network(
     root: Path | str,
     *,
@@ -527,6 +584,7 @@ def _run(
         # dealer partition's rows are unpacked just before its task runs.
         largest = max(net.points, key=lambda name: _file_size(net.points[name].path), default=None)
         smaller = [name for name in layer_parts if name != largest]
+        kept = rest = None
         if smaller:
             packed = {
                 name: [delayed(pack, pure=True)(part) for part in layer_parts[name]]
@@ -572,9 +630,13 @@ def _run(
             )
             for k in range(n_parts)
         ]
-        computed = _compute(client, [*tasks, *infos], "dealers", progress)
+        futures = client.compute([*tasks, *infos])
+        n_tasks = len(tasks)
+        # From here only the scheduler holds the kept pieces, each until its dealer task is done.
+        del tasks, infos, kept, rest, layer_parts, layer_infos
+        computed = _gather_each(client, futures, "dealers", progress)
         timings["dealers"] = time.perf_counter() - t0
-    results, chunk_infos = computed[: len(tasks)], computed[len(tasks) :]
+    results, chunk_infos = computed[:n_tasks], computed[n_tasks:]
 
     # Problems: rows decoded to the user's numbers, one line per kind of problem.
     offsets = row_decoder(chunk_infos)
