@@ -113,7 +113,7 @@ def expected_customers(
     from sklearn.linear_model import PoissonRegressor
     from sklearn.model_selection import KFold
     from sklearn.preprocessing import StandardScaler
-    from threadpoolctl import threadpool_limits
+    from territory.analysis.threads import one_thread
 
     s = settings or WhitespaceSettings()
     y = frame["customers"].astype("float64").to_numpy()
@@ -133,7 +133,7 @@ def expected_customers(
     rate = np.divide(y, pop, out=np.zeros_like(y), where=pop > 0)
     # A few thousand zones: one thread. OpenMP threads cost far more than they
     # save here (20 ms per loss evaluation instead of 0.2 ms on a busy 2-core machine).
-    with threadpool_limits(limits=1):
+    with one_thread():
         for train, test in splitter.split(usable):
             tr, te = usable[train], usable[test]
             X = _fold_design(base, dist, tr, s.distance_knots)

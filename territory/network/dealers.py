@@ -398,7 +398,7 @@ def analyse_partition(
     dealer.toml content) and ``positions`` (its zones); ``layers`` the
     partition's rows of each point layer (every row of these dealers).
     """
-    from threadpoolctl import threadpool_limits
+    from territory.analysis.threads import one_thread
 
     out: list[DealerResult] = []
     groups = {
@@ -408,7 +408,7 @@ def analyse_partition(
         for name, frame in layers.items()
     }
     area_of_poi = pois["zone_id"] if len(pois) else pd.Series([], dtype="str")
-    with threadpool_limits(limits=1):
+    with one_thread():
         for record in dealers:
             problems = ProblemList()
             positions = np.asarray(record["positions"], dtype="int64")

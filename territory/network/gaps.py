@@ -100,7 +100,7 @@ def potential(
     """
     from sklearn.linear_model import PoissonRegressor
     from sklearn.preprocessing import SplineTransformer, StandardScaler
-    from threadpoolctl import threadpool_limits
+    from territory.analysis.threads import one_thread
 
     s = settings.whitespace
     y = frame["customers"].to_numpy(dtype="float64")
@@ -118,7 +118,7 @@ def potential(
     design = np.column_stack([x, spline.transform(np.nan_to_num(at)[:, None])])
     scaler = StandardScaler().fit(design[train])
     rate = np.divide(y, pop, out=np.zeros_like(y), where=pop > 0)
-    with threadpool_limits(limits=1), warnings.catch_warnings():
+    with one_thread(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # lbfgs convergence chatter
         model = PoissonRegressor(alpha=s.alpha, max_iter=1000)
         model.fit(scaler.transform(design[train]), rate[train], sample_weight=pop[train])
