@@ -10,6 +10,7 @@ import datetime as dt
 import json
 import pickle
 import shutil
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -541,3 +542,34 @@ def test_no_kept_piece_outlives_its_dealer_task(network, capsys, cluster):
         )
     assert result.engine["chunks"]["cards"] > 1
     assert len(phases) == 2 and packs_left == [0]
+
+
+def test_each_result_gathered_under_dasks_bar(cluster, capsys):
+    # The CLI's progress: Dask's own text bar, on stderr, over markers of the tasks (it cannot
+    # track the tasks themselves: their keys are gone as soon as their results are taken).
+    from dask import delayed
+    from distributed import Client
+
+    from territory.network.engine import _gather_each
+
+    with Client(cluster) as client:
+        futures = client.compute([delayed(pow)(2, i) for i in range(6)])
+        results = _gather_each(client, futures, "dealers", "bar")
+    assert results == [1, 2, 4, 8, 16, 32]
+    err = capsys.readouterr().err
+    assert err.startswith("dealers:\n") and "100% Completed" in err
+
+
+@pytest.mark.parametrize("progress", ["bar", None])
+def test_a_failing_task_stops_the_gathering_with_its_error(cluster, capsys, progress):
+    from dask import delayed
+    from distributed import Client
+
+    from territory.network.engine import _gather_each
+
+    with Client(cluster) as client:
+        futures = client.compute([delayed(int)("12"), delayed(int)("not a number")])
+        with pytest.raises(ValueError, match="not a number"):
+            _gather_each(client, futures, "dealers", progress)
+    # Dask's bar saw the failure and ended: no drawing thread left behind.
+    assert not [t for t in threading.enumerate() if t.name.endswith("-bar") and t.is_alive()]

@@ -421,8 +421,10 @@ def _gather_each(client, futures: list, stage: str, progress: Progress | str | N
             if callable(progress):
                 progress(stage, done, total)
     finally:
+        # The bar ends by itself when its markers are done or one has failed (a failed task
+        # fails its marker). Not cancelled: a bar still setting up would wait for them forever.
         if drawing is not None:
-            drawing.join()
+            drawing.join(timeout=5)
     return results
 
 
