@@ -10,7 +10,6 @@ import datetime as dt
 import json
 import pickle
 import shutil
-import threading
 from pathlib import Path
 
 import numpy as np
@@ -465,14 +464,16 @@ def _wait_until(check, seconds: float = 15.0) -> bool:
     return True
 
 
-def test_each_result_leaves_the_cluster_once_the_client_has_it(cluster):
+@pytest.mark.parametrize("mode", ["callback", "bar"])
+def test_each_result_leaves_the_cluster_once_the_client_has_it(cluster, monkeypatch, mode):
     # Two tasks, one held back by an Event until the other's result is on the client: by then
     # the cluster has let go of the finished task and of the kept piece only it read (before,
-    # every result and kept piece stayed on the workers until the last task was done).
+    # every result and kept piece stayed on the workers until the last task was done) — with
+    # a progress callback (the app) and with the text bar (the CLI).
     from dask import delayed
     from distributed import Client, Event, futures_of
 
-    from territory.network.engine import _gather_each
+    from territory.network import engine
 
     def piece():
         return np.arange(1_000)
@@ -481,27 +482,41 @@ def test_each_result_leaves_the_cluster_once_the_client_has_it(cluster):
         return int(values.sum())
 
     def slow(name):
+        from distributed import secede
+
+        secede()  # give the worker's thread back, so that fast may run beside it
         Event(name).wait(60)
         return "slow"
 
+    event = f"go-gather-each-{mode}"
     with Client(cluster) as client:
         [kept] = client.persist([delayed(piece)()])
         kept_key = str(futures_of(kept)[0].key)
-        futures = client.compute([delayed(slow)("go-gather-each"), delayed(fast)(kept)])
+        futures = client.compute([delayed(slow)(event), delayed(fast)(kept)])
         slow_key, fast_key = (str(f.key) for f in futures)
         del kept
         seen: dict[str, bool] = {}
 
-        def progress(stage: str, done: int, total: int) -> None:
-            assert (stage, total) == ("dealers", 2)
-            if done != 1:
+        def check(done: int) -> None:
+            if done != 1 or seen:
                 return
             known = lambda: set(client.run_on_scheduler(_scheduler_keys))  # noqa: E731
             seen["freed"] = _wait_until(lambda: not {fast_key, kept_key} & known())
             seen["slow still there"] = slow_key in known()
-            Event("go-gather-each", client=client).set()
+            Event(event, client=client).set()
 
-        results = _gather_each(client, futures, "dealers", progress)
+        if mode == "bar":
+            draw = engine._Bar.draw
+
+            def drawn(bar, done=None):
+                draw(bar, done)
+                check(bar.done)
+
+            monkeypatch.setattr(engine._Bar, "draw", drawn)
+            progress = "bar"
+        else:
+            progress = lambda stage, done, total: check(done)  # noqa: E731
+        results = engine._gather_each(client, futures, "dealers", progress)
     assert results == ["slow", 499_500]
     assert futures == []
     assert seen == {"freed": True, "slow still there": True}
@@ -544,9 +559,8 @@ def test_no_kept_piece_outlives_its_dealer_task(network, capsys, cluster):
     assert len(phases) == 2 and packs_left == [0]
 
 
-def test_each_result_gathered_under_dasks_bar(cluster, capsys):
-    # The CLI's progress: Dask's own text bar, on stderr, over markers of the tasks (it cannot
-    # track the tasks themselves: their keys are gone as soon as their results are taken).
+def test_each_result_gathered_under_the_text_bar(cluster, capsys):
+    # The CLI's progress: a text bar in Dask's format on stderr, nothing on stdout (the JSON).
     from dask import delayed
     from distributed import Client
 
@@ -556,8 +570,11 @@ def test_each_result_gathered_under_dasks_bar(cluster, capsys):
         futures = client.compute([delayed(pow)(2, i) for i in range(6)])
         results = _gather_each(client, futures, "dealers", "bar")
     assert results == [1, 2, 4, 8, 16, 32]
-    err = capsys.readouterr().err
-    assert err.startswith("dealers:\n") and "100% Completed" in err
+    out, err = capsys.readouterr()
+    assert out == ""
+    full = "\r[" + "#" * 40 + "] | 100% Completed | "
+    assert err.startswith("dealers:\n")
+    assert full in err and "\n" not in err.rsplit(full, 1)[1].rstrip("\n")
 
 
 @pytest.mark.parametrize("progress", ["bar", None])
@@ -571,5 +588,30 @@ def test_a_failing_task_stops_the_gathering_with_its_error(cluster, capsys, prog
         futures = client.compute([delayed(int)("12"), delayed(int)("not a number")])
         with pytest.raises(ValueError, match="not a number"):
             _gather_each(client, futures, "dealers", progress)
-    # Dask's bar saw the failure and ended: no drawing thread left behind.
-    assert not [t for t in threading.enumerate() if t.name.endswith("-bar") and t.is_alive()]
+
+
+def test_a_cancelled_task_stops_the_gathering(cluster):
+    # A result that will never come (its task cancelled, e.g. by a scheduler restart) is an
+    # error, not a CancelledError object handed on as if it were a dealer's result.
+    from dask import delayed
+    from distributed import Client, Event
+
+    from territory.network.engine import _gather_each
+
+    def wait(name):
+        from distributed import secede
+
+        secede()
+        Event(name).wait(60)
+        return "never"
+
+    with Client(cluster) as client:
+        futures = client.compute([delayed(int)("12"), delayed(wait)("never-set")])
+        held = futures[1]
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if done == 1:
+                client.cancel([held])
+
+        with pytest.raises(Exception, match="cancelled"):
+            _gather_each(client, futures, "dealers", progress)

@@ -342,25 +342,100 @@ def _peak_rss() -> int | None:
 # ---------------------------------------------------------------- driver
 
 
+class _Bar:
+    """A text bar on stderr, in the format of Dask's (``[####    ] | 45% Completed | 12.3s``).
+
+    Drawn by the loop that takes the results, not by Dask's own bar: that one runs its own
+    event loop, redirects ``sys.stdout`` for the whole process while it draws, and waits
+    until every key it tracks exists on the scheduler — it cannot follow tasks whose keys
+    are let go as soon as their results are taken (:func:`_gather_each`).
+    """
+
+    width = 40
+
+    def __init__(self, stage: str, total: int) -> None:
+        self.total = total
+        self.started = time.perf_counter()
+        self.done = 0
+        sys.stderr.write(f"{stage}:\n")
+        self.draw()
+
+    def draw(self, done: int | None = None) -> None:
+        from dask.utils import format_time
+
+        if done is not None:
+            self.done = done
+        frac = self.done / self.total if self.total else 1.0
+        elapsed = format_time(time.perf_counter() - self.started)
+        bar = "#" * int(self.width * frac)
+        sys.stderr.write(f"\r[{bar:<{self.width}}] | {int(100 * frac)}% Completed | {elapsed}")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        sys.stderr.write("\n")
+        sys.stderr.flush()
+
+
+def _each_done(client, futures: list, stage: str, progress: Progress | str | None, *, results):
+    """Yield ``(future, result)`` as tasks finish, reporting progress; ``futures`` is emptied.
+
+    ``progress``: ``"bar"`` (:class:`_Bar` on stderr, ticking while it waits), a callback
+    ``f(stage, done, total)``, or None. With ``results=True`` a failed task raises its error;
+    a cancelled one always raises ``CancelledError``. With ``results=False`` the result is None
+    (nothing gathered; a failed task is yielded like the others, for ``gather`` to raise).
+    """
+    from distributed import as_completed
+
+    total = len(futures)
+    pending = as_completed(futures, with_results=results, loop=client.loop)
+    futures.clear()  # from here only ``pending`` holds each future, until it is yielded
+    bar = _Bar(stage, total) if progress == "bar" else None
+    if callable(progress):
+        progress(stage, 0, total)
+    done = 0
+    try:
+        while not pending.is_empty():
+            batch = pending.next_batch(block=bar is None)
+            if not batch:  # the bar's clock ticks while nothing is done
+                bar.draw()
+                time.sleep(0.1)
+                continue
+            while batch:
+                item = batch.pop(0)
+                future, result = item if results else (item, None)
+                del item
+                if future.cancelled():
+                    raise result if isinstance(result, BaseException) else _cancelled(future)
+                if results and future.status == "error":  # as ``client.gather`` would
+                    _, error, traceback = result
+                    raise error.with_traceback(traceback)
+                yield future, result
+                del future, result
+                done += 1
+                if bar is not None:
+                    bar.draw(done)
+                elif callable(progress):
+                    progress(stage, done, total)
+    finally:
+        if bar is not None:
+            bar.close()
+
+
+def _cancelled(future) -> BaseException:
+    from asyncio import CancelledError
+
+    return CancelledError(f"task {future.key} was cancelled")
+
+
 def _track(client, futures, stage: str, progress: Progress | str | None) -> None:
-    """Wait for ``futures`` showing progress: Dask's text bar (``"bar"``) or a callback."""
-    from distributed import as_completed, wait
+    """Wait for ``futures`` showing progress (see :func:`_each_done`); results stay put."""
+    from distributed import wait
 
     if progress is None:
         wait(futures)
         return
-    if progress == "bar":
-        from distributed import progress as bar
-
-        sys.stderr.write(f"{stage}:\n")
-        with contextlib.redirect_stdout(sys.stderr):
-            bar(futures)
-        sys.stderr.write("\n")
-        return
-    total = len(futures)
-    progress(stage, 0, total)
-    for done, _ in enumerate(as_completed(futures), start=1):
-        progress(stage, done, total)
+    for _ in _each_done(client, list(futures), stage, progress, results=False):
+        pass
 
 
 def _compute(client, items: list, stage: str, progress) -> list:
@@ -369,62 +444,22 @@ def _compute(client, items: list, stage: str, progress) -> list:
     return client.gather(futures)
 
 
-def _done(_result) -> None:
-    """A marker that its argument's task has run (what Dask's bar waits on; see below)."""
-
-
 def _gather_each(client, futures: list, stage: str, progress: Progress | str | None) -> list:
     """The results of ``futures``, in their order, each taken as soon as its task is done.
 
-    ``futures`` is emptied: once a result is on the client nothing holds its future, so the
-    worker frees it, and the scheduler frees the kept inputs that only its task needed —
-    rather than every finished result and kept piece waiting on the workers until the
-    last task is done. Dask's text bar (``"bar"``) waits on one marker task per future: its
-    set-up waits until every key it tracks exists, so it cannot track keys that may already
-    be gone.
+    ``futures`` is emptied, and once a result is on the client nothing here holds its
+    future: the worker frees the result, and the scheduler the kept inputs that only its
+    task needed (if the caller holds no other reference to them) — rather than every
+    finished result and kept piece waiting on the workers until the last task is done.
     """
-    import threading
-
-    from distributed import as_completed
-    from distributed import progress as bar
-
-    total = len(futures)
     where: dict[Any, list[int]] = {}
-    for i, future in enumerate(futures):
-        where.setdefault(future.key, []).append(i)
-    results: list[Any] = [None] * total
-    markers = [client.submit(_done, f, pure=False) for f in futures] if progress == "bar" else []
-    pending = as_completed(futures, with_results=True)
-    futures.clear()
-    drawing = None
-    if markers:
-        sys.stderr.write(f"{stage}:\n")
-
-        def draw(tracked: list) -> None:
-            with contextlib.redirect_stdout(sys.stderr):
-                bar(tracked)
-            sys.stderr.write("\n")
-
-        drawing = threading.Thread(
-            target=draw, args=(markers,), name=f"territory-{stage}-bar", daemon=True
-        )
-        drawing.start()
-    elif callable(progress):
-        progress(stage, 0, total)
-    try:
-        done = 0  # not enumerate(): it keeps the last pair it yielded, and so its future
-        for future, result in pending:
-            for i in where[future.key]:
-                results[i] = result
-            del future, result
-            done += 1  # noqa: SIM113
-            if callable(progress):
-                progress(stage, done, total)
-    finally:
-        # The bar ends by itself when its markers are done or one has failed (a failed task
-        # fails its marker). Not cancelled: a bar still setting up would wait for them forever.
-        if drawing is not None:
-            drawing.join(timeout=5)
+    for i, key in enumerate([f.key for f in futures]):
+        where.setdefault(key, []).append(i)
+    results: list[Any] = [None] * len(futures)
+    for future, result in _each_done(client, futures, stage, progress, results=True):
+        for i in where[future.key]:
+            results[i] = result
+        del future, result
     return results
 
 
