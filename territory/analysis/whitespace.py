@@ -113,6 +113,7 @@ def expected_customers(
     from sklearn.linear_model import PoissonRegressor
     from sklearn.model_selection import KFold
     from sklearn.preprocessing import StandardScaler
+
     from territory.analysis.threads import one_thread
 
     s = settings or WhitespaceSettings()

@@ -100,6 +100,7 @@ def potential(
     """
     from sklearn.linear_model import PoissonRegressor
     from sklearn.preprocessing import SplineTransformer, StandardScaler
+
     from territory.analysis.threads import one_thread
 
     s = settings.whitespace
