@@ -597,8 +597,10 @@ class NetworkSettings:
     #: Zones per Dask partition for the responsibility-area join.
     zones_per_partition: int = 5000
     #: Megabytes of a customers/cards/events CSV file read by one task (several pieces per
-    #: worker, so that reading is spread evenly).
-    chunk_mb: float = 16.0
+    #: worker, so that reading is spread evenly). Small pieces keep the workers' memory low
+    #: while the largest file is read and shuffled: at 3,000 dealers one worker's peak was
+    #: 1.28 GB with 16 MB pieces and 1.06 GB with 4 MB, in the same wall time.
+    chunk_mb: float = 4.0
     #: Memory limit of each worker of the LocalCluster ``territory network`` starts: ``auto``
     #: (the machine's memory split between the workers) or a size such as ``"3GiB"``. Dask
     #: spills kept data to disk from 60 % of it, pauses a worker at 80 % and restarts it at
