@@ -132,9 +132,7 @@ def expected_customers(
     folds = min(s.folds, len(usable))
     splitter = KFold(n_splits=folds, shuffle=True, random_state=s.random_state)
     rate = np.divide(y, pop, out=np.zeros_like(y), where=pop > 0)
-    # A few thousand zones: one thread. OpenMP threads cost far more than they
-    # save here (20 ms per loss evaluation instead of 0.2 ms on a busy 2-core machine).
-    with one_thread():
+    with one_thread():  # a few thousand zones: threads cost more than they save
         for train, test in splitter.split(usable):
             tr, te = usable[train], usable[test]
             X = _fold_design(base, dist, tr, s.distance_knots)
