@@ -26,10 +26,18 @@ For each workspace (the demo, and the synthetic city of
   The header says whether the installed libraries are compiled to bytecode
   (``[tool.uv] compile-bytecode`` in pyproject.toml): without it, and with
   ``PYTHONDONTWRITEBYTECODE`` set, every start compiles scipy & co. again.
+  The servers run with Python's default of writing bytecode, as from a user's
+  shell, whatever this shell sets: Territory itself is installed editable, so
+  uv does not compile it, and with ``PYTHONDONTWRITEBYTECODE=1`` (set on our
+  build machines, and in many container images) every start compiles its ~50
+  first-page modules again (~0.1-0.2 s of CPU while the browser loads).
+  ``--server-env-as-is`` keeps this shell's setting instead; the cold-start
+  header says which.
 
 Run::
 
     uv run python benchmarks/bench_app.py [--runs 5] [--skip-city] [--skip-browser] [--skip-cold]
+                                          [--server-env-as-is]
 """
 
 from __future__ import annotations
@@ -333,7 +341,7 @@ def _first_map(browser, url: str) -> tuple[float, list[str]]:
     return seconds, errors
 
 
-def bench_cold_start(runs: int) -> dict:
+def bench_cold_start(runs: int, *, env_as_is: bool = False) -> dict:
     """Fresh server, first map page, in Chromium; "restart" and "first start" (see the docstring)."""
     import shutil
 
@@ -346,6 +354,9 @@ def bench_cold_start(runs: int) -> dict:
     load_workspace(demo_copy(home / "demo"), save_store=True)
     env = {k: v for k, v in os.environ.items() if k != "TERRITORY_WORKSPACE"}
     env["TERRITORY_HOME"] = str(home)
+    if not env_as_is:  # a user's shell: Python writes .pyc for Territory's own modules
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+    writes = "off" if env.get("PYTHONDONTWRITEBYTECODE") else "on"
     logs = HERE / "out" / "cold"
     logs.mkdir(parents=True, exist_ok=True)
     results: dict[str, dict[str, list]] = {}
@@ -377,7 +388,8 @@ def bench_cold_start(runs: int) -> dict:
         browser.close()
     shutil.rmtree(home, ignore_errors=True)
     print(
-        f"cold start (fresh `streamlit run app.py`, median of {runs}; server answering -> map drawn):"
+        f"cold start (fresh `streamlit run app.py`, median of {runs}; server answering -> map drawn; "
+        f"servers writing .pyc: {writes}):"
     )
     out = {}
     for name, entry in results.items():
@@ -425,6 +437,11 @@ def main() -> None:
     parser.add_argument("--skip-city", action="store_true")
     parser.add_argument("--skip-browser", action="store_true")
     parser.add_argument("--skip-cold", action="store_true")
+    parser.add_argument(
+        "--server-env-as-is",
+        action="store_true",
+        help="start the servers with this shell's PYTHONDONTWRITEBYTECODE (default: Python's default)",
+    )
     args = parser.parse_args()
     print(
         f"machine load (uptime): {os.getloadavg()[0]:.2f} {os.getloadavg()[1]:.2f} "
@@ -445,7 +462,7 @@ def main() -> None:
     if not browser and not args.skip_browser:
         print(f"no browser at {CHROMIUM}: draw times skipped")
     if browser and not args.skip_cold:
-        bench_cold_start(args.runs)
+        bench_cold_start(args.runs, env_as_is=args.server_env_as_is)
     bench_workspace("demo", demo_folder(), runs=args.runs, browser=browser, out=out)
     if not args.skip_city:
         city = city_folder()
