@@ -9,7 +9,8 @@ be none. A standalone HTML export with a zone called
 ``<img src=x onerror=alert(1)>`` shows the name as text in its popup and
 tooltip and never runs it. A second walk opens all six pages in Chinese and
 in English (a screenshot each), refreshes the browser (the language stays),
-and makes and downloads the field-map PDF on the Print page. Screenshots go
+and makes and downloads the field-map PDF on the Print page. Laying out a
+map's legends and labels reads every box before it moves any. Screenshots go
 to ``tests/artifacts/``.
 """
 
@@ -287,3 +288,63 @@ def test_exported_map_shows_hostile_names_as_text(tmp_path, browser):
     assert title == EVIL and tooltip == EVIL
     assert images == 0
     assert outside.dialogs == [] and outside.blocked == []
+
+
+LAYOUT_PROBE = """() => {
+  const map = Object.values(window).find((v) => v instanceof L.Map);
+  const log = [];
+  const read = Element.prototype.getBoundingClientRect;
+  Element.prototype.getBoundingClientRect = function () {
+    log.push("read");
+    return read.call(this);
+  };
+  let labels = 0;
+  map.eachLayer((layer) => (layer.labels || []).forEach((l) => {
+    labels += 1;
+    const move = l.marker.setLatLng.bind(l.marker);
+    l.marker.setLatLng = (ll) => { log.push("move"); return move(ll); };
+  }));
+  let idle = 0;
+  (map._territoryLegends || []).forEach((c) => {
+    const put = c.setPosition.bind(c);
+    c.setPosition = (p) => { if (p === c.getPosition()) { idle += 1; } return put(p); };
+  });
+  territory.layout(map);
+  Element.prototype.getBoundingClientRect = read;
+  let relayouts = 0;
+  for (let i = 1; i < log.length; i++) {
+    if (log[i - 1] === "move" && log[i] === "read") { relayouts += 1; }
+  }
+  return {labels, relayouts, idle, legends: (map._territoryLegends || []).length};
+}"""
+
+
+def test_map_layout_reads_every_box_before_it_moves_anything(tmp_path, browser):
+    """Placing legends and labels lays the map out once, not once per label or legend.
+
+    A box read after a move makes the browser lay the page out again before it can answer;
+    the runtime reads every label's box, then moves the labels, and never puts a legend back
+    into the corner it is already in (Leaflet's ``setPosition`` rebuilds it even then).
+    """
+    from conftest import make_workspace
+
+    from territory.analysis.zones import analyse
+    from territory.inputs.workspace import load_workspace
+    from territory.render.export_html import write_map_html
+    from territory.render.maps import environment_map
+
+    ws = load_workspace(make_workspace(tmp_path / "ws"), use_store=False)
+    path = write_map_html(environment_map(ws, analyse(ws), cards=True), tmp_path / "map.html")
+    page = browser.new_page(viewport={"width": 900, "height": 700})
+    Outside(page, allowed=(path.as_uri(),))
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_function("window.territoryMapReady === true", timeout=30_000)
+        first = page.evaluate(LAYOUT_PROBE)
+        second = page.evaluate(LAYOUT_PROBE)  # labels moved by the first layout go back first
+    finally:
+        page.close()
+    assert first["labels"] >= 2 and first["legends"] >= 1
+    for probe in (first, second):
+        assert probe["relayouts"] <= 1, probe
+        assert probe["idle"] == 0, probe

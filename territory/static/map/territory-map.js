@@ -674,6 +674,14 @@
   var CORNERS = ['bottomright', 'bottomleft', 'topleft', 'topright'];
 
   /**
+   * Put a control in a corner, unless it is there: Leaflet's setPosition takes the control out
+   * of the page and puts it back even then, and the next box read lays the whole map out again.
+   */
+  function moveControl(control, corner) {
+    if (control.getPosition() !== corner) { control.setPosition(corner); }
+  }
+
+  /**
    * Move each legend to a corner where it hides no site, no dealer pin and no fixed label
    * (its own corner first); then place the labels (see T.kinds.labels). Run once the map is
    * drawn; the labels again after every move or zoom.
@@ -692,13 +700,13 @@
       var home = legend.getPosition(), costs = [];
       var order = [home].concat(CORNERS.filter(function (c) { return c !== home; }));
       for (var k = 0; k < order.length; k++) {
-        legend.setPosition(order[k]);
+        moveControl(legend, order[k]);
         var b = boxOf(legend.getContainer(), origin), cost = 0;
         important.forEach(function (o) { cost += T.overlapArea(b, o); });
         if (cost === 0) { return; }
         costs.push(cost);
       }
-      legend.setPosition(order[costs.indexOf(Math.min.apply(null, costs))]);
+      moveControl(legend, order[costs.indexOf(Math.min.apply(null, costs))]);
     });
     T.placeLabels(map);
   };
@@ -712,34 +720,41 @@
     var inner = {left: 2, top: 2, right: bounds.right - 2, bottom: bounds.bottom - 2};
     // Controls and pins are never covered; labels avoid each other when they can.
     var hard = boxes(container, '.leaflet-control, .territory-site, .territory-dealer svg', origin);
-    var placed = [];
+    // Every label back at its own place, then every box read, then every label moved: box reads
+    // between moves would lay the page out once per label (labels never move one another).
+    var labels = [];
     map.eachLayer(function (layer) {
       (layer.labels || []).forEach(function (l) {
         var el = l.marker.getElement() && l.marker.getElement().firstChild;
         if (!el) { return; }
-        l.marker.setLatLng(l.places[0]);
-        var here = boxOf(el, origin), base = map.latLngToContainerPoint(l.places[0]);
-        var candidates = l.places.map(function (p) {
-          var q = map.latLngToContainerPoint(p);
-          return T.shift(here, q.x - base.x, q.y - base.y);
-        });
-        var all = hard.concat(placed);
-        var i = T.choose(candidates, all, bounds, 2), chosen = candidates[i];
-        var place = map.latLngToContainerPoint(l.places[i]);
-        if (!T.inside(chosen, inner, 0)) {
-          // Pull it onto the map first.
-          var pull = {dx: Math.max(0, inner.left - chosen.left) + Math.min(0, inner.right - chosen.right),
-            dy: Math.max(0, inner.top - chosen.top) + Math.min(0, inner.bottom - chosen.bottom)};
-          chosen = T.shift(chosen, pull.dx, pull.dy);
-          place = {x: place.x + pull.dx, y: place.y + pull.dy};
-        }
-        var mv = T.clearance(chosen, all, inner);
-        if (!mv.dx && !mv.dy && hard.some(function (o) { return T.overlapArea(chosen, o) > 0; })) {
-          mv = T.clearance(chosen, hard, inner);
-        }
-        l.marker.setLatLng(map.containerPointToLatLng([place.x + mv.dx, place.y + mv.dy]));
-        placed.push(T.shift(chosen, mv.dx, mv.dy));
+        if (!l.marker.getLatLng().equals(l.places[0])) { l.marker.setLatLng(l.places[0]); }
+        labels.push({l: l, el: el});
       });
+    });
+    labels.forEach(function (item) { item.here = boxOf(item.el, origin); });
+    var placed = [];
+    labels.forEach(function (item) {
+      var l = item.l, here = item.here, base = map.latLngToContainerPoint(l.places[0]);
+      var candidates = l.places.map(function (p) {
+        var q = map.latLngToContainerPoint(p);
+        return T.shift(here, q.x - base.x, q.y - base.y);
+      });
+      var all = hard.concat(placed);
+      var i = T.choose(candidates, all, bounds, 2), chosen = candidates[i];
+      var place = map.latLngToContainerPoint(l.places[i]);
+      if (!T.inside(chosen, inner, 0)) {
+        // Pull it onto the map first.
+        var pull = {dx: Math.max(0, inner.left - chosen.left) + Math.min(0, inner.right - chosen.right),
+          dy: Math.max(0, inner.top - chosen.top) + Math.min(0, inner.bottom - chosen.bottom)};
+        chosen = T.shift(chosen, pull.dx, pull.dy);
+        place = {x: place.x + pull.dx, y: place.y + pull.dy};
+      }
+      var mv = T.clearance(chosen, all, inner);
+      if (!mv.dx && !mv.dy && hard.some(function (o) { return T.overlapArea(chosen, o) > 0; })) {
+        mv = T.clearance(chosen, hard, inner);
+      }
+      l.marker.setLatLng(map.containerPointToLatLng([place.x + mv.dx, place.y + mv.dy]));
+      placed.push(T.shift(chosen, mv.dx, mv.dy));
     });
   };
 
@@ -787,6 +802,7 @@
    * box read for the layout is hundreds of pixels off.
    */
   function stylesLoaded(map) {
+    if (map._territoryStyled) { return true; } // style sheets, once in, stay in
     if (window.getComputedStyle(map.getPane('markerPane')).position !== 'absolute') { return false; }
     var probe = document.createElement('div');
     probe.className = 'territory-legend';
@@ -795,6 +811,7 @@
     document.body.appendChild(probe);
     var ok = window.getComputedStyle(probe).borderTopLeftRadius === '6px';
     document.body.removeChild(probe);
+    map._territoryStyled = ok;
     return ok;
   }
 
