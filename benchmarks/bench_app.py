@@ -30,7 +30,7 @@ For each workspace (the demo, and the synthetic city of
   shell, whatever this shell sets: Territory itself is installed editable, so
   uv does not compile it, and with ``PYTHONDONTWRITEBYTECODE=1`` (set on our
   build machines, and in many container images) every start compiles its ~50
-  first-page modules again (~0.1-0.2 s of CPU while the browser loads).
+  first-page modules again (the first map 0.25-0.3 s later in an A/B).
   ``--server-env-as-is`` keeps this shell's setting instead; the cold-start
   header says which.
 
